@@ -1,0 +1,31 @@
+# One entry point per task; each runs scripts/setup.sh first, so it works on a fresh machine.
+PY ?= python3
+export PY
+
+.PHONY: setup test demo bench bench-smoke lint fuzz soak
+
+setup:
+	@bash scripts/setup.sh
+
+test: setup
+	$(PY) -m pytest
+
+demo: setup
+	$(PY) scripts/demo.py
+
+bench: setup
+	$(PY) -m bench
+
+bench-smoke: setup
+	$(PY) -m bench --smoke
+
+lint: setup
+	ruff check .
+	ruff format --check .
+	mypy
+
+fuzz: setup
+	$(PY) -m pytest tests -m fuzz -p no:randomly --hypothesis-profile=fuzz
+
+soak: setup
+	$(PY) -m pytest tests -m soak
