@@ -25,7 +25,7 @@ lint: setup
 	mypy
 
 fuzz: setup
-	$(PY) -m pytest tests -m fuzz -p no:randomly --hypothesis-profile=fuzz
+	$(PY) -m pytest tests -m fuzz --hypothesis-profile=fuzz
 
 soak: setup
 	$(PY) -m pytest tests -m soak
