@@ -1,0 +1,97 @@
+package GmeEnvelope;
+# Envelope v1 reader and writer for Perl peers of django-gearman, written from docs/design.md.
+#   my ($ct, $value) = GmeEnvelope::read_envelope($payload, $job, {k1 => "secret"});
+#   my $payload = GmeEnvelope::write_envelope($value, "application/json", $job, kid => "k1", secret => "secret");
+# Errors die with "gme:CATEGORY: message\n" so callers (and our tests) can tell a tampered
+# envelope (bad-signature) from a malformed one without parsing prose.
+use strict;
+use warnings;
+use Compress::Zlib ();
+use Data::MessagePack;
+use Digest::SHA qw(hmac_sha256_hex);
+use Encode ();
+use JSON::PP;
+use Exporter 'import';
+our @EXPORT_OK = qw(read_envelope write_envelope refuse);
+
+my $JSON    = JSON::PP->new->utf8->allow_nonref->canonical;
+my $MSGPACK = Data::MessagePack->new->utf8->prefer_integer;
+
+sub refuse { die "gme:$_[0]: $_[1]\n" }
+
+# Constant-time comparison, so a forger cannot learn the signature byte by byte.
+sub same_string {
+    my ($a, $b) = @_;
+    return 0 unless length($a) == length($b);
+    my $diff = 0;
+    $diff |= ord(substr($a, $_, 1)) ^ ord(substr($b, $_, 1)) for 0 .. length($a) - 1;
+    return $diff == 0;
+}
+
+my %BODY_READERS = (
+    'application/json'         => sub { $JSON->decode($_[0]) },
+    'application/msgpack'      => sub { $MSGPACK->unpack($_[0]) },
+    'text/plain'               => sub { Encode::decode('UTF-8', $_[0], Encode::FB_CROAK) },
+    'application/octet-stream' => sub { $_[0] },
+);
+
+# The reader (copy this one). $keys maps key id => secret; %opts: require_signature => 1.
+sub read_envelope {
+    my ($payload, $job, $keys, %opts) = @_;
+    my $nl = index($payload, "\n");
+    refuse('malformed', 'no envelope header line') if $nl < 0 || substr($payload, 0, 4) ne 'GME/';
+    my ($header, $body) = (substr($payload, 0, $nl), substr($payload, $nl + 1));
+    my ($magic, @tokens) = split / /, $header, -1;
+    refuse('unsupported-version', "version $magic") if $magic =~ m{\AGME/\d+\z} && $magic ne 'GME/1';
+    refuse('malformed', 'bad magic') unless $magic eq 'GME/1';
+    my %f;
+    for my $token (@tokens) {
+        my ($k, $v) = $token =~ /\A([a-z][a-z0-9-]*)=([\x21-\x7e]*)\z/ or refuse('malformed', "bad token '$token'");
+        refuse('malformed', "duplicate key $k") if exists $f{$k};
+        $f{$k} = $v;
+    }
+    refuse('malformed', 'no ct') unless defined $f{ct};
+    if (defined $f{sig}) {
+        refuse('malformed', 'sig is not the last token') unless $tokens[-1] =~ /\Asig=/;
+        refuse('malformed', 'sig without kid') unless defined $f{kid};
+        my $secret = $keys->{ $f{kid} } // refuse('unknown-key', "unknown key id '$f{kid}'");
+        my $signed = substr($header, 0, rindex($header, ' sig='));
+        same_string(hmac_sha256_hex("$job\n$signed\n$body", $secret), $f{sig})
+            or refuse('bad-signature', "signature does not match job '$job'");
+    }
+    elsif ($opts{require_signature} || defined $f{kid}) {
+        refuse(defined $f{kid} ? 'malformed' : 'signature-missing', 'envelope is not signed');
+    }
+    if (defined $f{enc}) {
+        refuse('not-accepted', "encoding $f{enc}") unless $f{enc} eq 'zlib';
+        $body = Compress::Zlib::uncompress($body) // refuse('decode', 'corrupt zlib body');
+    }
+    my $reader = $BODY_READERS{ $f{ct} } // refuse('not-accepted', "content type $f{ct}");
+    my $value = eval { $reader->($body) };
+    refuse('decode', "unreadable $f{ct} body: $@") if $@;
+    return ($f{ct}, $value, \%f);
+}
+
+our %WRITABLE = (
+    'application/json'         => sub { $JSON->encode($_[0]) },
+    'application/msgpack'      => sub { $MSGPACK->pack($_[0]) },
+    'text/plain'               => sub { Encode::encode('UTF-8', $_[0]) },
+    'application/octet-stream' => sub { $_[0] },
+);
+
+# The writer. %opts: kid + secret (sign), zlib => 1, accept => "ct1,ct2".
+sub write_envelope {
+    my ($value, $ct, $job, %opts) = @_;
+    my $writer = $WRITABLE{$ct} // refuse('not-accepted', "cannot write $ct");
+    my $body   = $writer->($value);
+    my $header = "GME/1 ct=$ct";
+    if ($opts{zlib}) { $body = Compress::Zlib::compress($body); $header .= ' enc=zlib' }
+    $header .= " accept=$opts{accept}" if $opts{accept};
+    if (defined $opts{kid}) {
+        $header .= " kid=$opts{kid}";
+        $header .= ' sig=' . hmac_sha256_hex("$job\n$header\n$body", $opts{secret});
+    }
+    return "$header\n$body";
+}
+
+1;

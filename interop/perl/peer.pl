@@ -1,0 +1,130 @@
+#!/usr/bin/perl
+# Perl peer for the interop tests (docs/interop.md):
+#   peer.pl worker --server HOST:PORT --prefix interop.perl [--key KID=HEXSECRET] [--max-jobs N] [--seconds S]
+#   peer.pl read  < requests.json   # [{payload_hex, job, keys: {kid: hex}, require_signature}] -> results
+#   peer.pl write < requests.json   # [{value, ct, job, kid, secret_hex, zlib}] -> [{payload_hex}]
+# Values cross the process boundary as "canonical JSON": bytes are {"$bytes": HEX}, non-finite
+# floats {"$float": "nan"|"inf"|"-inf"}.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use B ();
+use Getopt::Long qw(GetOptionsFromArray);
+use Gearman::Worker;
+use JSON::PP;
+use GmeEnvelope qw(read_envelope write_envelope refuse);
+
+my $CANON = JSON::PP->new->utf8->canonical->allow_nonref;
+
+# Perl has no bytes type: a string without the UTF-8 flag that holds high bytes came from a
+# msgpack bin or an octet-stream body; an ASCII-only one is indistinguishable from text.
+sub to_canon {
+    my ($v) = @_;
+    return undef unless defined $v;
+    my $ref = ref $v;
+    return [ map { to_canon($_) } @$v ] if $ref eq 'ARRAY';
+    return { map { $_ => to_canon($v->{$_}) } keys %$v } if $ref eq 'HASH';
+    return $v ? JSON::PP::true : JSON::PP::false if $ref =~ /Boolean\z/;
+    die "cannot show a $ref value\n" if $ref;
+    my $flags = B::svref_2object(\$v)->FLAGS;
+    if (!($flags & B::SVf_POK) && ($flags & (B::SVf_NOK | B::SVf_IOK))) {
+        return { '$float' => $v > 0 ? 'inf' : '-inf' } if $v == 9**9**9 || $v == -9**9**9;
+        return { '$float' => 'nan' } if $v != $v;
+        return $v;
+    }
+    return { '$bytes' => unpack('H*', $v) } if !utf8::is_utf8($v) && $v =~ /[\x80-\xff]/;
+    return $v;
+}
+
+sub from_canon {
+    my ($v) = @_;
+    return [ map { from_canon($_) } @$v ] if ref $v eq 'ARRAY';
+    if (ref $v eq 'HASH') {
+        return pack('H*', $v->{'$bytes'}) if keys %$v == 1 && exists $v->{'$bytes'};
+        return { map { $_ => from_canon($v->{$_}) } keys %$v };
+    }
+    return $v;
+}
+
+sub secrets { my ($keys) = @_; return { map { $_ => pack('H*', $keys->{$_}) } keys %{ $keys || {} } } }
+
+sub read_requests { local $/; my $text = <STDIN>; return $CANON->decode($text) }
+
+sub cmd_read {
+    my @out;
+    for my $req (@{ read_requests() }) {
+        my @got = eval { read_envelope(pack('H*', $req->{payload_hex}), $req->{job}, secrets($req->{keys}),
+                                       require_signature => $req->{require_signature}) };
+        if (my $err = $@) {
+            my ($category, $message) = $err =~ /\Agme:([a-z-]+): (.*)/s ? ($1, $2) : ('crash', $err);
+            push @out, { ok => JSON::PP::false, error => $category, message => $message };
+        } else {
+            push @out, { ok => JSON::PP::true, ct => $got[0], value => to_canon($got[1]) };
+        }
+    }
+    print $CANON->encode(\@out), "\n";
+}
+
+sub cmd_write {
+    my @out;
+    for my $req (@{ read_requests() }) {
+        my $payload = write_envelope(from_canon($req->{value}), $req->{ct}, $req->{job},
+            zlib => $req->{zlib}, defined $req->{kid} ? (kid => $req->{kid}, secret => pack('H*', $req->{secret_hex})) : ());
+        push @out, { payload_hex => unpack('H*', $payload) };
+    }
+    print $CANON->encode(\@out), "\n";
+}
+
+# The jobs every peer worker offers (tests/interop/ calls them): PREFIX.reverse, .echo, .add, .fail.
+my %JOBS = (
+    reverse => sub { my ($args) = @_; return scalar reverse $args->[0] },
+    echo    => sub { my ($args, $kwargs) = @_; return { args => $args, kwargs => $kwargs } },
+    add     => sub { my ($args) = @_; my $sum = 0; $sum += $_ for @$args; return $sum },
+    fail    => sub { my ($args) = @_; die { type => 'interop.perl.JobFailed', message => "failed: $args->[0]" } },
+);
+
+sub cmd_worker {
+    my @argv = @_;
+    my %opt = (keys => {}, 'max-jobs' => 100, seconds => 60);
+    GetOptionsFromArray(\@argv, \%opt, 'server=s', 'prefix=s', 'key=s%{1}' => $opt{keys}, 'max-jobs=i', 'seconds=i')
+        or die "usage: peer.pl worker --server HOST:PORT --prefix NAME [--key KID=HEX]\n";
+    my $keys = secrets($opt{keys});
+    my ($kid) = sort keys %$keys;
+    my $worker = Gearman::Worker->new(job_servers => [ $opt{server} ]);
+    my $done = 0;
+    for my $name (sort keys %JOBS) {
+        my $function = "$opt{prefix}.$name";
+        $worker->register_function($function => sub {
+            my ($job) = @_;
+            $done++;
+            my ($ct, $call, $fields) = eval { read_envelope($job->arg, $function, $keys, require_signature => !!%$keys) };
+            my $error = $@ ? { type => 'interop.perl.BadEnvelope', message => "$@" } : undef;
+            $ct = 'application/json' if $error;
+            if (!$error && (ref $call ne 'HASH' || ref $call->{args} ne 'ARRAY' || ref $call->{kwargs} ne 'HASH')) {
+                $error = { type => 'interop.perl.BadCall', message => 'body is not {"args": [...], "kwargs": {...}}' };
+            }
+            my $result = $error ? undef : eval { $JOBS{$name}->($call->{args}, $call->{kwargs}) };
+            $error //= ref $@ ? $@ : { type => 'interop.perl.Crash', message => "$@" } if $@;
+            my $reply_ct = (grep { exists $GmeEnvelope::WRITABLE{$_} } split /,/, $fields->{accept} // '')[0] // $ct;
+            my @sign = $kid ? (kid => $kid, secret => $keys->{$kid}) : ();
+            if ($error) {
+                $error->{traceback} //= '';
+                # Never die here: Gearman::Worker would send a Storable blob as WORK_EXCEPTION.
+                $worker->send_work_exception($job, write_envelope({ error => $error }, $reply_ct, $function, @sign));
+                return undef;
+            }
+            return write_envelope($result, $reply_ct, $function, @sign);
+        });
+    }
+    my $deadline = time + $opt{seconds};
+    print "ready\n";
+    STDOUT->flush;
+    $worker->work(stop_if => sub { $done >= $opt{'max-jobs'} || time > $deadline });
+}
+
+my $command = shift @ARGV // '';
+if    ($command eq 'read')   { cmd_read() }
+elsif ($command eq 'write')  { cmd_write() }
+elsif ($command eq 'worker') { cmd_worker(@ARGV) }
+else  { die "usage: peer.pl read|write|worker ...\n" }
