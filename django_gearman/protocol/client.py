@@ -1,0 +1,393 @@
+"""Blocking, thread-safe Gearman client with server rotation, failover and pipelined batches.
+
+Thread safety: a lock-protected pool of idle connections per server. Each call checks out a
+connection for its exclusive use and puts it back when the exchange ended cleanly, so threads never
+share a socket mid-exchange and never wait for each other's jobs. A connection that timed out or
+failed is closed, never reused (its stream position is unknown).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from .address import ServerAddress, parse_servers
+from .connection import PacketConnection
+from .errors import (
+    ConnectionLost,
+    GearmanError,
+    JobTimeout,
+    NoServerAvailable,
+    OutcomeUnknown,
+    ProtocolError,
+)
+from .jobs import (
+    DataCallback,
+    JobRequest,
+    JobResult,
+    JobTracker,
+    PendingJob,
+    Priority,
+    StatusCallback,
+    to_bytes,
+)
+from .packets import PacketType, encode_packet
+
+_OPTION_EXCEPTIONS = encode_packet(PacketType.OPTION_REQ, (b"exceptions",))
+DEFAULT_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class JobStatus:
+    """Answer to GET_STATUS for a (background) job handle."""
+
+    handle: bytes
+    known: bool
+    running: bool
+    numerator: int
+    denominator: int
+
+
+class _ServerPool:
+    """Idle connections to one server plus its failure bookkeeping (guarded by the client lock)."""
+
+    __slots__ = ("address", "down_until", "idle")
+
+    def __init__(self, address: ServerAddress) -> None:
+        self.address = address
+        self.idle: list[PacketConnection] = []
+        self.down_until = 0.0
+
+
+class Client:
+    """Submit jobs to one or more gearmand servers. Safe to share between threads.
+
+    ``retries`` is how many extra rounds over the server list a connect may take, sleeping
+    ``backoff * 2**round`` (capped at ``max_backoff``) between rounds. A server that refused a
+    connection is tried last for ``down_interval`` seconds.
+    """
+
+    def __init__(
+        self,
+        servers: str | Sequence[str],
+        *,
+        connect_timeout: float = 2.0,
+        retries: int = 1,
+        backoff: float = 0.05,
+        max_backoff: float = 1.0,
+        down_interval: float = 1.0,
+        default_timeout: float = DEFAULT_TIMEOUT,
+        max_packet: int = 64 * 1024 * 1024,
+        max_idle_per_server: int = 32,
+    ) -> None:
+        self.servers = parse_servers(servers)
+        if connect_timeout <= 0 or default_timeout <= 0:
+            raise ValueError("timeouts must be positive")
+        if retries < 0 or backoff < 0:
+            raise ValueError("retries and backoff must be >= 0")
+        self.connect_timeout = connect_timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.down_interval = down_interval
+        self.default_timeout = default_timeout
+        self.max_packet = max_packet
+        self.max_idle_per_server = max_idle_per_server
+        self._pools = [_ServerPool(address) for address in self.servers]
+        self._lock = threading.Lock()
+        self._rotation = 0
+        self._closed = False
+
+    # ----------------------------------------------------------------- connections
+
+    def _start_index(self, unique: bytes) -> int:
+        """Same unique -> same server (so coalescing works); otherwise round-robin."""
+        count = len(self._pools)
+        if count == 1:
+            return 0
+        if unique:
+            return zlib.crc32(unique) % count
+        with self._lock:
+            self._rotation = (self._rotation + 1) % count
+            return self._rotation
+
+    def _candidates(self, start: int) -> list[_ServerPool]:
+        pools = self._pools[start:] + self._pools[:start]
+        now = time.monotonic()
+        return [p for p in pools if p.down_until <= now] + [p for p in pools if p.down_until > now]
+
+    def _checkout_idle(self, pool: _ServerPool) -> PacketConnection | None:
+        while True:
+            with self._lock:
+                if not pool.idle:
+                    return None
+                conn = pool.idle.pop()
+            if not conn.is_stale():
+                return conn
+            conn.close()
+
+    def _connect(self, pool: _ServerPool, deadline: float) -> PacketConnection:
+        """New connection with the 'exceptions' option negotiated (one round trip)."""
+        timeout = min(self.connect_timeout, max(deadline - time.monotonic(), 0.001))
+        conn = PacketConnection.connect(pool.address, timeout, max_packet=self.max_packet)
+        try:
+            conn.send(_OPTION_EXCEPTIONS, deadline)
+            packet = conn.read_packet(min(deadline, time.monotonic() + self.connect_timeout))
+            if packet.type != PacketType.OPTION_RES:
+                raise ProtocolError(f"expected OPTION_RES, got packet type {packet.type}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _acquire(self, start: int, deadline: float) -> PacketConnection:
+        """An idle or new connection, trying servers in rotation with bounded retries."""
+        errors: list[str] = []
+        for attempt in range(self.retries + 1):
+            for pool in self._candidates(start):
+                conn = self._checkout_idle(pool)
+                if conn is not None:
+                    return conn
+                if time.monotonic() >= deadline:
+                    raise JobTimeout("timed out while connecting to a gearmand server")
+                try:
+                    conn = self._connect(pool, deadline)
+                except (OSError, ConnectionLost, JobTimeout, ProtocolError) as exc:
+                    pool.down_until = time.monotonic() + self.down_interval
+                    errors.append(f"{pool.address}: {exc}")
+                    continue
+                pool.down_until = 0.0
+                return conn
+            if attempt < self.retries:
+                pause = min(self.backoff * 2**attempt, self.max_backoff)
+                if time.monotonic() + pause >= deadline:
+                    break
+                time.sleep(pause)
+        raise NoServerAvailable("no gearmand server available: " + "; ".join(errors[-4:]))
+
+    def _release(self, conn: PacketConnection) -> None:
+        pool = self._pools[self.servers.index(conn.address)]
+        with self._lock:
+            if not self._closed and len(pool.idle) < self.max_idle_per_server:
+                pool.idle.append(conn)
+                return
+        conn.close()
+
+    def close(self) -> None:
+        """Close idle connections; connections in use are closed when they are released."""
+        with self._lock:
+            self._closed = True
+            idle = [conn for pool in self._pools for conn in pool.idle]
+            for pool in self._pools:
+                pool.idle.clear()
+        for conn in idle:
+            conn.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- exchanges
+
+    def _deadline(self, timeout: float | None) -> float:
+        if timeout is None:
+            timeout = self.default_timeout
+        if not isinstance(timeout, int | float) or timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        return time.monotonic() + timeout
+
+    def _exchange(self, conn: PacketConnection, jobs: list[PendingJob], deadline: float) -> None:
+        """Send the batch in one write, then read until each job is final or out of time."""
+        tracker = self._send_batch(conn, jobs, deadline)
+        if tracker is not None:
+            self._drain(conn, tracker, deadline)
+
+    def _send_batch(
+        self, conn: PacketConnection, jobs: list[PendingJob], deadline: float
+    ) -> JobTracker | None:
+        tracker = JobTracker()
+        server = str(conn.address)
+        for job in jobs:
+            job.server = server
+            tracker.submitted(job)
+        payload = jobs[0].packet if len(jobs) == 1 else b"".join(job.packet for job in jobs)
+        with self._failures(conn, tracker):
+            conn.send(payload, deadline)
+            return tracker
+        return None
+
+    def _drain(self, conn: PacketConnection, tracker: JobTracker, deadline: float) -> None:
+        """Read until every job of ``tracker`` is final; afterwards every job has a state.
+
+        The connection goes back to the pool only if the exchange ended cleanly.
+        """
+        with self._failures(conn, tracker):
+            handle = tracker.handle_packet
+            read = conn.read_packet
+            while tracker.open_jobs:
+                packet = read(deadline)
+                handle(packet.type, packet.args)
+            self._release(conn)
+
+    @contextlib.contextmanager
+    def _failures(self, conn: PacketConnection, tracker: JobTracker) -> Iterator[None]:
+        """Translate a failed exchange into per-job outcomes and close the connection."""
+        server = str(conn.address)
+        try:
+            yield
+        except ConnectionLost as exc:
+            conn.close()
+            tracker.abandon(OutcomeUnknown(f"server {server} failed with the job in flight: {exc}"))
+        except JobTimeout as exc:
+            conn.close()
+            tracker.abandon(JobTimeout(f"job did not finish in time on {server}: {exc}"))
+        except GearmanError as exc:
+            conn.close()
+            tracker.abandon(exc)
+        except BaseException:
+            conn.close()
+            raise
+
+    def submit(
+        self,
+        function: str | bytes,
+        data: bytes | str = b"",
+        *,
+        unique: str | bytes | None = None,
+        priority: Priority = Priority.NORMAL,
+        background: bool = False,
+        timeout: float | None = None,
+        on_status: StatusCallback | None = None,
+        on_data: DataCallback | None = None,
+        on_warning: DataCallback | None = None,
+    ) -> JobResult:
+        """Submit one job and wait for its outcome (foreground) or its acceptance (background).
+
+        Raises JobTimeout, OutcomeUnknown, NoServerAvailable, ServerError or ProtocolError.
+        """
+        request = JobRequest(
+            function, data, unique, priority, background, on_status, on_data, on_warning
+        )
+        job = PendingJob.build(request)
+        deadline = self._deadline(timeout)
+        conn = self._acquire(self._start_index(job.unique), deadline)
+        self._exchange(conn, [job], deadline)
+        if job.error is not None:
+            raise job.error
+        return job.to_result()
+
+    def submit_many(
+        self, requests: Iterable[JobRequest], timeout: float | None = None
+    ) -> list[JobResult]:
+        """Submit a batch pipelined in one write per server; results are in request order.
+
+        Transport failures are reported per job (state ``unknown``/``timeout``/``error`` with
+        ``error`` set) rather than raised, so one dead server does not hide other results.
+        NoServerAvailable is raised if no server at all could be reached.
+        """
+        jobs = [PendingJob.build(request) for request in requests]
+        if not jobs:
+            return []
+        deadline = self._deadline(timeout)
+        groups: dict[int, list[PendingJob]] = {}
+        for job in jobs:
+            groups.setdefault(self._start_index(job.unique), []).append(job)
+        batches: list[tuple[PacketConnection, list[PendingJob]]] = []
+        unreachable: NoServerAvailable | None = None
+        for start, group in groups.items():
+            try:
+                batches.append((self._acquire(start, deadline), group))
+            except NoServerAvailable as exc:
+                unreachable = exc
+                for job in group:
+                    job.fail_with(exc)
+            except JobTimeout as exc:
+                for job in group:
+                    job.fail_with(exc)
+        if unreachable is not None and not batches:
+            raise unreachable
+        self._run_batches(batches, deadline)
+        return [job.to_result() for job in jobs]
+
+    def _run_batches(
+        self, batches: list[tuple[PacketConnection, list[PendingJob]]], deadline: float
+    ) -> None:
+        """Write every batch first (servers work in parallel), then drain each connection.
+
+        Sequential draining is fine: gearmand buffers our answers while we read another server.
+        """
+        started = [
+            (conn, tracker)
+            for conn, group in batches
+            if (tracker := self._send_batch(conn, group, deadline)) is not None
+        ]
+        for conn, tracker in started:
+            self._drain(conn, tracker, deadline)
+
+    # ----------------------------------------------------------------- status
+
+    def get_status(
+        self,
+        handle: bytes | str | JobResult,
+        *,
+        server: str | None = None,
+        timeout: float | None = None,
+    ) -> JobStatus:
+        """GET_STATUS for a job handle, asked of the server that created it.
+
+        Pass a JobResult (its server is used) or a handle plus ``server`` when several servers
+        are configured.
+        """
+        if isinstance(handle, JobResult):
+            if handle.handle is None:
+                raise ValueError("this JobResult has no job handle")
+            server = server or handle.server
+            handle_bytes = handle.handle
+        else:
+            handle_bytes = to_bytes(handle, "handle")
+        if server is None:
+            if len(self.servers) > 1:
+                raise ValueError("several servers are configured: say which one has the handle")
+            index = 0
+        else:
+            address = parse_servers(server)[0]
+            if address not in self.servers:
+                raise ValueError(f"server {server!r} is not one of this client's servers")
+            index = self.servers.index(address)
+        deadline = self._deadline(timeout)
+        pool = self._pools[index]
+        conn = self._checkout_idle(pool)
+        if conn is None:
+            try:
+                conn = self._connect(pool, deadline)
+            except (OSError, ConnectionLost) as exc:
+                raise NoServerAvailable(f"cannot reach {pool.address}: {exc}") from exc
+        try:
+            conn.send(encode_packet(PacketType.GET_STATUS, (handle_bytes,)), deadline)
+            while True:
+                packet = conn.read_packet(deadline)
+                if packet.type == PacketType.STATUS_RES and packet.args[0] == handle_bytes:
+                    break
+                if packet.type == PacketType.ERROR:
+                    raise ProtocolError(f"GET_STATUS refused: {packet.args!r}")
+        except ConnectionLost as exc:
+            conn.close()
+            raise NoServerAvailable(f"server {pool.address} failed: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        self._release(conn)
+        args = packet.args
+        return JobStatus(
+            handle=args[0],
+            known=args[1] == b"1",
+            running=args[2] == b"1",
+            numerator=int(args[3] or 0),
+            denominator=int(args[4] or 0),
+        )

@@ -1,0 +1,114 @@
+"""Blocking socket connection shared by the sync client, the worker and the admin client."""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import time
+
+from .address import ServerAddress
+from .errors import ConnectionLost, JobTimeout
+from .packets import DEFAULT_MAX_PACKET, RES, Packet, PacketParser
+
+RECV_CHUNK = 256 * 1024
+
+
+def open_socket(address: ServerAddress, timeout: float) -> socket.socket:
+    """Connect with TCP_NODELAY (requests are small and latency-bound); OSError on failure."""
+    sock = socket.create_connection((address.host, address.port), timeout=timeout)
+    with contextlib.suppress(OSError):  # not a TCP socket on some exotic platform
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+class PacketConnection:
+    """One TCP connection with its own parser and reusable receive buffer.
+
+    ``read_packet`` raises ``ConnectionLost`` on EOF/reset and ``JobTimeout`` past the deadline.
+    """
+
+    __slots__ = ("_poller", "_timeout", "_view", "address", "parser", "sock")
+
+    def __init__(
+        self,
+        address: ServerAddress,
+        sock: socket.socket,
+        *,
+        max_packet: int = DEFAULT_MAX_PACKET,
+        expect_magic: bytes | None = RES,
+    ) -> None:
+        self.address = address
+        self.sock = sock
+        self.parser = PacketParser(max_packet=max_packet, expect_magic=expect_magic)
+        self._view = memoryview(bytearray(RECV_CHUNK))
+        self._timeout: float | None = sock.gettimeout()
+        self._poller: select.poll | None = None
+
+    @classmethod
+    def connect(cls, address: ServerAddress, timeout: float, **kwargs: object) -> PacketConnection:
+        return cls(address, open_socket(address, timeout), **kwargs)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def _set_timeout(self, timeout: float) -> None:
+        if self._timeout != timeout:
+            self.sock.settimeout(timeout)
+            self._timeout = timeout
+
+    def send(self, data: bytes, deadline: float) -> None:
+        """Send all bytes before ``deadline``; ConnectionLost on any socket error."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise JobTimeout(f"timed out before sending to {self.address}")
+        if self._timeout is None or self._timeout > remaining:
+            self._set_timeout(remaining)
+        try:
+            self.sock.sendall(data)
+        except TimeoutError as exc:
+            raise ConnectionLost(f"send to {self.address} timed out") from exc
+        except OSError as exc:
+            raise ConnectionLost(f"send to {self.address} failed: {exc}") from exc
+
+    def read_packet(self, deadline: float) -> Packet:
+        """Next packet from the server, waiting at most until ``deadline`` (monotonic)."""
+        parser = self.parser
+        packet = parser.next_packet()
+        while packet is None:
+            self.receive(deadline)
+            packet = parser.next_packet()
+        return packet
+
+    def receive(self, deadline: float) -> None:
+        """One recv into the parser; a stalled peer past the deadline is JobTimeout."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise JobTimeout(f"no answer from {self.address} in time")
+        if self._timeout is None or self._timeout > remaining:
+            self._set_timeout(remaining)
+        try:
+            count = self.sock.recv_into(self._view)
+        except TimeoutError as exc:
+            raise JobTimeout(f"no answer from {self.address} in time") from exc
+        except OSError as exc:
+            raise ConnectionLost(f"connection to {self.address} failed: {exc}") from exc
+        if not count:
+            raise ConnectionLost(f"server {self.address} closed the connection")
+        self.parser.feed(self._view[:count])
+
+    def is_stale(self) -> bool:
+        """True if an idle connection was closed by the server meanwhile (one poll syscall)."""
+        if self._poller is None:
+            self._poller = select.poll()
+            self._poller.register(self.sock, select.POLLIN)
+        try:
+            if not self._poller.poll(0):
+                return False
+            return not self.sock.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return True

@@ -1,0 +1,376 @@
+"""Blocking Gearman worker: one thread serving jobs from every configured server at once.
+
+The loop multiplexes all server connections with ``selectors``; a job's callback runs in the loop
+thread, so one job runs at a time. Run several processes (or several Worker objects in threads)
+for parallelism.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .address import ServerAddress, parse_servers
+from .connection import PacketConnection
+from .errors import ConnectionLost, GearmanError, JobTimeout, WorkException
+from .jobs import to_bytes
+from .packets import (
+    PacketType,
+    encode_handle_data,
+    encode_packet,
+    grab_job_uniq,
+    pre_sleep,
+)
+
+log = logging.getLogger("django_gearman.protocol.worker")
+
+_GRAB = grab_job_uniq()
+_PRE_SLEEP = pre_sleep()
+_SEND_TIMEOUT = 30.0
+
+
+class WorkerJob:
+    """One assigned job, handed to the callback.
+
+    ``function`` is the registered name (str); ``handle``, ``unique`` and ``data`` are bytes as
+    the server sent them.
+    """
+
+    __slots__ = ("_conn", "data", "function", "handle", "unique")
+
+    def __init__(
+        self, conn: PacketConnection, handle: bytes, function: str, unique: bytes, data: bytes
+    ) -> None:
+        self._conn = conn
+        self.handle = handle
+        self.function = function
+        self.unique = unique
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"WorkerJob(function={self.function!r}, handle={self.handle!r})"
+
+    def _send(self, packet: bytes) -> None:
+        try:
+            self._conn.send(packet, time.monotonic() + _SEND_TIMEOUT)
+        except (ConnectionLost, JobTimeout) as exc:
+            # The server is gone: it will re-queue the job; the callback may carry on.
+            log.warning("job %r: could not send progress: %s", self.handle, exc)
+
+    def send_status(self, numerator: int, denominator: int) -> None:
+        """WORK_STATUS: progress ``numerator``/``denominator`` for the submitting client."""
+        if not isinstance(numerator, int) or not isinstance(denominator, int):
+            raise TypeError("send_status takes two integers")
+        args = (self.handle, str(numerator).encode(), str(denominator).encode())
+        self._send(encode_packet(PacketType.WORK_STATUS, args))
+
+    def send_data(self, data: bytes | str) -> None:
+        """WORK_DATA: a chunk of partial result for the submitting client."""
+        chunk = to_bytes(data, "data")
+        self._send(encode_handle_data(PacketType.WORK_DATA, self.handle, chunk))
+
+    def send_warning(self, data: bytes | str) -> None:
+        """WORK_WARNING: a warning for the submitting client; the job continues."""
+        chunk = to_bytes(data, "warning")
+        self._send(encode_handle_data(PacketType.WORK_WARNING, self.handle, chunk))
+
+
+Callback = Callable[[WorkerJob], bytes | str | None]
+
+
+@dataclass(slots=True)
+class _Ability:
+    callback: Callback
+    timeout: int | None
+
+    def packet(self, name: bytes) -> bytes:
+        if self.timeout is None:
+            return encode_packet(PacketType.CAN_DO, (name,))
+        return encode_packet(PacketType.CAN_DO_TIMEOUT, (name, str(self.timeout).encode()))
+
+
+class _ServerLink:
+    """State of the connection to one server: down (retry later), grabbing or sleeping."""
+
+    __slots__ = ("address", "backoff", "conn", "retry_at", "sleeping")
+
+    def __init__(self, address: ServerAddress) -> None:
+        self.address = address
+        self.conn: PacketConnection | None = None
+        self.retry_at = 0.0
+        self.backoff = 0.0
+        self.sleeping = False
+
+
+def result_bytes(value: object) -> bytes:
+    """Callback return value -> WORK_COMPLETE payload; TypeError for anything unsupported."""
+    if value is None:
+        return b""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    raise TypeError(f"a job callback must return bytes, str or None, not {type(value).__name__}")
+
+
+class Worker:
+    """Serve registered functions from every server until ``stop()`` or ``max_jobs``.
+
+    ``register``/``unregister`` may be called before or during ``work()`` (from any thread).
+    ``stop()`` is safe from any thread and from a signal handler: the current job finishes, its
+    result is sent, and ``work()`` returns.
+    """
+
+    def __init__(
+        self,
+        servers: str | Sequence[str],
+        *,
+        client_id: str | None = None,
+        connect_timeout: float = 2.0,
+        backoff: float = 0.1,
+        max_backoff: float = 5.0,
+        poll_interval: float = 1.0,
+        max_packet: int = 64 * 1024 * 1024,
+    ) -> None:
+        self.servers = parse_servers(servers)
+        if client_id is not None and (not client_id or any(c in client_id for c in "\0 \n")):
+            raise ValueError("client_id must be non-empty, without spaces, newlines or NUL")
+        self.client_id = client_id
+        self.connect_timeout = connect_timeout
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.poll_interval = poll_interval
+        self.max_packet = max_packet
+        self._abilities: dict[bytes, _Ability] = {}
+        self._lock = threading.Lock()
+        self._pending_packets: list[bytes] = []  # ability changes for connected servers
+        self._stopping = False
+        self._running = False
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self.jobs_done = 0
+
+    # ----------------------------------------------------------------- abilities
+
+    def register(self, function: str, callback: Callback, timeout: int | None = None) -> None:
+        """Serve ``function`` with ``callback``; ``timeout`` (s) makes gearmand fail slow jobs."""
+        name = to_bytes(function, "function")
+        if not name or b"\0" in name:
+            raise ValueError("function name must be non-empty and without NUL bytes")
+        if not callable(callback):
+            raise TypeError("callback must be callable")
+        if timeout is not None and (not isinstance(timeout, int) or timeout <= 0):
+            raise ValueError("timeout must be a positive whole number of seconds or None")
+        ability = _Ability(callback, timeout)
+        with self._lock:
+            self._abilities[name] = ability
+            if self._running:
+                self._pending_packets.append(ability.packet(name))
+        self._wake()
+
+    def unregister(self, function: str) -> None:
+        """Stop serving ``function`` (CANT_DO); unknown names are ignored."""
+        name = to_bytes(function, "function")
+        with self._lock:
+            if self._abilities.pop(name, None) is not None and self._running:
+                self._pending_packets.append(encode_packet(PacketType.CANT_DO, (name,)))
+        self._wake()
+
+    @property
+    def functions(self) -> list[str]:
+        with self._lock:
+            return [name.decode() for name in self._abilities]
+
+    # ----------------------------------------------------------------- control
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):  # full pipe: a wake-up is already pending
+            self._wake_w.send(b"x")
+
+    def stop(self) -> None:
+        """Ask ``work()`` to return after the current job; safe from threads and signal handlers."""
+        self._stopping = True
+        self._wake()
+
+    def close(self) -> None:
+        """Release the wake-up socket pair (after ``work()`` has returned)."""
+        self._wake_r.close()
+        self._wake_w.close()
+
+    # ----------------------------------------------------------------- loop
+
+    def _hello(self) -> bytes:
+        with self._lock:
+            packets = [ability.packet(name) for name, ability in self._abilities.items()]
+        if self.client_id is not None:
+            packets.insert(0, encode_packet(PacketType.SET_CLIENT_ID, (self.client_id.encode(),)))
+        packets.append(_GRAB)
+        return b"".join(packets)
+
+    def _connect(self, link: _ServerLink, selector: selectors.BaseSelector) -> None:
+        try:
+            conn = PacketConnection.connect(
+                link.address, self.connect_timeout, max_packet=self.max_packet
+            )
+            conn.send(self._hello(), time.monotonic() + self.connect_timeout)
+        except (OSError, GearmanError) as exc:
+            link.backoff = min(max(link.backoff * 2, self.backoff), self.max_backoff)
+            link.retry_at = time.monotonic() + link.backoff
+            log.warning(
+                "worker cannot reach %s (%s); retry in %.2fs", link.address, exc, link.backoff
+            )
+            return
+        link.conn, link.backoff, link.sleeping = conn, 0.0, False
+        selector.register(conn.sock, selectors.EVENT_READ, link)
+        log.info("worker connected to %s", link.address)
+
+    def _drop(self, link: _ServerLink, selector: selectors.BaseSelector, reason: object) -> None:
+        if link.conn is None:
+            return
+        with contextlib.suppress(KeyError, ValueError):
+            selector.unregister(link.conn.sock)
+        link.conn.close()
+        link.conn = None
+        link.backoff = min(max(link.backoff * 2, self.backoff), self.max_backoff)
+        link.retry_at = time.monotonic() + link.backoff
+        log.warning(
+            "worker lost %s (%s); reconnecting in %.2fs", link.address, reason, link.backoff
+        )
+
+    def work(self, max_jobs: int | None = None) -> int:
+        """Serve jobs until ``stop()`` or ``max_jobs`` jobs; returns the number of jobs done."""
+        if max_jobs is not None and max_jobs < 1:
+            raise ValueError("max_jobs must be >= 1 or None")
+        with self._lock:
+            if self._running:
+                raise RuntimeError("work() is already running for this Worker")
+            if not self._abilities:
+                raise ValueError("register at least one function before work()")
+            self._running = True
+            self._pending_packets.clear()
+        self._stopping = False
+        done = 0
+        links = [_ServerLink(address) for address in self.servers]
+        selector = selectors.DefaultSelector()
+        selector.register(self._wake_r, selectors.EVENT_READ, None)
+        try:
+            while not self._stopping and (max_jobs is None or done < max_jobs):
+                now = time.monotonic()
+                for link in links:
+                    if link.conn is None and link.retry_at <= now:
+                        self._connect(link, selector)
+                self._flush_ability_changes(links, selector)
+                timeout = self.poll_interval
+                for link in links:
+                    if link.conn is None:
+                        timeout = min(timeout, max(link.retry_at - now, 0.0))
+                for key, _ in selector.select(timeout):
+                    link = key.data
+                    if link is None:
+                        self._drain_wake()
+                        continue
+                    remaining = None if max_jobs is None else max_jobs - done
+                    done += self._serve(link, selector, remaining)
+                    if self._stopping or (max_jobs is not None and done >= max_jobs):
+                        break
+        finally:
+            for link in links:
+                if link.conn is not None:
+                    self._close_quietly(link.conn)
+            selector.close()
+            with self._lock:
+                self._running = False
+        self.jobs_done += done
+        return done
+
+    def _drain_wake(self) -> None:
+        with contextlib.suppress(OSError):
+            while self._wake_r.recv(4096):
+                pass
+
+    def _flush_ability_changes(
+        self, links: list[_ServerLink], selector: selectors.BaseSelector
+    ) -> None:
+        with self._lock:
+            packets, self._pending_packets = self._pending_packets, []
+        if not packets:
+            return
+        payload = b"".join(packets)
+        for link in links:
+            if link.conn is not None:
+                try:
+                    link.conn.send(payload, time.monotonic() + _SEND_TIMEOUT)
+                except (ConnectionLost, JobTimeout) as exc:
+                    self._drop(link, selector, exc)
+
+    @staticmethod
+    def _close_quietly(conn: PacketConnection) -> None:
+        """Close without RST: read what is pending so the last result is not reset away."""
+        with contextlib.suppress(OSError):
+            conn.sock.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                while conn.sock.recv(65536):
+                    pass
+            conn.sock.shutdown(socket.SHUT_WR)
+        conn.close()
+
+    def _serve(
+        self, link: _ServerLink, selector: selectors.BaseSelector, remaining: int | None
+    ) -> int:
+        """Handle what one server sent; returns how many jobs ran."""
+        conn = link.conn
+        if conn is None:
+            return 0
+        done = 0
+        try:
+            conn.receive(time.monotonic() + _SEND_TIMEOUT)
+            while (packet := conn.parser.next_packet()) is not None:
+                ptype = packet.type
+                if ptype == PacketType.JOB_ASSIGN_UNIQ:
+                    done += 1
+                    last = self._stopping or (remaining is not None and done >= remaining)
+                    handle, function, unique, data = packet.args
+                    reply = self._run(conn, handle, function, unique, data)
+                    conn.send(reply if last else reply + _GRAB, time.monotonic() + _SEND_TIMEOUT)
+                    if last:
+                        return done
+                elif ptype == PacketType.NO_JOB:
+                    link.sleeping = True
+                    conn.send(_PRE_SLEEP, time.monotonic() + _SEND_TIMEOUT)
+                elif ptype == PacketType.NOOP:
+                    if link.sleeping:
+                        link.sleeping = False
+                        conn.send(_GRAB, time.monotonic() + _SEND_TIMEOUT)
+                elif ptype == PacketType.ERROR:
+                    log.error("server %s sent ERROR %r", link.address, packet.args)
+        except (ConnectionLost, JobTimeout, GearmanError) as exc:
+            self._drop(link, selector, exc)
+        return done
+
+    def _run(
+        self, conn: PacketConnection, handle: bytes, function: bytes, unique: bytes, data: bytes
+    ) -> bytes:
+        """Run the callback; return the packet(s) that end the job."""
+        with self._lock:
+            ability = self._abilities.get(function)
+        if ability is None:
+            log.error("job %r for unregistered function %r: failing it", handle, function)
+            return encode_packet(PacketType.WORK_FAIL, (handle,))
+        job = WorkerJob(conn, handle, function.decode("utf-8", "replace"), unique, data)
+        try:
+            payload = result_bytes(ability.callback(job))
+        except WorkException as exc:
+            return encode_handle_data(PacketType.WORK_EXCEPTION, handle, exc.data)
+        except Exception:
+            log.exception("job %r (%s) failed", handle, job.function)
+            return encode_packet(PacketType.WORK_FAIL, (handle,))
+        return encode_handle_data(PacketType.WORK_COMPLETE, handle, payload)
