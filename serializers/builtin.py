@@ -1,0 +1,243 @@
+"""The built-in serializers: json (orjson), msgpack, pickle (unsafe), text and bytes.
+
+json and msgpack share one conversion table for values they have no native form for (see
+`to_primitive` and docs/serializers.md), so the two language-neutral formats agree on what a
+receiver gets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+import operator
+import pickle
+import re
+import uuid
+from itertools import accumulate, count
+from typing import Any, ClassVar
+
+import msgpack
+import orjson
+from pydantic import BaseModel
+
+from serializers.errors import DecodeError, EncodeError, describe
+
+__all__ = [
+    "JSON_MAX_DEPTH",
+    "BytesSerializer",
+    "JsonSerializer",
+    "MsgpackSerializer",
+    "PickleSerializer",
+    "TextSerializer",
+    "to_primitive",
+]
+
+#: Deepest JSON nesting accepted. Checked before orjson runs: some orjson versions recurse
+#: without a limit and crash the process on a few hundred thousand `[`.
+JSON_MAX_DEPTH = 1024
+
+
+def _sorted_if_possible(items: set[Any] | frozenset[Any]) -> list[Any]:
+    """Sets have no order; sort them when we can so equal sets encode to equal bytes."""
+    try:
+        return sorted(items)
+    except TypeError:
+        return list(items)
+
+
+def to_primitive(value: Any, *, datetimes: bool = True) -> Any:
+    """Convert one value json/msgpack cannot write natively into one they can (one level deep).
+
+    Called by orjson and msgpack as their `default` hook, so nested values come back here.
+    Raises TypeError for anything else; the serializer wraps it in an EncodeError.
+    """
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, set | frozenset):
+        return _sorted_if_possible(value)
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if datetimes and isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    raise TypeError(f"cannot serialize {type(value).__qualname__} value {describe(value)}")
+
+
+_BYTES_HINT = (
+    "json cannot carry bytes; use the msgpack serializer (bytes are native there) "
+    "or encode them yourself (e.g. base64) into a str"
+)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        raise TypeError(_BYTES_HINT)
+    return to_primitive(value)
+
+
+# A JSON string (with escapes), found so brackets inside strings do not count as nesting.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# Openers become 2 and closers 0, so prefix sum minus position is the nesting depth.
+_BRACKET_WEIGHTS = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_nesting_depth(data: bytes) -> int:
+    """The deepest bracket nesting in a JSON text, ignoring brackets inside strings. O(n) in C."""
+    brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    if not brackets:
+        return 0
+    weights = brackets.translate(_BRACKET_WEIGHTS)
+    return max(map(operator.sub, accumulate(weights), count(1)))
+
+
+class JsonSerializer:
+    """`application/json` via orjson. Decimal, UUID -> str; set, tuple -> list; bytes refused."""
+
+    name: ClassVar[str] = "json"
+    content_type: ClassVar[str] = "application/json"
+    safe: ClassVar[bool] = True
+    schema_field: ClassVar[str | None] = None
+
+    def encode(self, value: Any) -> bytes:
+        """Serialize with orjson; values orjson cannot write go through `to_primitive`."""
+        try:
+            return orjson.dumps(value, default=_json_default)
+        except orjson.JSONEncodeError as exc:
+            # orjson does not chain the error raised by `default`; restore our hint for bytes.
+            hint = f"; {_BYTES_HINT}" if "bytes" in str(exc) else ""
+            raise EncodeError(f"json: {exc}{hint}") from exc
+
+    def decode(self, data: bytes) -> Any:
+        """Parse with orjson after a cheap nesting check (only when brackets are many)."""
+        if (
+            data.count(b"[") + data.count(b"{") > JSON_MAX_DEPTH
+            and json_nesting_depth(data) > JSON_MAX_DEPTH
+        ):
+            raise DecodeError(f"json: nesting deeper than {JSON_MAX_DEPTH} levels")
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise DecodeError(f"json: invalid document: {exc}") from exc
+
+
+def _msgpack_default(value: Any) -> Any:
+    return to_primitive(value)
+
+
+def _refuse_ext(code: int, data: bytes) -> Any:
+    """msgpack extension types other than the timestamp are not part of the format we accept."""
+    raise DecodeError(f"msgpack: extension type {code} is not supported")
+
+
+class MsgpackSerializer:
+    """`application/msgpack`. bytes are native; other conversions as json (datetime -> ISO str).
+
+    Decoding keeps msgpack's `strict_map_key=True` (map keys must be str or bytes) and its own
+    nesting limit (1024); the msgpack timestamp extension (-1) arrives as an aware UTC datetime,
+    any other extension type is refused.
+    """
+
+    name: ClassVar[str] = "msgpack"
+    content_type: ClassVar[str] = "application/msgpack"
+    safe: ClassVar[bool] = True
+    schema_field: ClassVar[str | None] = None
+
+    def encode(self, value: Any) -> bytes:
+        """Pack with `use_bin_type` so str and bytes stay distinct for every reader."""
+        try:
+            return msgpack.packb(value, default=_msgpack_default, use_bin_type=True, datetime=False)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise EncodeError(f"msgpack: {exc}") from exc
+
+    def decode(self, data: bytes) -> Any:
+        """Unpack exactly one object; trailing bytes, truncation and deep nesting are errors."""
+        try:
+            return msgpack.unpackb(data, raw=False, timestamp=3, ext_hook=_refuse_ext)
+        except DecodeError:
+            raise
+        except Exception as exc:  # msgpack raises many unrelated types (ValueError, TypeError...)
+            raise DecodeError(f"msgpack: invalid data: {type(exc).__name__}: {exc}") from exc
+
+
+class PickleSerializer:
+    """`application/x-python-pickle`: any Python value, Python only, and never safe to read.
+
+    Decoding runs arbitrary code, so the envelope reads pickle only when the policy accepts its
+    content type and (unless `allow_unsigned_unsafe`) the envelope carries a valid signature.
+    """
+
+    name: ClassVar[str] = "pickle"
+    content_type: ClassVar[str] = "application/x-python-pickle"
+    safe: ClassVar[bool] = False
+    schema_field: ClassVar[str | None] = None
+    protocol: ClassVar[int] = 5
+
+    def encode(self, value: Any) -> bytes:
+        """Pickle with a fixed protocol so both ends agree across Python versions >= 3.8."""
+        try:
+            return pickle.dumps(value, protocol=self.protocol)
+        except Exception as exc:  # pickling can raise nearly anything from __reduce__
+            raise EncodeError(f"pickle: {type(exc).__name__}: {exc}") from exc
+
+    def decode(self, data: bytes) -> Any:
+        """Unpickle; any failure inside becomes a DecodeError."""
+        try:
+            return pickle.loads(data)
+        except Exception as exc:
+            raise DecodeError(f"pickle: {type(exc).__name__}: {exc}") from exc
+
+
+class TextSerializer:
+    """`text/plain`: a str as UTF-8 (the body any language can write by hand)."""
+
+    name: ClassVar[str] = "text"
+    content_type: ClassVar[str] = "text/plain"
+    safe: ClassVar[bool] = True
+    schema_field: ClassVar[str | None] = None
+
+    def encode(self, value: Any) -> bytes:
+        """Only str is accepted: guessing a text form for other values would hide bugs."""
+        if not isinstance(value, str):
+            raise EncodeError(f"text: expected str, got {type(value).__qualname__}")
+        try:
+            return value.encode("utf-8")
+        except UnicodeEncodeError as exc:  # lone surrogates
+            raise EncodeError(f"text: not encodable as UTF-8: {exc}") from exc
+
+    def decode(self, data: bytes) -> Any:
+        """Strict UTF-8: invalid bytes are an error, not replacement characters."""
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DecodeError(f"text: invalid UTF-8: {exc}") from exc
+
+
+class BytesSerializer:
+    """`application/octet-stream`: bytes as they are."""
+
+    name: ClassVar[str] = "bytes"
+    content_type: ClassVar[str] = "application/octet-stream"
+    safe: ClassVar[bool] = True
+    schema_field: ClassVar[str | None] = None
+
+    def encode(self, value: Any) -> bytes:
+        """bytes, bytearray and memoryview are copied to bytes; anything else is an error."""
+        if isinstance(value, bytes):
+            return value
+        if isinstance(value, bytearray | memoryview):
+            return bytes(value)
+        raise EncodeError(f"bytes: expected bytes, got {type(value).__qualname__}")
+
+    def decode(self, data: bytes) -> Any:
+        """The body itself."""
+        return bytes(data)
