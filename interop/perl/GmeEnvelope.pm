@@ -72,9 +72,19 @@ sub read_envelope {
     return ($f{ct}, $value, \%f);
 }
 
+# JSON::PP and Data::MessagePack each accept only their own boolean objects.
+sub with_booleans {
+    my ($v, $true, $false) = @_;
+    my $ref = ref $v;
+    return [ map { with_booleans($_, $true, $false) } @$v ] if $ref eq 'ARRAY';
+    return { map { $_ => with_booleans($v->{$_}, $true, $false) } keys %$v } if $ref eq 'HASH';
+    return $v ? $true : $false if $ref =~ /Boolean\z/;
+    return $v;
+}
+
 our %WRITABLE = (
-    'application/json'         => sub { $JSON->encode($_[0]) },
-    'application/msgpack'      => sub { $MSGPACK->pack($_[0]) },
+    'application/json'         => sub { $JSON->encode(with_booleans($_[0], JSON::PP::true, JSON::PP::false)) },
+    'application/msgpack'      => sub { $MSGPACK->pack(with_booleans($_[0], Data::MessagePack::true, Data::MessagePack::false)) },
     'text/plain'               => sub { Encode::encode('UTF-8', $_[0]) },
     'application/octet-stream' => sub { $_[0] },
 );

@@ -1,0 +1,224 @@
+<?php
+// Envelope v1 reader and writer for PHP peers of django-gearman, written from docs/design.md.
+//   [$ct, $value] = gme_read($payload, $job, ['k1' => 'secret']);
+//   $payload = gme_write($value, 'application/json', $job, 'k1', 'secret');
+// JSON objects and msgpack maps read as stdClass (so {} and [] stay apart), bytes as GmeBytes.
+declare(strict_types=1);
+
+/** A refused envelope; $category (malformed, bad-signature, decode, ...) says why without prose. */
+final class GmeError extends RuntimeException
+{
+    public function __construct(public readonly string $category, string $message)
+    {
+        parent::__construct("$category: $message");
+    }
+}
+
+/** Bytes that are not text (msgpack bin, an octet-stream body): PHP strings cannot say so. */
+final class GmeBytes
+{
+    public function __construct(public readonly string $bytes) {}
+}
+
+const GME_MAX_BODY = 64 * 1024 * 1024;
+
+/** The reader (copy this one): verify first, then decompress, then decode. */
+function gme_read(string $payload, string $job, array $keys = [], bool $requireSignature = false): array
+{
+    $nl = strpos($payload, "\n");
+    if ($nl === false || !str_starts_with($payload, 'GME/')) throw new GmeError('malformed', 'no envelope header line');
+    [$header, $body] = [substr($payload, 0, $nl), substr($payload, $nl + 1)];
+    $tokens = explode(' ', $header);
+    $magic = array_shift($tokens);
+    if ($magic !== 'GME/1') throw new GmeError(preg_match('~^GME/\d+$~', $magic) ? 'unsupported-version' : 'malformed', "magic $magic");
+    $f = [];
+    foreach ($tokens as $token) {
+        if (!preg_match('/^([a-z][a-z0-9-]*)=([\x21-\x7e]*)$/', $token, $m)) throw new GmeError('malformed', "bad token '$token'");
+        if (isset($f[$m[1]])) throw new GmeError('malformed', "duplicate key {$m[1]}");
+        $f[$m[1]] = $m[2];
+    }
+    if (!isset($f['ct'])) throw new GmeError('malformed', 'no ct');
+    if (isset($f['sig'])) {
+        if (!str_starts_with(end($tokens), 'sig=')) throw new GmeError('malformed', 'sig is not the last token');
+        if (!isset($f['kid'])) throw new GmeError('malformed', 'sig without kid');
+        if (!isset($keys[$f['kid']])) throw new GmeError('unknown-key', "unknown key id '{$f['kid']}'");
+        $signed = substr($header, 0, strrpos($header, ' sig='));
+        if (!hash_equals(hash_hmac('sha256', "$job\n$signed\n$body", $keys[$f['kid']]), $f['sig'])) {
+            throw new GmeError('bad-signature', "signature does not match job '$job'");
+        }
+    } elseif ($requireSignature || isset($f['kid'])) {
+        throw new GmeError(isset($f['kid']) ? 'malformed' : 'signature-missing', 'envelope is not signed');
+    }
+    if (isset($f['enc'])) {
+        if ($f['enc'] !== 'zlib') throw new GmeError('not-accepted', "encoding {$f['enc']}");
+        $body = @gzuncompress($body, GME_MAX_BODY);
+        if ($body === false) throw new GmeError('decode', 'corrupt zlib body');
+    }
+    return [$f['ct'], gme_decode_body($f['ct'], $body), $f];
+}
+
+function gme_decode_body(string $ct, string $body): mixed
+{
+    switch ($ct) {
+        case 'application/json':
+            try {
+                return json_decode($body, false, 512, JSON_THROW_ON_ERROR);
+            } catch (JsonException $e) {
+                throw new GmeError('decode', 'unreadable JSON: ' . $e->getMessage());
+            }
+        case 'application/msgpack':
+            $at = 0;
+            $value = gme_mp_read($body, $at, 0);
+            if ($at !== strlen($body)) throw new GmeError('decode', 'trailing bytes after the msgpack value');
+            return $value;
+        case 'text/plain':
+            if (!gme_is_utf8($body)) throw new GmeError('decode', 'text/plain body is not UTF-8');
+            return $body;
+        case 'application/octet-stream':
+            return new GmeBytes($body);
+    }
+    throw new GmeError('not-accepted', "content type $ct");
+}
+
+/** The writer: $kid + $secret sign the envelope for $job; $zlib compresses the body. */
+function gme_write(mixed $value, string $ct, string $job, ?string $kid = null, ?string $secret = null, bool $zlib = false, ?string $accept = null): string
+{
+    $body = match ($ct) {
+        'application/json' => json_encode(gme_for_json($value), JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_THROW_ON_ERROR),
+        'application/msgpack' => gme_mp_write($value),
+        'text/plain' => (string) $value,
+        'application/octet-stream' => $value instanceof GmeBytes ? $value->bytes : (string) $value,
+        default => throw new GmeError('not-accepted', "cannot write $ct"),
+    };
+    $header = "GME/1 ct=$ct";
+    if ($zlib) {
+        $body = gzcompress($body);
+        $header .= ' enc=zlib';
+    }
+    if ($accept !== null) $header .= " accept=$accept";
+    if ($kid !== null) {
+        $header .= " kid=$kid";
+        $header .= ' sig=' . hash_hmac('sha256', "$job\n$header\n$body", (string) $secret);
+    }
+    return "$header\n$body";
+}
+
+function gme_for_json(mixed $value): mixed
+{
+    if ($value instanceof GmeBytes) throw new GmeError('not-accepted', 'JSON cannot carry bytes');
+    if (is_array($value)) return array_map('gme_for_json', $value);
+    if ($value instanceof stdClass) return (object) array_map('gme_for_json', (array) $value);
+    return $value;
+}
+
+// A minimal msgpack codec: PHP's msgpack extension reads {} as [] and writes stdClass wrongly.
+function gme_mp_take(string $b, int &$at, int $n): string
+{
+    if ($n < 0 || $at + $n > strlen($b)) throw new GmeError('decode', 'truncated msgpack');
+    $chunk = substr($b, $at, $n);
+    $at += $n;
+    return $chunk;
+}
+
+function gme_mp_uint(string $b, int &$at, int $size): int
+{
+    $v = unpack([1 => 'C', 2 => 'n', 4 => 'N', 8 => 'J'][$size], gme_mp_take($b, $at, $size))[1];
+    if ($v < 0) throw new GmeError('decode', 'unsigned integer beyond PHP_INT_MAX');
+    return $v;
+}
+
+function gme_mp_int(string $b, int &$at, int $size): int
+{
+    $v = unpack([1 => 'C', 2 => 'n', 4 => 'N', 8 => 'J'][$size], gme_mp_take($b, $at, $size))[1];
+    $bits = 8 * $size;
+    return ($size < 8 && $v >= 1 << ($bits - 1)) ? $v - (1 << $bits) : $v;
+}
+
+function gme_mp_read(string $b, int &$at, int $depth): mixed
+{
+    if ($depth > 512) throw new GmeError('decode', 'msgpack nested too deeply');
+    $t = ord(gme_mp_take($b, $at, 1));
+    $len = null;
+    if ($t <= 0x7f) return $t;
+    if ($t >= 0xe0) return $t - 0x100;
+    if (($t & 0xe0) === 0xa0) return gme_mp_text(gme_mp_take($b, $at, $t & 0x1f));
+    if (($t & 0xf0) === 0x90) return gme_mp_list($b, $at, $t & 0x0f, $depth);
+    if (($t & 0xf0) === 0x80) return gme_mp_map($b, $at, $t & 0x0f, $depth);
+    return match ($t) {
+        0xc0 => null, 0xc2 => false, 0xc3 => true,
+        0xc4, 0xc5, 0xc6 => new GmeBytes(gme_mp_take($b, $at, gme_mp_uint($b, $at, 1 << ($t - 0xc4)))),
+        0xca => unpack('G', gme_mp_take($b, $at, 4))[1],
+        0xcb => unpack('E', gme_mp_take($b, $at, 8))[1],
+        0xcc, 0xcd, 0xce, 0xcf => gme_mp_uint($b, $at, 1 << ($t - 0xcc)),
+        0xd0, 0xd1, 0xd2, 0xd3 => gme_mp_int($b, $at, 1 << ($t - 0xd0)),
+        0xd9, 0xda, 0xdb => gme_mp_text(gme_mp_take($b, $at, gme_mp_uint($b, $at, 1 << ($t - 0xd9)))),
+        0xdc, 0xdd => gme_mp_list($b, $at, gme_mp_uint($b, $at, 2 << ($t - 0xdc)), $depth),
+        0xde, 0xdf => gme_mp_map($b, $at, gme_mp_uint($b, $at, 2 << ($t - 0xde)), $depth),
+        default => throw new GmeError('decode', sprintf('unsupported msgpack type 0x%02x', $t)),
+    };
+}
+
+function gme_mp_text(string $s): string
+{
+    if (!gme_is_utf8($s)) throw new GmeError('decode', 'msgpack str is not UTF-8');
+    return $s;
+}
+
+function gme_mp_list(string $b, int &$at, int $n, int $depth): array
+{
+    $items = [];
+    for ($i = 0; $i < $n; $i++) $items[] = gme_mp_read($b, $at, $depth + 1);
+    return $items;
+}
+
+function gme_mp_map(string $b, int &$at, int $n, int $depth): stdClass
+{
+    $map = new stdClass();
+    for ($i = 0; $i < $n; $i++) {
+        $key = gme_mp_read($b, $at, $depth + 1);
+        if (!is_string($key)) throw new GmeError('decode', 'msgpack map key is not a string');
+        $map->{$key} = gme_mp_read($b, $at, $depth + 1);
+    }
+    return $map;
+}
+
+function gme_mp_write(mixed $v): string
+{
+    if ($v === null) return "\xc0";
+    if (is_bool($v)) return $v ? "\xc3" : "\xc2";
+    if (is_float($v)) return "\xcb" . pack('E', $v);
+    if (is_int($v)) {
+        if ($v >= 0) return match (true) {
+            $v < 0x80 => chr($v), $v < 0x100 => "\xcc" . chr($v), $v < 0x10000 => "\xcd" . pack('n', $v),
+            $v < 0x100000000 => "\xce" . pack('N', $v), default => "\xcf" . pack('J', $v) };
+        return match (true) {
+            $v >= -32 => chr($v & 0xff), $v >= -128 => "\xd0" . chr($v & 0xff), $v >= -32768 => "\xd1" . pack('n', $v & 0xffff),
+            $v >= -2147483648 => "\xd2" . pack('N', $v & 0xffffffff), default => "\xd3" . pack('J', $v) };
+    }
+    if (is_string($v) && !gme_is_utf8($v)) $v = new GmeBytes($v);
+    if ($v instanceof GmeBytes) return gme_mp_head(strlen($v->bytes), -1, "\xc4", "\xc5", "\xc6") . $v->bytes;
+    if (is_string($v)) return gme_mp_head(strlen($v), 0xa0, "\xd9", "\xda", "\xdb") . $v;
+    if (is_array($v) && array_is_list($v)) {
+        return gme_mp_head(count($v), 0x90, null, "\xdc", "\xdd") . implode('', array_map('gme_mp_write', $v));
+    }
+    if (is_array($v) || $v instanceof stdClass) {
+        $out = '';
+        foreach ((array) $v as $key => $item) $out .= gme_mp_write((string) $key) . gme_mp_write($item);
+        return gme_mp_head(count((array) $v), 0x80, null, "\xde", "\xdf") . $out;
+    }
+    throw new GmeError('not-accepted', 'msgpack cannot carry a ' . get_debug_type($v));
+}
+
+/** Type byte plus length: the fix form when it fits, else the 8-, 16- or 32-bit length form. */
+function gme_mp_head(int $n, int $fix, ?string $b8, string $b16, string $b32): string
+{
+    $fixMax = $fix === 0xa0 ? 31 : 15;
+    if ($fix >= 0 && $n <= $fixMax) return chr($fix | $n);
+    if ($b8 !== null && $n < 0x100) return $b8 . chr($n);
+    return $n < 0x10000 ? $b16 . pack('n', $n) : $b32 . pack('N', $n);
+}
+
+function gme_is_utf8(string $s): bool
+{
+    return preg_match('//u', $s) === 1;  // works without the mbstring extension
+}
