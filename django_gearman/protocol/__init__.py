@@ -4,6 +4,8 @@ Standard library only; importing this package never imports Django.
 """
 
 from .address import DEFAULT_PORT, ServerAddress, parse_server, parse_servers
+from .admin import AdminClient, FunctionStatus, PriorityStatus, QueuedJob, WorkerInfo
+from .aio import AsyncClient
 from .client import Client, JobStatus
 from .errors import (
     ConnectionLost,
@@ -18,11 +20,15 @@ from .errors import (
 )
 from .jobs import JobRequest, JobResult, Priority
 from .packets import Packet, PacketParser, PacketType
+from .worker import Worker, WorkerJob
 
 __all__ = [
     "DEFAULT_PORT",
+    "AdminClient",
+    "AsyncClient",
     "Client",
     "ConnectionLost",
+    "FunctionStatus",
     "GearmanError",
     "InvalidServerAddress",
     "JobRequest",
@@ -35,10 +41,15 @@ __all__ = [
     "PacketParser",
     "PacketType",
     "Priority",
+    "PriorityStatus",
     "ProtocolError",
+    "QueuedJob",
     "ServerAddress",
     "ServerError",
     "WorkException",
+    "Worker",
+    "WorkerInfo",
+    "WorkerJob",
     "parse_server",
     "parse_servers",
 ]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -36,6 +35,7 @@ from .jobs import (
     to_bytes,
 )
 from .packets import PacketType, encode_packet
+from .ring import ServerRing
 
 _OPTION_EXCEPTIONS = encode_packet(PacketType.OPTION_REQ, (b"exceptions",))
 DEFAULT_TIMEOUT = 30.0
@@ -53,22 +53,20 @@ class JobStatus:
 
 
 class _ServerPool:
-    """Idle connections to one server plus its failure bookkeeping (guarded by the client lock)."""
+    """Idle connections to one server (guarded by the client lock)."""
 
-    __slots__ = ("address", "down_until", "idle")
+    __slots__ = ("address", "idle")
 
     def __init__(self, address: ServerAddress) -> None:
         self.address = address
         self.idle: list[PacketConnection] = []
-        self.down_until = 0.0
 
 
 class Client:
     """Submit jobs to one or more gearmand servers. Safe to share between threads.
 
-    ``retries`` is how many extra rounds over the server list a connect may take, sleeping
-    ``backoff * 2**round`` (capped at ``max_backoff``) between rounds. A server that refused a
-    connection is tried last for ``down_interval`` seconds.
+    Server choice, failover and retries follow :class:`ServerRing`. A job whose connection
+    broke after it was sent is never re-sent: it ends as OutcomeUnknown.
     """
 
     def __init__(
@@ -87,38 +85,22 @@ class Client:
         self.servers = parse_servers(servers)
         if connect_timeout <= 0 or default_timeout <= 0:
             raise ValueError("timeouts must be positive")
-        if retries < 0 or backoff < 0:
-            raise ValueError("retries and backoff must be >= 0")
         self.connect_timeout = connect_timeout
-        self.retries = retries
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self.down_interval = down_interval
+        self.ring = ServerRing(
+            self.servers,
+            retries=retries,
+            backoff=backoff,
+            max_backoff=max_backoff,
+            down_interval=down_interval,
+        )
         self.default_timeout = default_timeout
         self.max_packet = max_packet
         self.max_idle_per_server = max_idle_per_server
         self._pools = [_ServerPool(address) for address in self.servers]
         self._lock = threading.Lock()
-        self._rotation = 0
         self._closed = False
 
     # ----------------------------------------------------------------- connections
-
-    def _start_index(self, unique: bytes) -> int:
-        """Same unique -> same server (so coalescing works); otherwise round-robin."""
-        count = len(self._pools)
-        if count == 1:
-            return 0
-        if unique:
-            return zlib.crc32(unique) % count
-        with self._lock:
-            self._rotation = (self._rotation + 1) % count
-            return self._rotation
-
-    def _candidates(self, start: int) -> list[_ServerPool]:
-        pools = self._pools[start:] + self._pools[:start]
-        now = time.monotonic()
-        return [p for p in pools if p.down_until <= now] + [p for p in pools if p.down_until > now]
 
     def _checkout_idle(self, pool: _ServerPool) -> PacketConnection | None:
         while True:
@@ -146,9 +128,16 @@ class Client:
 
     def _acquire(self, start: int, deadline: float) -> PacketConnection:
         """An idle or new connection, trying servers in rotation with bounded retries."""
+        ring = self.ring
         errors: list[str] = []
-        for attempt in range(self.retries + 1):
-            for pool in self._candidates(start):
+        for attempt in range(ring.retries + 1):
+            if attempt:
+                pause = ring.pause_before_round(attempt)
+                if time.monotonic() + pause >= deadline:
+                    break
+                time.sleep(pause)
+            for index in ring.order(start):
+                pool = self._pools[index]
                 conn = self._checkout_idle(pool)
                 if conn is not None:
                     return conn
@@ -157,20 +146,15 @@ class Client:
                 try:
                     conn = self._connect(pool, deadline)
                 except (OSError, ConnectionLost, JobTimeout, ProtocolError) as exc:
-                    pool.down_until = time.monotonic() + self.down_interval
+                    ring.mark_down(index)
                     errors.append(f"{pool.address}: {exc}")
                     continue
-                pool.down_until = 0.0
+                ring.mark_up(index)
                 return conn
-            if attempt < self.retries:
-                pause = min(self.backoff * 2**attempt, self.max_backoff)
-                if time.monotonic() + pause >= deadline:
-                    break
-                time.sleep(pause)
         raise NoServerAvailable("no gearmand server available: " + "; ".join(errors[-4:]))
 
     def _release(self, conn: PacketConnection) -> None:
-        pool = self._pools[self.servers.index(conn.address)]
+        pool = self._pools[self.ring.index_of(conn.address)]
         with self._lock:
             if not self._closed and len(pool.idle) < self.max_idle_per_server:
                 pool.idle.append(conn)
@@ -276,7 +260,7 @@ class Client:
         )
         job = PendingJob.build(request)
         deadline = self._deadline(timeout)
-        conn = self._acquire(self._start_index(job.unique), deadline)
+        conn = self._acquire(self.ring.start_index(job.unique), deadline)
         self._exchange(conn, [job], deadline)
         if job.error is not None:
             raise job.error
@@ -297,7 +281,7 @@ class Client:
         deadline = self._deadline(timeout)
         groups: dict[int, list[PendingJob]] = {}
         for job in jobs:
-            groups.setdefault(self._start_index(job.unique), []).append(job)
+            groups.setdefault(self.ring.start_index(job.unique), []).append(job)
         batches: list[tuple[PacketConnection, list[PendingJob]]] = []
         unreachable: NoServerAvailable | None = None
         for start, group in groups.items():

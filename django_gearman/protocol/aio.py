@@ -1,0 +1,281 @@
+"""asyncio Gearman client on the same sans-I/O core: many jobs in flight per connection.
+
+One connection per server, shared by every coroutine. Submissions are written in call order, and
+gearmand answers JOB_CREATED in submit order per connection, so a FIFO (``JobTracker``) gives each
+handle to the right job; later WORK_* packets are routed by handle to each job's own future.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections.abc import Iterable, Sequence
+
+from .address import ServerAddress, parse_servers
+from .errors import (
+    ConnectionLost,
+    GearmanError,
+    JobTimeout,
+    NoServerAvailable,
+    OutcomeUnknown,
+    ProtocolError,
+)
+from .jobs import (
+    DataCallback,
+    JobRequest,
+    JobResult,
+    JobTracker,
+    PendingJob,
+    Priority,
+    StatusCallback,
+)
+from .packets import DEFAULT_MAX_PACKET, PacketParser, PacketType, encode_packet
+from .ring import ServerRing
+
+_OPTION_EXCEPTIONS = encode_packet(PacketType.OPTION_REQ, (b"exceptions",))
+
+
+class _GearmanProtocol(asyncio.Protocol):
+    """One client connection: parses packets and resolves each job's future."""
+
+    def __init__(self, address: ServerAddress, max_packet: int) -> None:
+        self.address = address
+        self.parser = PacketParser(max_packet=max_packet)
+        self.tracker = JobTracker()
+        self.transport: asyncio.Transport | None = None
+        self.waiters: dict[int, tuple[PendingJob, asyncio.Future[None]]] = {}
+        self.option_ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        transport.write(_OPTION_EXCEPTIONS)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed(data)
+            while (packet := self.parser.next_packet()) is not None:
+                if packet.type == PacketType.OPTION_RES and not self.option_ack.done():
+                    self.option_ack.set_result(None)
+                    continue
+                for job in self.tracker.handle_packet(packet.type, packet.args):
+                    self._resolve(job)
+        except GearmanError as exc:
+            self._fail_all(exc if isinstance(exc, ProtocolError) else OutcomeUnknown(str(exc)))
+            if self.transport is not None:
+                self.transport.abort()
+
+    def _resolve(self, job: PendingJob) -> None:
+        entry = self.waiters.pop(id(job), None)
+        if entry is not None and not entry[1].done():
+            entry[1].set_result(None)
+
+    def _fail_all(self, error: GearmanError) -> None:
+        self.closed = True
+        for job in self.tracker.abandon(error):
+            self._resolve(job)
+        if not self.option_ack.done():
+            self.option_ack.set_exception(error)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        reason = f": {exc}" if exc else ""
+        self._fail_all(
+            OutcomeUnknown(
+                f"server {self.address} closed the connection with jobs in flight{reason}"
+            )
+        )
+
+    def submit(self, jobs: list[PendingJob]) -> list[asyncio.Future[None]]:
+        """Write the jobs in one call; each gets a future resolved when the job is final."""
+        if self.closed or self.transport is None or self.transport.is_closing():
+            raise ConnectionLost(f"connection to {self.address} is closed")
+        loop = asyncio.get_running_loop()
+        futures = []
+        server = str(self.address)
+        for job in jobs:
+            job.server = server
+            future: asyncio.Future[None] = loop.create_future()
+            self.waiters[id(job)] = (job, future)
+            self.tracker.submitted(job)
+            futures.append(future)
+        self.transport.write(b"".join(job.packet for job in jobs))
+        return futures
+
+    def forget(self, job: PendingJob) -> None:
+        """A caller gave up (timeout/cancel): stop resolving its future."""
+        self.waiters.pop(id(job), None)
+
+
+class AsyncClient:
+    """asyncio client: ``await client.submit(...)`` / ``await client.submit_many(...)``.
+
+    Use it from one event loop. Results and failures have the same meaning as for ``Client``.
+    """
+
+    def __init__(
+        self,
+        servers: str | Sequence[str],
+        *,
+        connect_timeout: float = 2.0,
+        retries: int = 1,
+        backoff: float = 0.05,
+        max_backoff: float = 1.0,
+        down_interval: float = 1.0,
+        default_timeout: float = 30.0,
+        max_packet: int = DEFAULT_MAX_PACKET,
+    ) -> None:
+        self.servers = parse_servers(servers)
+        if connect_timeout <= 0 or default_timeout <= 0:
+            raise ValueError("timeouts must be positive")
+        self.ring = ServerRing(
+            self.servers,
+            retries=retries,
+            backoff=backoff,
+            max_backoff=max_backoff,
+            down_interval=down_interval,
+        )
+        self.connect_timeout = connect_timeout
+        self.default_timeout = default_timeout
+        self.max_packet = max_packet
+        self._connections: dict[int, _GearmanProtocol] = {}
+        self._connecting: dict[int, asyncio.Lock] = {}
+
+    async def _open(self, index: int, deadline: float) -> _GearmanProtocol:
+        address = self.servers[index]
+        loop = asyncio.get_running_loop()
+        timeout = min(self.connect_timeout, max(deadline - time.monotonic(), 0.001))
+        async with asyncio.timeout(timeout):
+            _, protocol = await loop.create_connection(
+                lambda: _GearmanProtocol(address, self.max_packet), address.host, address.port
+            )
+            try:
+                await protocol.option_ack
+            except BaseException:
+                if protocol.transport is not None:
+                    protocol.transport.abort()
+                raise
+        return protocol
+
+    async def _connection(self, index: int, deadline: float) -> _GearmanProtocol:
+        current = self._connections.get(index)
+        if current is not None and not current.closed:
+            return current
+        lock = self._connecting.setdefault(index, asyncio.Lock())
+        async with lock:
+            current = self._connections.get(index)
+            if current is not None and not current.closed:
+                return current
+            protocol = await self._open(index, deadline)
+            self._connections[index] = protocol
+            return protocol
+
+    async def _acquire(self, start: int, deadline: float) -> _GearmanProtocol:
+        ring = self.ring
+        errors: list[str] = []
+        for attempt in range(ring.retries + 1):
+            if attempt:
+                pause = ring.pause_before_round(attempt)
+                if time.monotonic() + pause >= deadline:
+                    break
+                await asyncio.sleep(pause)
+            for index in ring.order(start):
+                if time.monotonic() >= deadline:
+                    raise JobTimeout("timed out while connecting to a gearmand server")
+                try:
+                    protocol = await self._connection(index, deadline)
+                except (OSError, TimeoutError, GearmanError) as exc:
+                    ring.mark_down(index)
+                    errors.append(f"{self.servers[index]}: {exc!r}")
+                    continue
+                ring.mark_up(index)
+                return protocol
+        raise NoServerAvailable("no gearmand server available: " + "; ".join(errors[-4:]))
+
+    def _deadline(self, timeout: float | None) -> float:
+        if timeout is None:
+            timeout = self.default_timeout
+        if not isinstance(timeout, int | float) or timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        return time.monotonic() + timeout
+
+    async def _run(self, jobs: list[PendingJob], deadline: float) -> None:
+        """Submit jobs grouped by server, wait until all are final or the deadline passes."""
+        groups: dict[int, list[PendingJob]] = {}
+        for job in jobs:
+            groups.setdefault(self.ring.start_index(job.unique), []).append(job)
+        waiting: list[tuple[_GearmanProtocol, PendingJob, asyncio.Future[None]]] = []
+        for start, group in groups.items():
+            try:
+                protocol = await self._acquire(start, deadline)
+                futures = protocol.submit(group)
+            except GearmanError as exc:
+                for job in group:
+                    job.fail_with(exc)
+                continue
+            waiting.extend(zip([protocol] * len(group), group, futures, strict=True))
+        if not waiting:
+            return
+        remaining = deadline - time.monotonic()
+        futures_only = [future for _, _, future in waiting]
+        try:
+            await asyncio.wait(futures_only, timeout=max(remaining, 0.0))
+        finally:
+            for protocol, job, future in waiting:
+                if not future.done():
+                    protocol.forget(job)
+                    future.cancel()
+                    job.fail_with(JobTimeout(f"job did not finish in time on {job.server}"))
+
+    async def submit(
+        self,
+        function: str | bytes,
+        data: bytes | str = b"",
+        *,
+        unique: str | bytes | None = None,
+        priority: Priority = Priority.NORMAL,
+        background: bool = False,
+        timeout: float | None = None,
+        on_status: StatusCallback | None = None,
+        on_data: DataCallback | None = None,
+        on_warning: DataCallback | None = None,
+    ) -> JobResult:
+        """Submit one job; raises JobTimeout, OutcomeUnknown, NoServerAvailable, ServerError."""
+        request = JobRequest(
+            function, data, unique, priority, background, on_status, on_data, on_warning
+        )
+        job = PendingJob.build(request)
+        await self._run([job], self._deadline(timeout))
+        if job.error is not None:
+            raise job.error
+        return job.to_result()
+
+    async def submit_many(
+        self, requests: Iterable[JobRequest], timeout: float | None = None
+    ) -> list[JobResult]:
+        """Submit a batch (one write per server); failures are reported per job, as in Client."""
+        jobs = [PendingJob.build(request) for request in requests]
+        if jobs:
+            await self._run(jobs, self._deadline(timeout))
+        return [job.to_result() for job in jobs]
+
+    async def close(self) -> None:
+        """Close every connection; jobs still in flight end as OutcomeUnknown."""
+        connections = list(self._connections.values())
+        self._connections.clear()
+        for protocol in connections:
+            if protocol.transport is not None:
+                protocol.transport.close()
+        await asyncio.sleep(0)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
