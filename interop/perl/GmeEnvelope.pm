@@ -35,41 +35,53 @@ my %BODY_READERS = (
     'application/octet-stream' => sub { $_[0] },
 );
 
-# The reader (copy this one). $keys maps key id => secret; %opts: require_signature => 1.
+# The reader (copy this one). Checks run in the order of docs/envelope.md: marker, header grammar,
+# content type, signature, then zlib and the body. $keys maps key id => secret.
+# %opts: require_signature => 1, accept => [content types] (default json and msgpack).
 sub read_envelope {
     my ($payload, $job, $keys, %opts) = @_;
-    my $nl = index($payload, "\n");
-    refuse('malformed', 'no envelope header line') if $nl < 0 || substr($payload, 0, 4) ne 'GME/';
-    my ($header, $body) = (substr($payload, 0, $nl), substr($payload, $nl + 1));
-    my ($magic, @tokens) = split / /, $header, -1;
-    refuse('unsupported-version', "version $magic") if $magic =~ m{\AGME/\d+\z} && $magic ne 'GME/1';
-    refuse('malformed', 'bad magic') unless $magic eq 'GME/1';
+    my ($header, $body) = $payload =~ /\A([^\n]*)\n(.*)\z/s;
+    my ($magic, @tokens) = split / /, $header // $payload, -1;
+    if ($magic ne 'GME/1') {
+        refuse('unsupported-version', "envelope version $1") if $magic =~ m{\AGME/([0-9]{1,9})\z} && $1 != 1;
+        refuse('malformed', 'not an envelope: no GME/1 marker');
+    }
+    refuse('malformed', 'header is not terminated by a newline') unless defined $header;
     my %f;
     for my $token (@tokens) {
-        my ($k, $v) = $token =~ /\A([a-z][a-z0-9-]*)=([\x21-\x7e]*)\z/ or refuse('malformed', "bad token '$token'");
+        my ($k, $v) = $token =~ /\A([a-z][a-z0-9-]*)=([\x21-\x7e]+)\z/ or refuse('malformed', "bad token '$token'");
         refuse('malformed', "duplicate key $k") if exists $f{$k};
         $f{$k} = $v;
     }
     refuse('malformed', 'no ct') unless defined $f{ct};
+    refuse('malformed', 'sig is not the last token') if defined $f{sig} && $tokens[-1] !~ /\Asig=/;
+    refuse('malformed', 'sig must be 64 lowercase hex digits') if defined $f{sig} && $f{sig} !~ /\A[0-9a-f]{64}\z/;
+    refuse('malformed', 'kid and sig go together') if defined $f{sig} != defined $f{kid};
+    refuse('malformed', 'empty item in accept') if defined $f{accept} && grep { $_ eq '' } split /,/, $f{accept}, -1;
+    my %accept = map { $_ => 1 } @{ $opts{accept} // [ 'application/json', 'application/msgpack' ] };
+    refuse('not-accepted', "content type $f{ct}") unless $accept{ $f{ct} } && $BODY_READERS{ $f{ct} };
+    refuse('not-accepted', "encoding $f{enc}") if defined $f{enc} && $f{enc} ne 'zlib';
     if (defined $f{sig}) {
-        refuse('malformed', 'sig is not the last token') unless $tokens[-1] =~ /\Asig=/;
-        refuse('malformed', 'sig without kid') unless defined $f{kid};
         my $secret = $keys->{ $f{kid} } // refuse('unknown-key', "unknown key id '$f{kid}'");
         my $signed = substr($header, 0, rindex($header, ' sig='));
         same_string(hmac_sha256_hex("$job\n$signed\n$body", $secret), $f{sig})
             or refuse('bad-signature', "signature does not match job '$job'");
     }
-    elsif ($opts{require_signature} || defined $f{kid}) {
-        refuse(defined $f{kid} ? 'malformed' : 'signature-missing', 'envelope is not signed');
-    }
-    if (defined $f{enc}) {
-        refuse('not-accepted', "encoding $f{enc}") unless $f{enc} eq 'zlib';
-        $body = Compress::Zlib::uncompress($body) // refuse('decode', 'corrupt zlib body');
-    }
-    my $reader = $BODY_READERS{ $f{ct} } // refuse('not-accepted', "content type $f{ct}");
-    my $value = eval { $reader->($body) };
+    refuse('signature-missing', 'envelope is not signed') if $opts{require_signature} && !defined $f{sig};
+    $body = inflate($body) if defined $f{enc};
+    my $value = eval { $BODY_READERS{ $f{ct} }->($body) };
     refuse('decode', "unreadable $f{ct} body: $@") if $@;
     return ($f{ct}, $value, \%f);
+}
+
+# zlib as Python's reader takes it: corrupt, truncated and trailing bytes are all refused.
+sub inflate {
+    my ($body) = @_;
+    my ($inflater) = Compress::Zlib::inflateInit();
+    my ($out, $status) = $inflater->inflate($body);
+    refuse('decode', 'corrupt or truncated zlib body') unless $status == Compress::Zlib::Z_STREAM_END();
+    refuse('decode', 'trailing bytes after the zlib body') if length $body;
+    return $out;
 }
 
 # JSON::PP and Data::MessagePack each accept only their own boolean objects.

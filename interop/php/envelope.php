@@ -20,41 +20,60 @@ final class GmeBytes
     public function __construct(public readonly string $bytes) {}
 }
 
-const GME_MAX_BODY = 64 * 1024 * 1024;
+const GME_MAX_BODY = 32 * 1024 * 1024;
+const GME_DEFAULT_ACCEPT = ['application/json', 'application/msgpack'];
 
-/** The reader (copy this one): verify first, then decompress, then decode. */
-function gme_read(string $payload, string $job, array $keys = [], bool $requireSignature = false): array
+/**
+ * The reader (copy this one). Checks run in the order of docs/envelope.md: marker, header grammar,
+ * content type, signature, then zlib and the body. $keys maps key id => secret.
+ */
+function gme_read(string $payload, string $job, array $keys = [], bool $requireSignature = false, array $accept = GME_DEFAULT_ACCEPT): array
 {
     $nl = strpos($payload, "\n");
-    if ($nl === false || !str_starts_with($payload, 'GME/')) throw new GmeError('malformed', 'no envelope header line');
-    [$header, $body] = [substr($payload, 0, $nl), substr($payload, $nl + 1)];
-    $tokens = explode(' ', $header);
+    $tokens = explode(' ', $nl === false ? $payload : substr($payload, 0, $nl));
     $magic = array_shift($tokens);
-    if ($magic !== 'GME/1') throw new GmeError(preg_match('~^GME/\d+$~', $magic) ? 'unsupported-version' : 'malformed', "magic $magic");
+    if ($magic !== 'GME/1') {
+        $future = preg_match('~^GME/([0-9]{1,9})$~', $magic, $m) && (int) $m[1] !== 1;
+        throw new GmeError($future ? 'unsupported-version' : 'malformed', 'not a GME/1 envelope');
+    }
+    if ($nl === false) throw new GmeError('malformed', 'header is not terminated by a newline');
+    [$header, $body] = [substr($payload, 0, $nl), substr($payload, $nl + 1)];
     $f = [];
     foreach ($tokens as $token) {
-        if (!preg_match('/^([a-z][a-z0-9-]*)=([\x21-\x7e]*)$/', $token, $m)) throw new GmeError('malformed', "bad token '$token'");
+        if (!preg_match('/^([a-z][a-z0-9-]*)=([\x21-\x7e]+)$/', $token, $m)) throw new GmeError('malformed', "bad token '$token'");
         if (isset($f[$m[1]])) throw new GmeError('malformed', "duplicate key {$m[1]}");
         $f[$m[1]] = $m[2];
     }
+    $sig = $f['sig'] ?? null;
     if (!isset($f['ct'])) throw new GmeError('malformed', 'no ct');
-    if (isset($f['sig'])) {
-        if (!str_starts_with(end($tokens), 'sig=')) throw new GmeError('malformed', 'sig is not the last token');
-        if (!isset($f['kid'])) throw new GmeError('malformed', 'sig without kid');
-        if (!isset($keys[$f['kid']])) throw new GmeError('unknown-key', "unknown key id '{$f['kid']}'");
+    if ($sig !== null && !str_starts_with(end($tokens), 'sig=')) throw new GmeError('malformed', 'sig is not the last token');
+    if ($sig !== null && !preg_match('/^[0-9a-f]{64}$/', $sig)) throw new GmeError('malformed', 'sig must be 64 lowercase hex digits');
+    if (($sig === null) !== !isset($f['kid'])) throw new GmeError('malformed', 'kid and sig go together');
+    if (in_array('', explode(',', $f['accept'] ?? 'x'), true)) throw new GmeError('malformed', 'empty item in accept');
+    if (!in_array($f['ct'], $accept, true)) throw new GmeError('not-accepted', "content type {$f['ct']}");
+    if (($f['enc'] ?? 'zlib') !== 'zlib') throw new GmeError('not-accepted', "encoding {$f['enc']}");
+    if ($sig !== null) {
+        $secret = $keys[$f['kid']] ?? throw new GmeError('unknown-key', "unknown key id '{$f['kid']}'");
         $signed = substr($header, 0, strrpos($header, ' sig='));
-        if (!hash_equals(hash_hmac('sha256', "$job\n$signed\n$body", $keys[$f['kid']]), $f['sig'])) {
+        if (!hash_equals(hash_hmac('sha256', "$job\n$signed\n$body", $secret), $sig)) {
             throw new GmeError('bad-signature', "signature does not match job '$job'");
         }
-    } elseif ($requireSignature || isset($f['kid'])) {
-        throw new GmeError(isset($f['kid']) ? 'malformed' : 'signature-missing', 'envelope is not signed');
+    } elseif ($requireSignature) {
+        throw new GmeError('signature-missing', 'envelope is not signed');
     }
-    if (isset($f['enc'])) {
-        if ($f['enc'] !== 'zlib') throw new GmeError('not-accepted', "encoding {$f['enc']}");
-        $body = @gzuncompress($body, GME_MAX_BODY);
-        if ($body === false) throw new GmeError('decode', 'corrupt zlib body');
-    }
+    if (isset($f['enc'])) $body = gme_inflate($body);
     return [$f['ct'], gme_decode_body($f['ct'], $body), $f];
+}
+
+/** zlib as Python's reader takes it: corrupt, truncated and trailing bytes are all refused. */
+function gme_inflate(string $body): string
+{
+    $inflater = inflate_init(ZLIB_ENCODING_DEFLATE);
+    $out = @inflate_add($inflater, $body, ZLIB_FINISH);
+    if ($out === false || inflate_get_status($inflater) !== ZLIB_STREAM_END) throw new GmeError('decode', 'corrupt or truncated zlib body');
+    if (inflate_get_read_len($inflater) !== strlen($body)) throw new GmeError('decode', 'trailing bytes after the zlib body');
+    if (strlen($out) > GME_MAX_BODY) throw new GmeError('too-large', 'body inflates beyond the limit');
+    return $out;
 }
 
 function gme_decode_body(string $ct, string $body): mixed

@@ -2,7 +2,7 @@
 // PHP peer for the interop tests (docs/interop.md):
 //   php peer.php worker --server=HOST:PORT --prefix=interop.php [--key=KID=HEX] [--max-jobs=N] [--seconds=S]
 //   php peer.php client --server=HOST:PORT --function=NAME --call=JSON [--ct=CT] [--key=KID=HEX] [--zlib] [--timeout=S]
-//   php peer.php read  < requests.json   # [{payload_hex, job, keys: {kid: hex}, require_signature}]
+//   php peer.php read  < requests.json   # [{payload_hex, job, keys: {kid: hex}, require_signature, accept}]
 //   php peer.php write < requests.json   # [{value, ct, job, kid, secret_hex, zlib}] -> [{payload_hex}]
 // Values cross the process boundary as canonical JSON: bytes {"$bytes": HEX}, {"$float": "nan"}.
 declare(strict_types=1);
@@ -47,7 +47,7 @@ function cmd_read(): void
     $out = [];
     foreach (requests() as $req) {
         try {
-            [$ct, $value] = gme_read(hex2bin($req->payload_hex), $req->job, secrets($req->keys ?? null), (bool) ($req->require_signature ?? false));
+            [$ct, $value] = gme_read(hex2bin($req->payload_hex), $req->job, secrets($req->keys ?? null), (bool) ($req->require_signature ?? false), $req->accept ?? GME_DEFAULT_ACCEPT);
             $out[] = '{"ok":true,"ct":' . canon($ct) . ',"value":' . canon($value) . '}';
         } catch (GmeError $e) {
             $out[] = canon(['ok' => false, 'error' => $e->category, 'message' => $e->getMessage()]);
