@@ -4,3 +4,77 @@ This module must stay importable without Django settings and without importing D
 that ``django_gearman.protocol`` (pure Gearman, no Django) can be used on its own. Public names are
 therefore loaded lazily on first access.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .client import RESERVED_KEYWORDS, GearmanClient, Task
+    from .errors import (
+        ConfigurationError,
+        DuplicateJobName,
+        GearmanJobError,
+        JobFailed,
+        JobLost,
+        JobNotFound,
+        NotNegotiable,
+        ReservedKeywordConflict,
+    )
+    from .jobs import GearmanJob, gearman_job, registry
+    from .progress import JobContext, current_job, progress
+
+_PUBLIC: dict[str, str] = {
+    "gearman_job": ".jobs",
+    "GearmanJob": ".jobs",
+    "registry": ".jobs",
+    "GearmanClient": ".client",
+    "Task": ".client",
+    "RESERVED_KEYWORDS": ".client",
+    "current_job": ".progress",
+    "progress": ".progress",
+    "JobContext": ".progress",
+    "GearmanJobError": ".errors",
+    "ConfigurationError": ".errors",
+    "DuplicateJobName": ".errors",
+    "JobFailed": ".errors",
+    "JobLost": ".errors",
+    "JobNotFound": ".errors",
+    "NotNegotiable": ".errors",
+    "ReservedKeywordConflict": ".errors",
+}
+
+__all__ = [
+    "RESERVED_KEYWORDS",
+    "ConfigurationError",
+    "DuplicateJobName",
+    "GearmanClient",
+    "GearmanJob",
+    "GearmanJobError",
+    "JobContext",
+    "JobFailed",
+    "JobLost",
+    "JobNotFound",
+    "NotNegotiable",
+    "ReservedKeywordConflict",
+    "Task",
+    "current_job",
+    "gearman_job",
+    "progress",
+    "registry",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` on first use (keeps ``import`` Django-free)."""
+    module_name = _PUBLIC.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'django_gearman' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))

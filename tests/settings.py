@@ -5,7 +5,9 @@ DEBUG = False
 USE_TZ = True
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
-    # "django_gearman" and "gearman_example" are added by the Django integration work.
+    "django_gearman",
+    "gearman_example",
+    "tests.django.jobs_app",
 ]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 GEARMAN_SERVERS = ["127.0.0.1:4730"]

@@ -1,0 +1,128 @@
+"""Django system checks: problems in GEARMAN_* settings and job declarations, found at startup.
+
+``check_settings`` and ``check_jobs`` are plain functions returning ``CheckMessage`` lists so that
+tests can call them directly; the registered ``gearman_check`` runs both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core import checks
+
+from .conf import GearmanSettings, read_settings
+from .jobs import GearmanJob, JobRegistry, registry
+
+TAG = "gearman"
+
+
+def check_settings(current: GearmanSettings | None = None) -> list[checks.CheckMessage]:
+    """Malformed settings (E001), no server (E002), unknown default serializer (E004)."""
+    current = current or read_settings()
+    messages: list[checks.CheckMessage] = [
+        checks.Error(problem, id="django_gearman.E001") for problem in current.problems
+    ]
+    if (
+        not current.servers
+        and not current.eager
+        and not any(problem.startswith("GEARMAN_SERVERS") for problem in current.problems)
+    ):
+        messages.append(
+            checks.Error(
+                "GEARMAN_SERVERS lists no Gearman server",
+                hint="Set GEARMAN_SERVERS = ['127.0.0.1:4730'] (or GEARMAN_EAGER = True in tests).",
+                id="django_gearman.E002",
+            )
+        )
+    messages += _serializer_errors("GEARMAN_DEFAULT_SERIALIZER", [current.default_serializer])
+    return messages
+
+
+def _serializer_errors(where: str, names: Iterable[str]) -> list[checks.CheckMessage]:
+    from serializers import get_serializer
+    from serializers.errors import UnknownSerializer
+
+    messages: list[checks.CheckMessage] = []
+    for name in names:
+        try:
+            get_serializer(name)
+        except UnknownSerializer as exc:
+            messages.append(checks.Error(f"{where}: {exc}", id="django_gearman.E004"))
+    return messages
+
+
+def _is_unsafe(name: str) -> bool:
+    from serializers import get_serializer
+    from serializers.errors import UnknownSerializer
+
+    try:
+        return not get_serializer(name).safe
+    except UnknownSerializer:
+        return False
+
+
+def _job_serializers(job: GearmanJob[Any, Any], default: str) -> list[str]:
+    names = [job.serializer or default, *job.accept]
+    if job.result_serializer:
+        names.append(job.result_serializer)
+    if job.unenveloped:
+        names.append(job.unenveloped)
+    return names
+
+
+def check_jobs(
+    jobs: JobRegistry | None = None, current: GearmanSettings | None = None
+) -> list[checks.CheckMessage]:
+    """Unknown serializers (E004), pickle without signing (E003), duplicate names (E005),
+    signatures that cannot be typed (E006)."""
+    jobs = jobs if jobs is not None else registry
+    current = current or read_settings()
+    messages: list[checks.CheckMessage] = []
+    for job in jobs:
+        names = _job_serializers(job, current.default_serializer)
+        messages += _serializer_errors(f"job {job.name!r}", names)
+        if any(_is_unsafe(name) for name in names) and not current.signing_keys:
+            messages.append(
+                checks.Error(
+                    f"job {job.name!r} uses an unsafe serializer (pickle) but GEARMAN_SIGNING_KEYS "
+                    f"is empty: anyone who can reach gearmand could run code on your workers",
+                    hint="Configure GEARMAN_SIGNING_KEYS, or use json/msgpack.",
+                    obj=job.func,
+                    id="django_gearman.E003",
+                )
+            )
+        messages += _schema_errors(job)
+    for name, duplicates in jobs.duplicates().items():
+        where = ", ".join(f"{job.func.__module__}.{job.func.__qualname__}" for job in duplicates)
+        messages.append(
+            checks.Error(
+                f"{len(duplicates)} functions are registered as job {name!r}: {where}",
+                hint="Give one of them another name with @gearman_job(name=...).",
+                id="django_gearman.E005",
+            )
+        )
+    return messages
+
+
+def _schema_errors(job: GearmanJob[Any, Any]) -> list[checks.CheckMessage]:
+    from .runtime import schema_for
+
+    try:
+        schema_for(job.func)
+    except Exception as exc:
+        return [
+            checks.Error(
+                f"job {job.name!r}: its signature cannot be validated: {exc}",
+                obj=job.func,
+                id="django_gearman.E006",
+            )
+        ]
+    return []
+
+
+@checks.register(TAG)
+def gearman_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Entry point for ``manage.py check``."""
+    current = read_settings()
+    return check_settings(current) + check_jobs(registry, current)

@@ -1,0 +1,385 @@
+"""``GearmanClient``: submit jobs by name with every call form of django-gearman 0.2.
+
+Call forms (all of them end up as one call body ``{"args": [...], "kwargs": {...}}``)::
+
+    client.submit_job("app.job", {"a": 1})            # one payload: the job gets one argument
+    client.submit_job("app.job", one=1, two=2)         # job keywords
+    client.submit_job("app.job", args=[1, 2, 3])       # positional arguments
+    client.submit_job("app.job", kwargs={"background": True, "unique": False})
+
+The names in ``RESERVED_KEYWORDS`` are Gearman options of ``submit_job``. If one is passed bare
+while the job (known locally) has a parameter of that name, ``ReservedKeywordConflict`` is raised
+before anything is sent: the value would otherwise never reach the job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from .conf import get_settings, on_settings_reset
+from .errors import ConfigurationError, JobLost
+from .jobs import PRIORITIES, GearmanJob, SubmitOptions, registry
+
+if TYPE_CHECKING:
+    from .protocol import Client
+    from .runtime import JobSpec
+
+RESERVED_KEYWORDS = frozenset(
+    {
+        "data",
+        "unique",
+        "priority",
+        "background",
+        "wait_until_complete",
+        "max_retries",
+        "poll_timeout",
+    }
+)
+
+ProgressCallback: TypeAlias = Callable[[int, int], object]
+
+
+class _Unset:
+    """Marks a keyword the caller did not pass (``None`` is a valid job argument)."""
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+UNSET: Any = _Unset()
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A job call for ``do_task``/``do_tasks`` (the 0.2 API), with the same forms as submit_job."""
+
+    name: str
+    data: Any = UNSET
+    args: Sequence[Any] | None = None
+    kwargs: Mapping[str, Any] | None = None
+    unique: str | bool | None = None
+    priority: str = "normal"
+    background: bool = False
+    timeout: float | None = None
+    serializer: str | None = None
+
+
+def _call_body(
+    name: str,
+    payload: Any,
+    args: Sequence[Any] | None,
+    kwargs: Mapping[str, Any] | None,
+    job_kwargs: Mapping[str, Any],
+) -> tuple[list[Any], dict[str, Any]]:
+    """Turn any call form into (args, kwargs); ambiguous mixes are TypeErrors."""
+    if args is not None and (
+        isinstance(args, str | bytes | Mapping) or not isinstance(args, Sequence)
+    ):
+        raise TypeError(
+            f"submit_job({name!r}): args must be a list or tuple, not {type(args).__name__}"
+        )
+    if kwargs is not None and not isinstance(kwargs, Mapping):
+        raise TypeError(f"submit_job({name!r}): kwargs must be a dict, not {type(kwargs).__name__}")
+    call_kwargs = dict(kwargs or {})
+    overlap = sorted(set(call_kwargs) & set(job_kwargs))
+    if overlap:
+        raise TypeError(f"submit_job({name!r}): {overlap} given both bare and in kwargs={{...}}")
+    call_kwargs.update(job_kwargs)
+    if payload is not UNSET:
+        if args is not None or call_kwargs:
+            raise TypeError(
+                f"submit_job({name!r}): pass either one payload or args=/kwargs=/job keywords, "
+                f"not both"
+            )
+        return [payload], {}
+    for key in call_kwargs:
+        if not isinstance(key, str):
+            raise TypeError(f"submit_job({name!r}): keyword names must be strings, not {key!r}")
+    return list(args or ()), call_kwargs
+
+
+def _check_reserved(job: GearmanJob[Any, Any] | None, passed: dict[str, Any], payload: Any) -> None:
+    """Raise ``ReservedKeywordConflict`` if a bare reserved keyword would not reach the job."""
+    if job is None:
+        return
+    from .errors import ReservedKeywordConflict
+    from .runtime import parameter_names
+
+    parameters = parameter_names(job.func)
+    clashing = [key for key in passed if key in parameters]
+    if "data" in clashing and parameters and parameters[0] == "data":
+        clashing.remove("data")  # the payload is the first argument: it does reach `data`
+    if not clashing:
+        return
+    values = {key: passed[key] for key in clashing}
+    shown = ", ".join(f"{key!r}: {value!r}" for key, value in values.items())
+    raise ReservedKeywordConflict(
+        job.name, clashing, f"submit_job({job.name!r}, kwargs={{{shown}}})"
+    )
+
+
+def _priority(value: Any) -> str:
+    from .protocol import Priority
+
+    if isinstance(value, Priority):
+        return value.name.lower()
+    if value is None or value is UNSET:
+        return "normal"
+    if value not in PRIORITIES:
+        raise ConfigurationError(f"priority must be one of {PRIORITIES}, not {value!r}")
+    return str(value)
+
+
+class GearmanClient:
+    """Submits jobs; one per process is enough (``default_client()``), it is thread-safe.
+
+    ``servers`` defaults to GEARMAN_SERVERS, ``serializer`` to GEARMAN_DEFAULT_SERIALIZER (used for
+    jobs that are only known by name), ``eager`` to GEARMAN_EAGER and ``timeout`` (seconds a
+    foreground job may take) to GEARMAN_TIMEOUT.
+    """
+
+    def __init__(
+        self,
+        servers: str | Sequence[str] | None = None,
+        *,
+        serializer: str | None = None,
+        eager: bool | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self._servers = servers
+        self.serializer = serializer
+        self.eager = eager
+        self.timeout = timeout
+        self._transport: Client | None = None
+        self._lock = threading.Lock()
+
+    # -- transport -------------------------------------------------------------------------
+
+    @property
+    def transport(self) -> Client:
+        """The protocol client, created on first use (so constructing never connects)."""
+        with self._lock:
+            if self._transport is None:
+                from .protocol import Client
+
+                current = get_settings()
+                servers = self._servers if self._servers is not None else list(current.servers)
+                if not servers:
+                    raise ConfigurationError("GEARMAN_SERVERS lists no server to submit to")
+                self._transport = Client(
+                    servers,
+                    connect_timeout=current.connect_timeout,
+                    default_timeout=current.timeout,
+                )
+            return self._transport
+
+    def close(self) -> None:
+        """Close the pooled connections (a later submit reconnects)."""
+        with self._lock:
+            transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.close()
+
+    def __enter__(self) -> GearmanClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the 0.2 API -----------------------------------------------------------------------
+
+    def submit_job(
+        self,
+        name: str,
+        *payload: Any,
+        data: Any = UNSET,
+        unique: Any = UNSET,
+        priority: Any = UNSET,
+        background: Any = UNSET,
+        wait_until_complete: Any = UNSET,
+        max_retries: Any = UNSET,
+        poll_timeout: Any = UNSET,
+        args: Sequence[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        **job_kwargs: Any,
+    ) -> Any:
+        """Submit job ``name``; returns its result, or its handle for a background job.
+
+        ``wait_until_complete=False`` queues the job in the background. ``max_retries`` re-submits
+        a job that ended with WORK_FAIL (a crashed worker); a job whose outcome is unknown is never
+        re-submitted. ``poll_timeout`` is how long to wait for a foreground result.
+        """
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"submit_job: the job name must be a non-empty string, not {name!r}")
+        if len(payload) > 1:
+            raise TypeError(
+                f"submit_job({name!r}) takes one positional payload; for several arguments use "
+                f"args=[...] or keywords"
+            )
+        if payload and data is not UNSET:
+            raise TypeError(f"submit_job({name!r}): payload given both positionally and as data=")
+        value = payload[0] if payload else data
+        passed = {
+            key: given
+            for key, given in {
+                "data": data,
+                "unique": unique,
+                "priority": priority,
+                "background": background,
+                "wait_until_complete": wait_until_complete,
+                "max_retries": max_retries,
+                "poll_timeout": poll_timeout,
+            }.items()
+            if given is not UNSET
+        }
+        job = registry.find(name)
+        _check_reserved(job, passed, value)
+        call_args, call_kwargs = _call_body(name, value, args, kwargs, job_kwargs)
+        run_in_background = bool(background is not UNSET and background) or (
+            wait_until_complete is not UNSET and not wait_until_complete
+        )
+        options = SubmitOptions(
+            priority=_priority(priority),
+            unique=None if unique is UNSET else unique,
+            background=run_in_background,
+            timeout=None if poll_timeout is UNSET else poll_timeout,
+        )
+        retries = 0 if max_retries is UNSET or max_retries is None else int(max_retries)
+        if retries < 0:
+            raise ValueError(f"max_retries must be >= 0, not {max_retries!r}")
+        spec = self._spec(name, job, None)
+        return self._run(spec, call_args, call_kwargs, options, retries)
+
+    def do_task(self, task: Task) -> Any:
+        """Run a ``Task`` and return its result (its handle when ``task.background``)."""
+        call_args, call_kwargs = _call_body(task.name, task.data, task.args, task.kwargs, {})
+        options = SubmitOptions(
+            priority=_priority(task.priority),
+            unique=task.unique,
+            background=task.background,
+            timeout=task.timeout,
+        )
+        spec = self._spec(task.name, registry.find(task.name), task.serializer)
+        return self._run(spec, call_args, call_kwargs, options, 0)
+
+    def dispatch_background_task(self, name: str, data: Any = UNSET) -> str:
+        """Queue job ``name`` with one argument (``None`` is an argument) and return its handle."""
+        handle: str = self.do_task(Task(name, data, background=True))
+        return handle
+
+    # -- typed API (used by GearmanJob.submit/dispatch) -------------------------------------
+
+    def run_job(
+        self,
+        job: GearmanJob[Any, Any],
+        args: list[Any],
+        kwargs: dict[str, Any],
+        options: SubmitOptions,
+    ) -> Any:
+        """Submit a locally defined job with already separated arguments."""
+        return self._run(self._spec(job.name, job, None), args, kwargs, options, 0)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _spec(self, name: str, job: GearmanJob[Any, Any] | None, serializer: str | None) -> JobSpec:
+        from .runtime import job_spec, remote_spec
+
+        if job is not None and serializer is None:
+            return job_spec(job)
+        return remote_spec(name, serializer or self.serializer)
+
+    def _run(
+        self,
+        spec: JobSpec,
+        args: list[Any],
+        kwargs: dict[str, Any],
+        options: SubmitOptions,
+        retries: int,
+    ) -> Any:
+        from .runtime import run_eagerly
+
+        payload = spec.encode_call(args, kwargs)
+        eager = options.eager if options.eager is not None else self.eager
+        if eager if eager is not None else get_settings().eager:
+            return run_eagerly(spec, payload, options)
+        unique = _unique_key(options.unique, spec.wire_name, payload)
+        for attempt in range(retries + 1):
+            result = self._submit_once(spec, payload, unique, options)
+            if result.state != "failed" or attempt == retries:
+                break
+        return self._outcome(spec, result, options)
+
+    def _submit_once(
+        self, spec: JobSpec, payload: bytes, unique: str | None, options: SubmitOptions
+    ) -> Any:
+        from .protocol import Priority
+
+        timeout = options.timeout or self.timeout or get_settings().timeout
+        return self.transport.submit(
+            spec.wire_name,
+            payload,
+            unique=unique,
+            priority=Priority[options.priority.upper()],
+            background=options.background,
+            timeout=timeout,
+            on_status=options.on_status,
+            on_data=spec.data_callback(options.on_data) if options.on_data else None,
+            on_warning=_warning_callback(options.on_warning) if options.on_warning else None,
+        )
+
+    def _outcome(self, spec: JobSpec, result: Any, options: SubmitOptions) -> Any:
+        if result.state == "queued":
+            return result.handle.decode("ascii", "replace") if result.handle else ""
+        if result.state == "complete":
+            return spec.decode_result(result.result)
+        if result.state == "exception":
+            raise spec.decode_failure(result.exception or b"")
+        raise JobLost(spec.name, "the worker reported WORK_FAIL (it crashed or gave up)")
+
+
+def _unique_key(unique: str | bool | None, wire_name: str, payload: bytes) -> str | None:
+    """``True`` derives the key from the job and its payload: equal calls coalesce."""
+    if unique is None or unique is False:
+        return None
+    if unique is True:
+        return hashlib.sha256(wire_name.encode() + b"\n" + payload).hexdigest()
+    if not isinstance(unique, str):
+        raise TypeError(f"unique must be a string or True, not {type(unique).__name__}")
+    return unique
+
+
+def _warning_callback(callback: Callable[[str], object]) -> Callable[[bytes], None]:
+    def on_warning(raw: bytes) -> None:
+        callback(raw.decode("utf-8", "replace"))
+
+    return on_warning
+
+
+_default_client: GearmanClient | None = None
+_default_lock = threading.Lock()
+
+
+def default_client() -> GearmanClient:
+    """The process-wide client used by ``job.submit()``; rebuilt when settings change."""
+    global _default_client
+    with _default_lock:
+        if _default_client is None:
+            _default_client = GearmanClient()
+        return _default_client
+
+
+def _drop_default_client() -> None:
+    global _default_client
+    with _default_lock:
+        client, _default_client = _default_client, None
+    if client is not None:
+        client.close()
+
+
+on_settings_reset(_drop_default_client)
+
+__all__ = ["RESERVED_KEYWORDS", "UNSET", "GearmanClient", "Task", "default_client"]

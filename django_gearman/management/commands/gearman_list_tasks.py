@@ -1,0 +1,49 @@
+"""``manage.py gearman_list_tasks``: every registered job, its queue, codecs and signature."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from django_gearman.tables import render_table
+
+
+class Command(BaseCommand):
+    help = "List the registered Gearman jobs: name, queue, serializer, accepted types, signature."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "-q",
+            "--queue",
+            action="append",
+            default=[],
+            dest="queues",
+            help="only jobs of this queue (repeatable)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from django_gearman.conf import get_settings
+        from django_gearman.errors import ConfigurationError
+        from django_gearman.jobs import registry
+
+        try:
+            current = get_settings()
+        except ConfigurationError as exc:
+            raise CommandError(str(exc)) from exc
+        rows = []
+        for job in registry.for_queues(options["queues"]):
+            spec = job.spec
+            rows.append(
+                [
+                    spec.wire_name,
+                    job.queue or "-",
+                    job.serializer or current.default_serializer,
+                    ",".join(sorted(spec.request_policy.accept)),
+                    f"{job.func.__name__}{inspect.signature(job.func)}",
+                ]
+            )
+        headers = ["name", "queue", "serializer", "accepts", "signature"]
+        self.stdout.write(render_table(headers, rows))
+        self.stdout.write(f"{len(rows)} job(s)")

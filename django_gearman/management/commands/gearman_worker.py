@@ -1,0 +1,72 @@
+"""``manage.py gearman_worker -w N -q QUEUE``: serve the registered jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+class Command(BaseCommand):
+    help = (
+        "Start Gearman workers for the jobs of the installed apps: a supervising process and "
+        "-w worker processes, restarted if they crash. SIGTERM/SIGINT finish the current jobs."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "-w",
+            "--workers",
+            type=positive_int,
+            default=1,
+            help="number of worker processes (default 1)",
+        )
+        parser.add_argument(
+            "-q",
+            "--queue",
+            action="append",
+            default=[],
+            dest="queues",
+            help="serve only this queue's jobs (repeatable; default: all jobs)",
+        )
+        parser.add_argument(
+            "--max-jobs",
+            type=positive_int,
+            default=None,
+            help="replace a worker process after it has done this many jobs",
+        )
+        parser.add_argument(
+            "--servers",
+            default=None,
+            help="comma-separated host:port list (default: GEARMAN_SERVERS)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from django_gearman.conf import get_settings
+        from django_gearman.errors import ConfigurationError
+        from django_gearman.worker import Supervisor, select_jobs
+
+        try:
+            current = get_settings()
+        except ConfigurationError as exc:
+            raise CommandError(str(exc)) from exc
+        servers = options["servers"].split(",") if options["servers"] else list(current.servers)
+        if not servers:
+            raise CommandError("no Gearman server: set GEARMAN_SERVERS or pass --servers")
+        jobs = select_jobs(options["queues"])
+        if not jobs:
+            wanted = ", ".join(options["queues"]) or "any queue"
+            raise CommandError(f"no job to serve ({wanted}); see manage.py gearman_list_tasks")
+        names = ", ".join(job.name for job in jobs)
+        self.stdout.write(
+            f"Serving {len(jobs)} job(s) with {options['workers']} worker(s): {names}"
+        )
+        self.stdout.flush()
+        Supervisor(jobs, options["workers"], options["max_jobs"], servers).run()

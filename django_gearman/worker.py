@@ -1,0 +1,287 @@
+"""The worker runtime behind ``manage.py gearman_worker``: a supervising parent and N children.
+
+The parent forks the children, restarts one that crashed (exponential backoff per slot, and a cap
+on restarts per minute overall, so a job that kills its worker cannot fork-bomb the machine) and
+replaces one that exited after ``--max-jobs``. Signals: the first SIGTERM/SIGINT asks every child
+to finish its current job and exit; a second one kills them at once. A child ignores SIGINT (a
+terminal's Ctrl-C reaches the whole process group; the parent relays it once as SIGTERM); its own
+first SIGTERM finishes the current job, a second exits immediately.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from .conf import get_settings
+from .jobs import GearmanJob, registry
+from .protocol import Worker
+from .protocol.errors import WorkException
+from .protocol.worker import WorkerJob
+from .runtime import JobSpec, execute, job_spec
+
+log = logging.getLogger("django_gearman.worker")
+
+RESTART_BACKOFF_MIN = 0.1
+RESTART_BACKOFF_MAX = 10.0
+RESTARTS_PER_MINUTE_PER_CHILD = 10
+STOP_GRACE_SECONDS = 300.0
+
+
+def job_callback(spec: JobSpec) -> Callable[[WorkerJob], bytes]:
+    """The transport callback of one job: run it and log one line (never the payload)."""
+
+    def run(job: WorkerJob) -> bytes:
+        handle = job.handle.decode("ascii", "replace")
+        started = time.monotonic()
+        outcome = "ok"
+        try:
+            return execute(
+                spec,
+                job.data,
+                handle=handle,
+                send_status=job.send_status,
+                send_data=job.send_data,
+                send_warning=job.send_warning,
+            )
+        except WorkException:
+            outcome = "error"
+            raise
+        except BaseException:
+            outcome = "crash"
+            raise
+        finally:
+            log.info(
+                "job=%s handle=%s duration_ms=%.1f outcome=%s bytes_in=%d",
+                spec.name,
+                handle,
+                (time.monotonic() - started) * 1000,
+                outcome,
+                len(job.data),
+                extra={"job_name": spec.name, "job_handle": handle, "job_outcome": outcome},
+            )
+
+    return run
+
+
+def build_worker(
+    jobs: Sequence[GearmanJob[Any, Any]], servers: Sequence[str] | None = None
+) -> Worker:
+    """A transport worker serving ``jobs`` (each under its wire name, with its CAN_DO_TIMEOUT)."""
+    current = get_settings()
+    worker = Worker(
+        list(servers or current.servers),
+        connect_timeout=current.connect_timeout,
+        client_id=f"django-gearman-{os.getpid()}",
+    )
+    for job in jobs:
+        spec = job_spec(job)
+        worker.register(spec.wire_name, job_callback(spec), timeout=job.timeout)
+    return worker
+
+
+def select_jobs(queues: Sequence[str]) -> list[GearmanJob[Any, Any]]:
+    """The jobs of the given queues (every job when none is given)."""
+    return registry.for_queues(list(queues))
+
+
+def run_child(
+    jobs: Sequence[GearmanJob[Any, Any]], max_jobs: int | None, servers: Sequence[str] | None = None
+) -> int:
+    """Serve jobs in this process until stopped or ``max_jobs``; returns the jobs done."""
+    worker = build_worker(jobs, servers)
+    signals_seen = 0
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        nonlocal signals_seen
+        signals_seen += 1
+        if signals_seen > 1:
+            os._exit(128 + signum)
+        log.info("worker %d: finishing the current job, then exiting", os.getpid())
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    try:
+        return worker.work(max_jobs=max_jobs)
+    finally:
+        worker.close()
+
+
+@dataclass
+class _Slot:
+    """One child position: its pid and its crash history (for the backoff)."""
+
+    index: int
+    pid: int | None = None
+    failures: int = 0
+    start_after: float = 0.0
+
+
+@dataclass
+class Supervisor:
+    """Keeps ``processes`` children alive until told to stop."""
+
+    jobs: Sequence[GearmanJob[Any, Any]]
+    processes: int = 1
+    max_jobs: int | None = None
+    servers: Sequence[str] | None = None
+    slots: list[_Slot] = field(default_factory=list)
+    restarts: deque[float] = field(default_factory=deque)
+    signals_seen: int = 0
+
+    def run(self) -> int:
+        """Supervise until a signal; returns the exit status for the command."""
+        if self.processes < 1:
+            raise ValueError("the number of worker processes must be at least 1")
+        from django.db import connections
+
+        connections.close_all()  # never share a database socket with the children
+        wake_read, wake_write = os.pipe()
+        os.set_blocking(wake_read, False)
+        os.set_blocking(wake_write, False)
+        previous_wakeup = signal.set_wakeup_fd(wake_write)
+        handlers = {
+            sig: signal.signal(sig, self._on_signal)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD)
+        }
+        self.slots = [_Slot(index) for index in range(self.processes)]
+        log.info(
+            "supervisor %d: starting %d worker(s) for %d job(s)",
+            os.getpid(),
+            self.processes,
+            len(self.jobs),
+        )
+        try:
+            while self.signals_seen == 0:
+                self._reap()
+                self._start_missing()
+                with contextlib.suppress(InterruptedError):
+                    select.select([wake_read], [], [], self._next_wait())
+                with contextlib.suppress(BlockingIOError):
+                    os.read(wake_read, 512)
+            self._shutdown(wake_read)
+        finally:
+            signal.set_wakeup_fd(previous_wakeup)
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+            os.close(wake_read)
+            os.close(wake_write)
+        return 0
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGCHLD:
+            return  # the wake-up fd ends the select; _reap does the work
+        self.signals_seen += 1
+        if self.signals_seen == 1:
+            log.info("supervisor: stopping; children finish their current job")
+            self._signal_children(signal.SIGTERM)
+        else:
+            log.warning("supervisor: second signal, killing the children now")
+            self._signal_children(signal.SIGKILL)
+
+    def _signal_children(self, sig: signal.Signals) -> None:
+        for slot in self.slots:
+            if slot.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(slot.pid, sig)
+
+    def _next_wait(self) -> float:
+        now = time.monotonic()
+        waits = [slot.start_after - now for slot in self.slots if slot.pid is None]
+        return max(0.01, min([1.0, *waits]))
+
+    def _reap(self, *, restart: bool = True) -> None:
+        """Collect exited children; with ``restart``, schedule their replacement."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                for slot in self.slots:
+                    slot.pid = None
+                return
+            if pid == 0:
+                return
+            for slot in self.slots:
+                if slot.pid == pid:
+                    slot.pid = None
+                    if restart:
+                        self._after_exit(slot, status)
+
+    def _after_exit(self, slot: _Slot, status: int) -> None:
+        code = os.waitstatus_to_exitcode(status)
+        now = time.monotonic()
+        if code == 0:
+            slot.failures = 0
+            slot.start_after = now
+            log.info("supervisor: worker %d recycled (max jobs reached)", slot.index)
+            return
+        slot.failures += 1
+        backoff = min(RESTART_BACKOFF_MAX, RESTART_BACKOFF_MIN * 2 ** (slot.failures - 1))
+        slot.start_after = now + backoff
+        log.warning(
+            "supervisor: worker %d exited with %s; restarting in %.1fs",
+            slot.index,
+            f"signal {-code}" if code < 0 else f"status {code}",
+            backoff,
+        )
+
+    def _start_missing(self) -> None:
+        now = time.monotonic()
+        while self.restarts and self.restarts[0] < now - 60:
+            self.restarts.popleft()
+        for slot in self.slots:
+            if slot.pid is not None or slot.start_after > now or self.signals_seen:
+                continue
+            if (
+                len(self.restarts)
+                >= RESTARTS_PER_MINUTE_PER_CHILD * self.processes + self.processes
+            ):
+                slot.start_after = now + 1.0
+                log.error("supervisor: too many worker restarts in a minute; waiting")
+                continue
+            self.restarts.append(now)
+            slot.pid = self._fork()
+
+    def _fork(self) -> int:
+        pid = os.fork()
+        if pid != 0:
+            return pid
+        code = 1
+        try:
+            # Until run_child installs its own handlers, a signal must not run the parent's.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.set_wakeup_fd(-1)
+            self.slots = []
+            run_child(self.jobs, self.max_jobs, self.servers)
+            code = 0
+        except BaseException:
+            log.exception("worker %d crashed", os.getpid())
+        finally:
+            logging.shutdown()
+            os._exit(code)
+
+    def _shutdown(self, wake_read: int) -> None:
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while any(slot.pid is not None for slot in self.slots):
+            self._reap(restart=False)
+            if time.monotonic() > deadline:
+                log.error("supervisor: children did not stop in %.0fs; killing", STOP_GRACE_SECONDS)
+                self._signal_children(signal.SIGKILL)
+                deadline = time.monotonic() + 10
+            with contextlib.suppress(InterruptedError):
+                select.select([wake_read], [], [], 0.2)
+            with contextlib.suppress(BlockingIOError):
+                os.read(wake_read, 512)
+        log.info("supervisor %d: all workers stopped", os.getpid())
