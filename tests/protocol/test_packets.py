@@ -1,0 +1,181 @@
+"""Sans-I/O core: packet encoding, incremental parsing, typed errors and bounded memory."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from django_gearman.protocol import PacketParser, PacketType, ProtocolError
+from django_gearman.protocol.packets import (
+    ARGUMENT_COUNTS,
+    HEADER_SIZE,
+    REQ,
+    RES,
+    encode_handle_data,
+    encode_packet,
+    encode_submit,
+)
+
+
+def res(ptype: int, *args: bytes) -> bytes:
+    return encode_packet(ptype, args, magic=RES)
+
+
+def test_header_layout_matches_protocol_document():
+    packet = encode_packet(PacketType.CAN_DO, (b"fn",))
+    assert packet == b"\0REQ" + struct.pack(">II", 1, 2) + b"fn"
+
+
+def test_submit_encoding_puts_nul_between_arguments_and_keeps_payload_nuls():
+    packet = encode_submit(PacketType.SUBMIT_JOB, b"fn", b"u1", b"a\0b")
+    assert packet[HEADER_SIZE:] == b"fn\0u1\0a\0b"
+    parser = PacketParser(expect_magic=REQ)
+    parser.feed(packet)
+    assert parser.packets()[0].args == (b"fn", b"u1", b"a\0b")
+
+
+@pytest.mark.parametrize("bad", [(b"f\0n", b"u"), (b"fn", b"u\0")])
+def test_nul_in_non_final_argument_is_a_protocol_error(bad):
+    with pytest.raises(ProtocolError):
+        encode_submit(PacketType.SUBMIT_JOB, bad[0], bad[1], b"")
+    with pytest.raises(ProtocolError):
+        encode_packet(PacketType.SUBMIT_JOB, (bad[0], bad[1], b""))
+
+
+def test_parser_splits_only_up_to_the_argument_count():
+    parser = PacketParser()
+    parser.feed(
+        encode_handle_data(PacketType.WORK_COMPLETE, b"H:x:1", b"\0\0data\0").replace(REQ, RES, 1)
+    )
+    (packet,) = parser.packets()
+    assert packet.type == PacketType.WORK_COMPLETE
+    assert packet.args == (b"H:x:1", b"\0\0data\0")
+
+
+def test_byte_at_a_time_feeding_gives_the_same_packets():
+    stream = (
+        res(PacketType.JOB_CREATED, b"H:x:1")
+        + res(PacketType.NOOP)
+        + res(PacketType.STATUS_RES, b"H:x:1", b"1", b"0", b"3", b"4")
+    )
+    parser = PacketParser()
+    seen = []
+    for byte in stream:
+        parser.feed(bytes([byte]))
+        seen.extend(parser.packets())
+    assert [p.type for p in seen] == [
+        PacketType.JOB_CREATED,
+        PacketType.NOOP,
+        PacketType.STATUS_RES,
+    ]
+    assert seen[2].args == (b"H:x:1", b"1", b"0", b"3", b"4")
+    assert parser.buffered == 0
+
+
+def test_oversized_header_is_rejected_before_the_body_arrives():
+    parser = PacketParser(max_packet=1024)
+    with pytest.raises(ProtocolError, match="exceeds"):
+        parser.feed(RES + struct.pack(">II", PacketType.WORK_DATA, 1025))
+    assert parser.buffered == 0
+    with pytest.raises(ProtocolError):  # poisoned: framing is lost for good
+        parser.feed(res(PacketType.NOOP))
+
+
+def test_default_limit_rejects_a_4gib_announcement_without_buffering():
+    parser = PacketParser()
+    with pytest.raises(ProtocolError):
+        parser.feed(RES + struct.pack(">II", PacketType.WORK_DATA, 0xFFFFFFFF))
+    assert parser.buffered == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"HTTP/1.1 200 OK\r\n", "magic"),
+        (REQ + struct.pack(">II", PacketType.NOOP, 0), "unexpected packet magic"),
+        (RES + struct.pack(">II", 999, 0), "unknown packet type"),
+        (RES + struct.pack(">II", PacketType.NOOP, 1) + b"x", "no arguments"),
+        (RES + struct.pack(">II", PacketType.STATUS_RES, 3) + b"a\0b", "needs 5 arguments"),
+    ],
+)
+def test_malformed_streams_raise_typed_errors(data, message):
+    parser = PacketParser()
+    with pytest.raises(ProtocolError, match=message):
+        parser.feed(data)
+        parser.packets()
+
+
+def test_every_packet_type_round_trips_with_its_argument_count():
+    for ptype, count in ARGUMENT_COUNTS.items():
+        args = tuple(b"a%d" % i for i in range(count - 1)) + ((b"last\0nul",) if count else ())
+        parser = PacketParser(expect_magic=None)
+        parser.feed(encode_packet(ptype, args))
+        (packet,) = parser.packets()
+        assert packet.type == ptype
+        assert packet.args == args
+
+
+def test_negative_max_packet_is_refused():
+    with pytest.raises(ValueError):
+        PacketParser(max_packet=-1)
+
+
+@given(st.binary(max_size=2048), st.integers(min_value=1, max_value=64))
+def test_fuzz_any_bytes_give_packets_or_protocol_error(data, chunk):
+    parser = PacketParser(max_packet=4096, expect_magic=None)
+    try:
+        for start in range(0, len(data), chunk):
+            parser.feed(data[start : start + chunk])
+            for packet in parser.packets():
+                assert packet.type in ARGUMENT_COUNTS
+                assert len(packet.args) == ARGUMENT_COUNTS[packet.type]
+            # Memory is bounded: never more buffered than one packet header + limit.
+            assert parser.buffered <= HEADER_SIZE + 4096 + chunk
+    except ProtocolError:
+        pass
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(sorted(ARGUMENT_COUNTS)),
+            st.lists(st.binary(max_size=30).filter(lambda b: b"\0" not in b), max_size=8),
+            st.binary(max_size=60),
+        ),
+        max_size=10,
+    ),
+    st.integers(min_value=1, max_value=50),
+)
+def test_fuzz_valid_streams_round_trip_in_any_chunking(specs, chunk):
+    expected = []
+    stream = b""
+    for ptype, heads, last in specs:
+        count = ARGUMENT_COUNTS[ptype]
+        args = tuple((heads + [b""] * count)[: count - 1]) + (last,) if count else ()
+        expected.append((ptype, args))
+        stream += encode_packet(ptype, args, magic=RES)
+    parser = PacketParser()
+    got = []
+    for start in range(0, len(stream), chunk):
+        parser.feed(stream[start : start + chunk])
+        got.extend((p.type, p.args) for p in parser.packets())
+    assert got == expected
+
+
+def test_importing_the_transport_does_not_import_django():
+    code = (
+        "import sys, django_gearman.protocol as p; "
+        "assert p.Client and p.Worker and p.AsyncClient and p.AdminClient; "
+        "bad = [m for m in sys.modules if m == 'django' or m.startswith('django.')]; "
+        "assert not bad, bad; print('ok')"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
