@@ -156,7 +156,7 @@ def test_fuzz_valid_streams_round_trip_in_any_chunking(specs, chunk):
     stream = b""
     for ptype, heads, last in specs:
         count = ARGUMENT_COUNTS[ptype]
-        args = tuple((heads + [b""] * count)[: count - 1]) + (last,) if count else ()
+        args = (*(heads + [b""] * count)[: count - 1], last) if count else ()
         expected.append((ptype, args))
         stream += encode_packet(ptype, args, magic=RES)
     parser = PacketParser()
