@@ -23,7 +23,7 @@ if TYPE_CHECKING:
         ReservedKeywordConflict,
     )
     from .jobs import GearmanJob, gearman_job, registry
-    from .progress import JobContext, current_job, progress
+    from .reporting import JobContext, current_job, progress
 
 _PUBLIC: dict[str, str] = {
     "gearman_job": ".jobs",
@@ -32,9 +32,9 @@ _PUBLIC: dict[str, str] = {
     "GearmanClient": ".client",
     "Task": ".client",
     "RESERVED_KEYWORDS": ".client",
-    "current_job": ".progress",
-    "progress": ".progress",
-    "JobContext": ".progress",
+    "current_job": ".reporting",
+    "progress": ".reporting",
+    "JobContext": ".reporting",
     "GearmanJobError": ".errors",
     "ConfigurationError": ".errors",
     "DuplicateJobName": ".errors",

@@ -34,8 +34,8 @@ from serializers.errors import PayloadTooLarge, SerializerError, ValidationFaile
 from .conf import GearmanSettings, get_settings, on_settings_reset
 from .errors import JobFailed, JobRefused, NotNegotiable
 from .jobs import GearmanJob, SubmitOptions
-from .progress import JobContext, job_context
 from .protocol.errors import WorkException
+from .reporting import JobContext, job_context
 
 JSON = "application/json"
 ERROR_KEY = "error"
@@ -48,6 +48,15 @@ def parameter_names(func: Callable[..., Any]) -> tuple[str, ...]:
         return tuple(inspect.signature(func).parameters)
     except (TypeError, ValueError):
         return ()
+
+
+class JobError(WorkException):
+    """A job ended in an error envelope; ``remote_type`` and ``refused`` are for logging."""
+
+    def __init__(self, envelope: bytes, remote_type: str, refused: bool) -> None:
+        super().__init__(envelope)
+        self.remote_type = remote_type
+        self.refused = refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +185,10 @@ class JobSpec:
             )
         return blob
 
+    def job_error(self, exc: BaseException, *, refused: bool) -> JobError:
+        """The exception as an error envelope, ready to raise (WORK_EXCEPTION)."""
+        return JobError(self.error_envelope(exc, refused=refused), remote_type_name(exc), refused)
+
     def error_envelope(self, exc: BaseException, *, refused: bool) -> bytes:
         """Encode an exception as the job error envelope (always JSON: every peer reads it)."""
         error: dict[str, Any] = {
@@ -202,8 +215,8 @@ def execute(
 ) -> bytes:
     """Run one job from its payload to its result envelope (the worker and eager mode).
 
-    Raises ``WorkException`` carrying an error envelope for every failure: a refused payload
-    (bad signature, content type, shape, arguments) or an exception raised by the job.
+    Raises ``JobError`` (a ``WorkException``) carrying an error envelope for every failure: a
+    refused payload (bad signature, content type, shape, arguments) or the job's own exception.
     """
     if spec.func is None:
         raise WorkException(
@@ -216,7 +229,7 @@ def execute(
             call = spec.schema.call.validate(call)
         result_serializer = spec.negotiate(tuple(decoded.accept) if decoded.accept else None)
     except (SerializerError, NotNegotiable) as exc:
-        raise WorkException(spec.error_envelope(exc, refused=True)) from exc
+        raise spec.job_error(exc, refused=True) from exc
 
     def data(value: Any) -> None:
         if send_data is not None:
@@ -232,7 +245,7 @@ def execute(
             value = spec.func(*call.args, **call.kwargs)
         return spec._encode(value, result_serializer, None)
     except Exception as exc:
-        raise WorkException(spec.error_envelope(exc, refused=False)) from exc
+        raise spec.job_error(exc, refused=False) from exc
 
 
 _eager_handles = itertools.count(1)

@@ -25,9 +25,8 @@ from typing import Any
 from .conf import get_settings
 from .jobs import GearmanJob, registry
 from .protocol import Worker
-from .protocol.errors import WorkException
 from .protocol.worker import WorkerJob
-from .runtime import JobSpec, execute, job_spec
+from .runtime import JobError, JobSpec, execute, job_spec
 
 log = logging.getLogger("django_gearman.worker")
 
@@ -53,8 +52,8 @@ def job_callback(spec: JobSpec) -> Callable[[WorkerJob], bytes]:
                 send_data=job.send_data,
                 send_warning=job.send_warning,
             )
-        except WorkException:
-            outcome = "error"
+        except JobError as exc:
+            outcome = f"{'refused' if exc.refused else 'error'}:{exc.remote_type}"
             raise
         except BaseException:
             outcome = "crash"
@@ -263,6 +262,7 @@ class Supervisor:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.set_wakeup_fd(-1)
+            os.setpgid(0, 0)  # a terminal's Ctrl-C reaches the parent only; it relays once
             self.slots = []
             run_child(self.jobs, self.max_jobs, self.servers)
             code = 0

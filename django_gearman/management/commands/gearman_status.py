@@ -1,0 +1,59 @@
+"""``manage.py gearman_status``: queued, running and available workers per function, per server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from django_gearman.tables import render_table
+
+
+class Command(BaseCommand):
+    help = "Show, for every Gearman server, the queued and running jobs and workers per function."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--servers",
+            default=None,
+            help="comma-separated host:port list (default: GEARMAN_SERVERS)",
+        )
+        parser.add_argument(
+            "--timeout", type=float, default=5.0, help="seconds to wait for each server (default 5)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from django_gearman.conf import get_settings
+        from django_gearman.errors import ConfigurationError
+        from django_gearman.protocol import GearmanError
+        from django_gearman.protocol.admin import AdminClient
+
+        try:
+            servers = (
+                options["servers"].split(",")
+                if options["servers"]
+                else list(get_settings().servers)
+            )
+        except ConfigurationError as exc:
+            raise CommandError(str(exc)) from exc
+        if not servers:
+            raise CommandError("no Gearman server: set GEARMAN_SERVERS or pass --servers")
+        rows: list[list[object]] = []
+        unreachable: list[str] = []
+        for server in servers:
+            try:
+                with AdminClient(server, timeout=options["timeout"]) as admin:
+                    statuses = admin.status()
+            except (GearmanError, OSError) as exc:
+                unreachable.append(f"{server}: {exc}")
+                continue
+            rows += [
+                [server, s.function, s.queued, s.running, s.available_workers]
+                for s in sorted(statuses)
+            ]
+        headers = ["server", "function", "queued", "running", "workers"]
+        self.stdout.write(render_table(headers, rows))
+        for problem in unreachable:
+            self.stderr.write(f"unreachable: {problem}")
+        if unreachable and len(unreachable) == len(servers):
+            raise CommandError("no Gearman server answered")
