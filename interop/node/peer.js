@@ -1,0 +1,102 @@
+'use strict'
+// Node peer for the interop tests (docs/interop.md):
+//   node peer.js client --server=HOST:PORT --function=NAME --call=JSON [--ct=CT] [--key=KID=HEX] [--zlib] [--timeout=S]
+//   node peer.js read  < requests.json   # [{payload_hex, job, keys: {kid: hex}, require_signature, accept}]
+//   node peer.js write < requests.json   # [{value, ct, job, kid, secret_hex, zlib}] -> [{payload_hex}]
+// Values cross the process boundary as canonical JSON: bytes {"$bytes": HEX}, {"$float": "nan"},
+// msgpack timestamps {"$timestamp": ISO-8601}; integers beyond 2^53 keep all their digits.
+const fs = require('node:fs')
+const gearman = require('gearman')
+const { readEnvelope, writeEnvelope, GmeError, DEFAULT_ACCEPT } = require('./envelope')
+
+function canon (v) {
+  if (v === null || v === undefined) return 'null'
+  if (typeof v === 'bigint') return v.toString()
+  if (typeof v === 'number' && !Number.isFinite(v)) return JSON.stringify({ $float: Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf' })
+  if (v instanceof Uint8Array) return JSON.stringify({ $bytes: Buffer.from(v).toString('hex') })
+  if (v instanceof Date) return JSON.stringify({ $timestamp: v.toISOString() })
+  if (Array.isArray(v)) return `[${v.map(canon).join(',')}]`
+  if (typeof v === 'object') return `{${Object.entries(v).map(([k, item]) => `${JSON.stringify(k)}:${canon(item)}`).join(',')}}`
+  return JSON.stringify(v)
+}
+
+function fromCanon (v) {
+  if (Array.isArray(v)) return v.map(fromCanon)
+  if (v && typeof v === 'object') {
+    const keys = Object.keys(v)
+    if (keys.length === 1 && keys[0] === '$bytes') return Buffer.from(v.$bytes, 'hex')
+    return Object.fromEntries(keys.map((k) => [k, fromCanon(v[k])]))
+  }
+  return v
+}
+
+const secrets = (keys = {}) => Object.fromEntries(Object.entries(keys).map(([kid, hex]) => [kid, Buffer.from(hex, 'hex')]))
+const requests = () => JSON.parse(fs.readFileSync(0, 'utf8'))
+
+function cmdRead () {
+  const out = requests().map((req) => {
+    try {
+      const { ct, value } = readEnvelope(Buffer.from(req.payload_hex, 'hex'), req.job, secrets(req.keys),
+        { requireSignature: Boolean(req.require_signature), accept: req.accept || DEFAULT_ACCEPT })
+      return `{"ok":true,"ct":${canon(ct)},"value":${canon(value)}}`
+    } catch (err) {
+      if (!(err instanceof GmeError)) throw err
+      return canon({ ok: false, error: err.category, message: err.message })
+    }
+  })
+  process.stdout.write(`[${out.join(',')}]\n`)
+}
+
+function cmdWrite () {
+  const out = requests().map((req) => {
+    const sign = req.kid === undefined ? {} : { kid: req.kid, secret: Buffer.from(req.secret_hex, 'hex') }
+    return { payload_hex: writeEnvelope(fromCanon(req.value), req.ct, req.job, { zlib: Boolean(req.zlib), ...sign }).toString('hex') }
+  })
+  process.stdout.write(JSON.stringify(out) + '\n')
+}
+
+function parseOptions (argv) {
+  const opt = { key: [] }
+  for (const arg of argv) {
+    const m = /^--([a-z-]+)(?:=([\s\S]*))?$/.exec(arg)
+    if (!m) throw new Error(`bad argument ${arg}`)
+    if (m[1] === 'key') opt.key.push(m[2])
+    else opt[m[1]] = m[2] === undefined ? true : m[2]
+  }
+  return opt
+}
+
+// Submits one enveloped call and prints the outcome; every path ends the process in bounded time.
+function cmdClient (opt) {
+  const [host, port] = opt.server.split(':')
+  const keys = secrets(Object.fromEntries(opt.key.map((pair) => pair.split('='))))
+  const kid = Object.keys(keys)[0]
+  const fn = opt.function
+  const seconds = Number(opt.timeout || 30)
+  const finish = (line, code = 0) => { process.stdout.write(line + '\n'); process.exit(code) }
+  setTimeout(() => finish(canon({ state: 'timeout', seconds }), 3), seconds * 1000).unref()
+  const decodeReply = (state, payload) => {
+    const { ct, value } = readEnvelope(payload, fn, keys)
+    finish(`{"state":${canon(state)},"ct":${canon(ct)},"value":${canon(value)}}`)
+  }
+  const client = gearman(host, Number(port))
+  client.on('error', (err) => finish(canon({ state: 'error', error: String(err) }), 4))
+  client.on('WORK_COMPLETE', (job) => decodeReply('complete', job.payload))
+  // gearman 2.1.0 hands the exception over as a UTF-8 string: fine for JSON envelopes only.
+  client.on('WORK_EXCEPTION', (job) => decodeReply('exception', Buffer.from(job.exception, 'utf8')))
+  client.on('WORK_FAIL', () => finish(canon({ state: 'failed' })))
+  client.connect(() => {
+    client.setOption('exceptions')
+    const call = JSON.parse(opt.call)
+    const sign = kid === undefined ? {} : { kid, secret: keys[kid] }
+    // Ask for JSON replies: see the WORK_EXCEPTION note above.
+    const payload = writeEnvelope(call, opt.ct || 'application/json', fn, { zlib: Boolean(opt.zlib), accept: 'application/json', ...sign })
+    client.submitJob(fn, payload)
+  })
+}
+
+const [command, ...rest] = process.argv.slice(2)
+if (command === 'read') cmdRead()
+else if (command === 'write') cmdWrite()
+else if (command === 'client') cmdClient(parseOptions(rest))
+else { process.stderr.write('usage: node peer.js read|write|client ...\n'); process.exit(2) }
