@@ -1,0 +1,168 @@
+"""Built-in serializers and the registry."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+import uuid
+
+import msgpack
+import pytest
+from pydantic import BaseModel
+
+from serializers import (
+    BytesSerializer,
+    DecodeError,
+    EncodeError,
+    JsonSerializer,
+    MsgpackSerializer,
+    PickleSerializer,
+    SerializerRegistry,
+    TextSerializer,
+    UnknownSerializer,
+    default_registry,
+    get_serializer,
+)
+from serializers.builtin import json_nesting_depth
+
+
+class Item(BaseModel):
+    name: str
+    price: decimal.Decimal
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
+
+def test_builtins_registered_by_name_and_content_type() -> None:
+    for name, ct, safe in [
+        ("json", "application/json", True),
+        ("msgpack", "application/msgpack", True),
+        ("pickle", "application/x-python-pickle", False),
+        ("text", "text/plain", True),
+        ("bytes", "application/octet-stream", True),
+    ]:
+        by_name, by_ct = get_serializer(name), get_serializer(ct)
+        assert by_name is by_ct
+        assert (by_name.name, by_name.content_type, by_name.safe) == (name, ct, safe)
+    with pytest.raises(UnknownSerializer):
+        get_serializer("yaml")
+    with pytest.raises(UnknownSerializer):
+        default_registry.by_content_type("application/yaml")
+
+
+class Upper:
+    name = "upper"
+    content_type = "text/x-upper"
+    safe = True
+
+    def encode(self, value: str) -> bytes:
+        return value.upper().encode()
+
+    def decode(self, data: bytes) -> str:
+        return data.decode()
+
+
+def test_registry_accepts_instance_class_and_dotted_path() -> None:
+    registry = SerializerRegistry()
+    assert registry.register(Upper).name == "upper"
+    assert registry.get("text/x-upper").encode("a") == b"A"
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register(Upper())
+    registry.register(Upper(), replace=True)
+    other = SerializerRegistry()
+    other.register("tests.serializers.test_builtin.Upper")
+    assert "upper" in other and "text/x-upper" in other
+    assert other.names() == ["upper"]
+    with pytest.raises(UnknownSerializer):
+        other.register("tests.serializers.test_builtin.Missing")
+    with pytest.raises(UnknownSerializer):
+        other.register("nodots")
+    with pytest.raises(UnknownSerializer):
+        other.register(object())  # type: ignore[arg-type]
+
+
+def test_json_conversions() -> None:
+    json = JsonSerializer()
+    value = {
+        "d": decimal.Decimal("1.10"),
+        "t": dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+        "u": uuid.UUID(int=5),
+        "s": {3, 1, 2},
+        "tu": (1, 2),
+        "p": Point(1, 2),
+        "m": Item(name="a", price=decimal.Decimal("2.50")),
+    }
+    assert json.decode(json.encode(value)) == {
+        "d": "1.10",
+        "t": "2024-01-02T03:04:05+00:00",
+        "u": "00000000-0000-0000-0000-000000000005",
+        "s": [1, 2, 3],
+        "tu": [1, 2],
+        "p": {"x": 1, "y": 2},
+        "m": {"name": "a", "price": "2.50"},
+    }
+    with pytest.raises(EncodeError, match="msgpack"):
+        json.encode({"raw": b"\x00"})
+    with pytest.raises(EncodeError):
+        json.encode(object())
+    with pytest.raises(EncodeError):
+        json.encode(2**70)
+    with pytest.raises(DecodeError):
+        json.decode(b"\xff")
+
+
+def test_msgpack_bytes_native_and_same_conversions() -> None:
+    pack = MsgpackSerializer()
+    value = {"b": b"\x00\xff", "d": decimal.Decimal("3"), "p": Point(3, 4), "tu": (1,)}
+    assert pack.decode(pack.encode(value)) == {
+        "b": b"\x00\xff",
+        "d": "3",
+        "p": {"x": 3, "y": 4},
+        "tu": [1],
+    }
+    with pytest.raises(EncodeError):
+        pack.encode(object())
+    with pytest.raises(EncodeError):
+        pack.encode(2**70)
+    with pytest.raises(DecodeError):
+        pack.decode(pack.encode([1, 2])[:-1])
+    with pytest.raises(DecodeError):
+        pack.decode(pack.encode(1) + b"\x01")
+    with pytest.raises(DecodeError, match="extension"):
+        pack.decode(msgpack.packb(msgpack.ExtType(5, b"x")))
+    with pytest.raises(DecodeError):
+        pack.decode(b"\x91" * 2000 + b"\xc0")
+    stamp = msgpack.packb(msgpack.Timestamp(0))
+    assert pack.decode(stamp) == dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def test_pickle_text_bytes() -> None:
+    pickler = PickleSerializer()
+    assert pickler.decode(pickler.encode({1: Point(1, 2)})) == {1: Point(1, 2)}
+    with pytest.raises(EncodeError):
+        pickler.encode(lambda: None)
+    with pytest.raises(DecodeError):
+        pickler.decode(b"not a pickle")
+    text = TextSerializer()
+    assert text.decode(text.encode("h\u00e9")) == "h\u00e9"
+    with pytest.raises(EncodeError):
+        text.encode(1)
+    with pytest.raises(EncodeError):
+        text.encode("\ud800")
+    with pytest.raises(DecodeError):
+        text.decode(b"\xff")
+    raw = BytesSerializer()
+    assert raw.decode(raw.encode(bytearray(b"ab"))) == b"ab"
+    with pytest.raises(EncodeError):
+        raw.encode("str")
+
+
+def test_json_nesting_depth_ignores_strings() -> None:
+    assert json_nesting_depth(b"[]") == 1
+    assert json_nesting_depth(b'[{"a": "[[[\\"[["}]') == 2
+    assert json_nesting_depth(b"1") == 0
