@@ -307,8 +307,13 @@ class Worker:
         payload = b"".join(packets)
         for link in links:
             if link.conn is not None:
+                # gearmand does not wake a sleeping worker for abilities added after PRE_SLEEP:
+                # grab again so jobs already queued for a new function are seen.
+                wake, link.sleeping = link.sleeping, False
                 try:
-                    link.conn.send(payload, time.monotonic() + _SEND_TIMEOUT)
+                    link.conn.send(
+                        payload + _GRAB if wake else payload, time.monotonic() + _SEND_TIMEOUT
+                    )
                 except (ConnectionLost, JobTimeout) as exc:
                     self._drop(link, selector, exc)
 
