@@ -48,6 +48,15 @@ class RunningWorker:
             raise self.error
 
 
+def wait_until(predicate: Callable[[], object], attempts: int = 500, pause: float = 0.01) -> bool:
+    """Bounded polling helper: no test waits forever."""
+    for _ in range(attempts):
+        if predicate():
+            return True
+        threading.Event().wait(pause)
+    return bool(predicate())
+
+
 WorkerFactory = Callable[..., RunningWorker]
 
 

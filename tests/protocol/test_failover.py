@@ -21,15 +21,6 @@ def running_jobs(address: str) -> int:
         return sum(s.running for s in admin.status())
 
 
-def wait_until(predicate, attempts: int = 500, pause: float = 0.01) -> bool:
-    """Bounded polling helper: no test waits forever."""
-    for _ in range(attempts):
-        if predicate():
-            return True
-        threading.Event().wait(pause)
-    return predicate()
-
-
 def test_jobs_rotate_over_servers(two_gearmands, start_worker, client_factory):
     a, b = two_gearmands
     start_worker([a.address, b.address])

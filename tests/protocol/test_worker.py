@@ -11,34 +11,29 @@ import pytest
 
 from django_gearman.protocol import (
     AdminClient,
+    JobRequest,
     JobTimeout,
+    OutcomeUnknown,
     PacketParser,
     PacketType,
     Worker,
     WorkerJob,
 )
 from django_gearman.protocol.packets import encode_packet
-from tests.protocol.conftest import RunningWorker, echo, reverse
-from tests.protocol.test_failover import wait_until
+from tests.protocol.conftest import RunningWorker, echo, reverse, wait_until
 
 
 def test_max_jobs_returns_after_n_jobs(gearmand, start_worker, client_factory):
     client = client_factory(gearmand.address)
-    client.submit_many([JobRequestFactory.bg("reverse", b"%d" % i) for i in range(5)], timeout=10)
+    client.submit_many(
+        [JobRequest("reverse", b"%d" % i, background=True) for i in range(5)], timeout=10
+    )
     runner = start_worker(gearmand.address, max_jobs=3)
     runner.join()
     assert runner.done == 3
     with AdminClient(gearmand.address) as admin:
         (status,) = [s for s in admin.status() if s.function == "reverse"]
     assert status.queued == 2  # the two jobs it did not take are still there
-
-
-class JobRequestFactory:
-    @staticmethod
-    def bg(function: str, data: bytes):
-        from django_gearman.protocol import JobRequest
-
-        return JobRequest(function, data, background=True)
 
 
 def test_stop_from_another_thread_finishes_the_current_job(gearmand, start_worker, client_factory):
@@ -210,19 +205,21 @@ def test_progress_sent_after_the_server_died_does_not_kill_the_worker(
 
     runner = start_worker(gearmand.address, {"chatty": chatty, "reverse": reverse}, backoff=0.05)
     client = client_factory(gearmand.address)
-    threading.Thread(
-        target=lambda: _swallow(client.submit, "chatty", b"x", timeout=10), daemon=True
-    ).start()
+    outcome: list[BaseException] = []
+
+    def submit() -> None:
+        try:
+            client.submit("chatty", b"x", timeout=10)
+        except OutcomeUnknown as exc:
+            outcome.append(exc)
+
+    submitter = threading.Thread(target=submit)
+    submitter.start()
     assert started.wait(10)
     gearmand.kill()
+    submitter.join(10)
+    assert len(outcome) == 1
     release.set()
     gearmand.start()
     assert client.submit("reverse", b"again", timeout=15).result == b"niaga"
     assert runner.thread.is_alive()
-
-
-def _swallow(fn, *args, **kwargs) -> None:
-    try:
-        fn(*args, **kwargs)
-    except Exception:
-        pass
