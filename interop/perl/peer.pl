@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # Perl peer for the interop tests (docs/interop.md):
-#   peer.pl worker --server HOST:PORT --prefix interop.perl [--key KID=HEXSECRET] [--max-jobs N] [--seconds S]
+#   peer.pl worker --server=HOST:PORT --prefix=interop.perl [--key=KID=HEXSECRET] [--max-jobs=N] [--seconds=S]
 #   peer.pl read  < requests.json   # [{payload_hex, job, keys: {kid: hex}, require_signature, accept}]
 #   peer.pl write < requests.json   # [{value, ct, job, kid, secret_hex, zlib}] -> [{payload_hex}]
 # Values cross the process boundary as "canonical JSON": bytes are {"$bytes": HEX}, non-finite
@@ -86,10 +86,10 @@ my %JOBS = (
 
 sub cmd_worker {
     my @argv = @_;
-    my %opt = (keys => {}, 'max-jobs' => 100, seconds => 60);
-    GetOptionsFromArray(\@argv, \%opt, 'server=s', 'prefix=s', 'key=s%{1}' => $opt{keys}, 'max-jobs=i', 'seconds=i')
-        or die "usage: peer.pl worker --server HOST:PORT --prefix NAME [--key KID=HEX]\n";
-    my $keys = secrets($opt{keys});
+    my %opt = (key => {}, 'max-jobs' => 100, seconds => 60);
+    GetOptionsFromArray(\@argv, \%opt, 'server=s', 'prefix=s', 'key=s%', 'max-jobs=i', 'seconds=i')
+        or die "usage: peer.pl worker --server=HOST:PORT --prefix=NAME [--key=KID=HEX]\n";
+    my $keys = secrets($opt{key});
     my ($kid) = sort keys %$keys;
     my $worker = Gearman::Worker->new(job_servers => [ $opt{server} ]);
     my $done = 0;

@@ -146,19 +146,21 @@ function cmd_client(array $opt): void
     $client->setTimeout((int) (1000 * (float) ($opt['timeout'] ?? 30)));
     $call = json_decode($opt['call'], false, 512, JSON_THROW_ON_ERROR);
     $payload = gme_write($call, $opt['ct'] ?? 'application/json', $function, $kid, $kid === null ? null : $keys[$kid], isset($opt['zlib']));
-    $exception = null;
-    $client->setExceptionCallback(function (GearmanTask $task) use (&$exception): void { $exception = $task->data(); });
-    $result = @$client->doNormal($function, $payload);
-    $code = $client->returnCode();
-    if ($exception !== null) {
-        [$ct, $value] = gme_read($exception, $function, $keys);
-        echo '{"state":"exception","ct":', canon($ct), ',"value":', canon($value), "}\n";
-    } elseif ($code === GEARMAN_SUCCESS) {
-        [$ct, $value] = gme_read($result, $function, $keys);
-        echo '{"state":"complete","ct":', canon($ct), ',"value":', canon($value), "}\n";
-    } else {
-        echo canon(['state' => 'failed', 'code' => $code, 'error' => $client->error()]), "\n";
+    // doNormal() drops the data of a WORK_EXCEPTION; the task API hands it to a callback.
+    $outcome = ['state' => 'failed', 'data' => null];
+    $client->setCompleteCallback(function (GearmanTask $task) use (&$outcome): void { $outcome = ['state' => 'complete', 'data' => $task->data()]; });
+    $client->setExceptionCallback(function (GearmanTask $task) use (&$outcome): void { $outcome = ['state' => 'exception', 'data' => $task->data()]; });
+    $client->addTask($function, $payload);
+    if (!@$client->runTasks()) {
+        echo canon(['state' => 'error', 'code' => $client->returnCode(), 'error' => $client->error()]), "\n";
+        exit(4);
     }
+    if ($outcome['data'] === null) {
+        echo canon(['state' => $outcome['state']]), "\n";
+        return;
+    }
+    [$ct, $value] = gme_read($outcome['data'], $function, $keys);
+    echo '{"state":', canon($outcome['state']), ',"ct":', canon($ct), ',"value":', canon($value), "}\n";
 }
 
 $command = $argv[1] ?? '';

@@ -1,0 +1,269 @@
+"""Run the Perl, PHP and Node peers of interop/ as bounded subprocesses, and compare their values.
+
+A peer prints values as "canonical JSON": bytes are {"$bytes": HEX}, non-finite floats
+{"$float": "nan" | "inf" | "-inf"}, msgpack timestamps {"$timestamp": ISO-8601}. `canon` turns a
+Python value into the same form so the two can be compared. A missing interpreter or a missing
+`npm install` fails the test (FileNotFoundError or the peer's own error), it never skips.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from serializers import (
+    BadSignature,
+    ContentTypeNotAccepted,
+    DecodeError,
+    MalformedEnvelope,
+    PayloadTooLarge,
+    SerializerError,
+    SignatureMissing,
+    UnknownKey,
+    UnsupportedVersion,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+PEER_COMMANDS: dict[str, list[str]] = {
+    "perl": ["perl", str(REPO / "interop" / "perl" / "peer.pl")],
+    "php": ["php", str(REPO / "interop" / "php" / "peer.php")],
+    "node": ["node", str(REPO / "interop" / "node" / "peer.js")],
+}
+#: Seconds any single peer command may take; far above what they need (well under a second).
+PEER_TIMEOUT = 60.0
+#: Perl and PHP have no bytes type: a peer shows an ASCII-only msgpack bin or octet-stream body as
+#: text (Perl) or as text when it is UTF-8 (PHP reads bin exactly; only octet-stream is loose).
+LOOSE_BYTES = {"perl": "ascii", "php": "none", "node": "none"}
+
+# The refusal category each peer reports for each error class of serializers.decode.
+_CATEGORIES: list[tuple[type[SerializerError], str]] = [
+    (UnsupportedVersion, "unsupported-version"),
+    (MalformedEnvelope, "malformed"),
+    (ContentTypeNotAccepted, "not-accepted"),
+    (PayloadTooLarge, "too-large"),
+    (SignatureMissing, "signature-missing"),
+    (UnknownKey, "unknown-key"),
+    (BadSignature, "bad-signature"),
+    (DecodeError, "decode"),
+]
+
+
+def category_of(exc: SerializerError) -> str:
+    """The peers' name for the refusal that `exc` (from serializers.decode) stands for."""
+    for cls, name in _CATEGORIES:
+        if isinstance(exc, cls):
+            return name
+    return type(exc).__name__
+
+
+class PeerFailed(AssertionError):
+    """A peer exited non-zero, printed something that is not JSON, or ran out of time."""
+
+
+def run_peer(
+    lang: str, command: str, requests: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Send a batch of requests to `peer read` or `peer write` and return its JSON answers."""
+    try:
+        done = subprocess.run(
+            [*PEER_COMMANDS[lang], command],
+            input=json.dumps(list(requests)).encode(),
+            capture_output=True,
+            timeout=PEER_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise PeerFailed(f"{lang} {command} did not finish within {PEER_TIMEOUT}s") from exc
+    if done.returncode != 0:
+        raise PeerFailed(
+            f"{lang} {command} exited {done.returncode}: {done.stderr.decode()[-3000:]}"
+        )
+    try:
+        answers = json.loads(done.stdout)
+    except ValueError as exc:
+        raise PeerFailed(f"{lang} {command} printed no JSON: {done.stdout[:500]!r}") from exc
+    if len(answers) != len(requests):
+        raise PeerFailed(f"{lang} {command}: {len(answers)} answers for {len(requests)} requests")
+    return list(answers)
+
+
+def read_request(
+    payload: bytes,
+    job: str,
+    keys: Mapping[str, bytes] | None = None,
+    *,
+    require_signature: bool = False,
+    accept: Sequence[str] = ("application/json", "application/msgpack"),
+) -> dict[str, Any]:
+    """One request for `peer read`: decode `payload` for `job` under this policy."""
+    return {
+        "payload_hex": payload.hex(),
+        "job": job,
+        "keys": {kid: secret.hex() for kid, secret in (keys or {}).items()},
+        "require_signature": require_signature,
+        "accept": list(accept),
+    }
+
+
+def write_request(
+    value: Any,
+    content_type: str,
+    job: str,
+    *,
+    key: tuple[str, bytes] | None = None,
+    zlib: bool = False,
+) -> dict[str, Any]:
+    """One request for `peer write`: envelope `value` (sign it with `key` = (kid, secret))."""
+    request: dict[str, Any] = {"value": canon(value), "ct": content_type, "job": job, "zlib": zlib}
+    if key is not None:
+        request["kid"], request["secret_hex"] = key[0], key[1].hex()
+    return request
+
+
+def peer_write(lang: str, requests: Sequence[Mapping[str, Any]]) -> list[bytes]:
+    """Envelopes written by the peer, as bytes."""
+    return [bytes.fromhex(answer["payload_hex"]) for answer in run_peer(lang, "write", requests)]
+
+
+def canon(value: Any, loose_bytes: str = "none") -> Any:
+    """`value` in the peers' canonical JSON form. `loose_bytes="ascii"` shows ASCII bytes as text
+    and `"utf8"` shows UTF-8 bytes as text (for peers whose language has no bytes type)."""
+    if isinstance(value, bytes):
+        if loose_bytes == "ascii" and value.isascii():
+            return value.decode("ascii")
+        if loose_bytes == "utf8":
+            with contextlib.suppress(UnicodeDecodeError):
+                return value.decode("utf-8")
+        return {"$bytes": value.hex()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"$float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+    if isinstance(value, dt.datetime):
+        return {
+            "$timestamp": value.astimezone(dt.UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+        }
+    if isinstance(value, list | tuple):
+        return [canon(item, loose_bytes) for item in value]
+    if isinstance(value, dict):
+        return {str(key): canon(item, loose_bytes) for key, item in value.items()}
+    return value
+
+
+def differences(expected: Any, got: Any, where: str = "value") -> list[str]:
+    """Where two canonical values differ. Numbers compare by value (JSON 1.0 may come back as 1
+    from a peer), but a bool never equals a number."""
+    if isinstance(expected, bool) or isinstance(got, bool):
+        same = type(expected) is type(got) and expected == got
+        return [] if same else [f"{where}: expected {expected!r}, got {got!r}"]
+    if isinstance(expected, int | float) and isinstance(got, int | float):
+        return [] if expected == got else [f"{where}: expected {expected!r}, got {got!r}"]
+    if isinstance(expected, dict) and isinstance(got, dict):
+        if expected.keys() != got.keys():
+            return [f"{where}: keys {sorted(expected)} != {sorted(got)}"]
+        return [
+            d for key in expected for d in differences(expected[key], got[key], f"{where}.{key}")
+        ]
+    if isinstance(expected, list) and isinstance(got, list):
+        if len(expected) != len(got):
+            return [f"{where}: {len(expected)} items expected, got {len(got)}"]
+        return [
+            d
+            for i, pair in enumerate(zip(expected, got, strict=True))
+            for d in differences(*pair, f"{where}[{i}]")
+        ]
+    if type(expected) is not type(got) or expected != got:
+        return [f"{where}: expected {expected!r}, got {got!r}"]
+    return []
+
+
+@contextlib.contextmanager
+def background_process(
+    command: Sequence[str], *, env: Mapping[str, str] | None = None, log_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `command` (a peer worker, a Django worker) for the duration of a test, then stop it:
+    SIGTERM to its own process group, SIGKILL after 10 s. Output goes to `log_path`."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            list(command),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            cwd=REPO,
+            start_new_session=True,
+        )
+        try:
+            yield process
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, sig)
+                try:
+                    process.wait(timeout=10)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+
+
+def log_tail(path: Path, size: int = 3000) -> str:
+    """The end of a background process's log, for assertion messages."""
+    with contextlib.suppress(OSError):
+        return path.read_text(errors="replace")[-size:]
+    return ""
+
+
+def django_worker_command(settings_module: str, servers: str) -> list[str]:
+    """`manage.py gearman_worker` for one worker process, with the given settings module."""
+    return [
+        sys.executable,
+        str(REPO / "manage.py"),
+        "gearman_worker",
+        "--workers=1",
+        f"--servers={servers}",
+        f"--settings={settings_module}",
+    ]
+
+
+def peer_client(
+    lang: str,
+    server: str,
+    function: str,
+    call: Mapping[str, Any],
+    *,
+    content_type: str = "application/json",
+    key: tuple[str, bytes] | None = None,
+    zlib: bool = False,
+    timeout: float = 30.0,
+) -> dict[str, Any]:
+    """Submit one enveloped call with the PHP or Node client; returns the outcome it printed."""
+    command = [
+        *PEER_COMMANDS[lang],
+        "client",
+        f"--server={server}",
+        f"--function={function}",
+        f"--call={json.dumps(call)}",
+        f"--ct={content_type}",
+        f"--timeout={timeout}",
+    ]
+    if key is not None:
+        command.append(f"--key={key[0]}={key[1].hex()}")
+    if zlib:
+        command.append("--zlib")
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=timeout + 15, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise PeerFailed(f"{lang} client did not finish within {timeout + 15}s") from exc
+    try:
+        return dict(json.loads(done.stdout))
+    except ValueError as exc:
+        raise PeerFailed(
+            f"{lang} client exited {done.returncode}: {done.stdout[:500]!r} {done.stderr.decode()[-2000:]}"
+        ) from exc
