@@ -93,6 +93,18 @@ def check_jobs(
                 )
             )
         messages += _schema_errors(job)
+        if job.timeout is not None:
+            messages.append(
+                checks.Warning(
+                    f"job {job.name!r} sets timeout={job.timeout} (CAN_DO_TIMEOUT): gearmand "
+                    f"1.1.20 then fails every run longer than about one second, whatever the "
+                    f"value, and re-queues it without telling the client",
+                    hint="Measured against gearmand 1.1.20; leave timeout unset unless your "
+                    "gearmand honours it. Bound the wait on the client with using(timeout=...).",
+                    obj=job.func,
+                    id="django_gearman.W001",
+                )
+            )
     for name, duplicates in jobs.duplicates().items():
         where = ", ".join(f"{job.func.__module__}.{job.func.__qualname__}" for job in duplicates)
         messages.append(

@@ -61,7 +61,7 @@ def quote_order(order: Order, discount_percent: int = 0) -> Quote:
     )
 
 
-@gearman_job(queue="long", timeout=120)
+@gearman_job(queue="long")
 def long_task(steps: int = 20, step_seconds: float = 0.05) -> str:
     """A long job that reports its progress, step by step, to the caller."""
     if not 0 < steps <= 10_000 or not 0 <= step_seconds <= 5:
