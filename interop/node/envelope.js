@@ -7,8 +7,6 @@ const crypto = require('node:crypto')
 const zlib = require('node:zlib')
 const { Decoder, ExtData, encode: msgpackEncode } = require('@msgpack/msgpack')
 
-const DEFAULT_ACCEPT = ['application/json', 'application/msgpack']
-const MAX_BODY = 32 * 1024 * 1024
 
 class GmeError extends Error {
   constructor (category, message) {
@@ -45,15 +43,28 @@ const BODY_READERS = {
   'application/octet-stream': (body) => Buffer.from(body)
 }
 
+const DEFAULT_POLICY = {
+  accept: ['application/json', 'application/msgpack'],
+  requireSignature: false,
+  maxHeaderBytes: 8 * 1024,
+  maxBodyBytes: 32 * 1024 * 1024,
+  maxDecodedBytes: 32 * 1024 * 1024,
+  unenveloped: null // a content type for payloads without the GME/ marker
+}
+const UNSAFE = ['application/x-python-pickle'] // needs a signature; never readable here
+
 // The reader (copy this one). Checks run in the order of docs/envelope.md: marker, header grammar,
-// content type, signature, then zlib and the body. keys maps key id => secret (Buffer).
-function readEnvelope (payload, job, keys = {}, { requireSignature = false, accept = DEFAULT_ACCEPT } = {}) {
-  const nl = payload.indexOf(0x0a)
-  const [magic, ...tokens] = payload.subarray(0, nl < 0 ? payload.length : nl).toString('latin1').split(' ')
+// sizes, content type, signature, then zlib and the body. keys maps key id => secret (Buffer).
+function readEnvelope (payload, job, keys = {}, policy = {}) {
+  const p = { ...DEFAULT_POLICY, ...Object.fromEntries(Object.entries(policy).filter(([, v]) => v != null)) }
+  if (payload.subarray(0, 4).toString('latin1') !== 'GME/') return readUnenveloped(payload, p)
+  const nl = payload.subarray(0, p.maxHeaderBytes + 1).indexOf(0x0a)
+  const [magic, ...tokens] = payload.subarray(0, nl < 0 ? 16 : nl).toString('latin1').split(' ')
   if (magic !== 'GME/1') {
     const version = /^GME\/([0-9]{1,9})$/.exec(magic)
     refuse(version && Number(version[1]) !== 1 ? 'unsupported-version' : 'malformed', 'not a GME/1 envelope')
   }
+  if (nl < 0 && payload.length > p.maxHeaderBytes) refuse('too-large', 'header too long')
   if (nl < 0) refuse('malformed', 'header is not terminated by a newline')
   const header = payload.subarray(0, nl).toString('latin1')
   let body = payload.subarray(nl + 1)
@@ -68,31 +79,50 @@ function readEnvelope (payload, job, keys = {}, { requireSignature = false, acce
   if (f.sig !== undefined && !/^[0-9a-f]{64}$/.test(f.sig)) refuse('malformed', 'sig must be 64 lowercase hex digits')
   if ((f.sig === undefined) !== (f.kid === undefined)) refuse('malformed', 'kid and sig go together')
   if (f.accept !== undefined && f.accept.split(',').includes('')) refuse('malformed', 'empty item in accept')
-  if (!accept.includes(f.ct) || !BODY_READERS[f.ct]) refuse('not-accepted', `content type ${f.ct}`)
+  if (body.length > p.maxBodyBytes) refuse('too-large', 'body too long')
+  if (!p.accept.includes(f.ct)) refuse('not-accepted', `content type ${f.ct}`)
   if (f.enc !== undefined && f.enc !== 'zlib') refuse('not-accepted', `encoding ${f.enc}`)
   if (f.sig !== undefined) {
     const secret = Object.hasOwn(keys, f.kid) ? keys[f.kid] : refuse('unknown-key', `unknown key id '${f.kid}'`)
     const signed = header.slice(0, header.lastIndexOf(' sig='))
     const expected = crypto.createHmac('sha256', secret).update(`${job}\n${signed}\n`).update(body).digest()
     if (!crypto.timingSafeEqual(expected, Buffer.from(f.sig, 'hex'))) refuse('bad-signature', `signature does not match job '${job}'`)
-  } else if (requireSignature) refuse('signature-missing', 'envelope is not signed')
-  if (f.enc !== undefined) body = inflate(body)
+  } else if (p.requireSignature || UNSAFE.includes(f.ct)) refuse('signature-missing', 'envelope is not signed')
+  if (f.enc !== undefined) body = inflate(body, p.maxDecodedBytes)
+  return { ...decodeBody(f.ct, body, p.maxDecodedBytes), fields: f }
+}
+
+// The one rule for payloads without the marker: an unsigned body of the policy's content type.
+function readUnenveloped (payload, p) {
+  if (!p.unenveloped) refuse('malformed', 'not an envelope: no GME/ marker')
+  if (payload.length > p.maxBodyBytes) refuse('too-large', 'payload too long')
+  if (p.requireSignature || UNSAFE.includes(p.unenveloped)) refuse('signature-missing', 'unenveloped payloads are unsigned')
+  return { ...decodeBody(p.unenveloped, payload, p.maxDecodedBytes), fields: {} }
+}
+
+function decodeBody (ct, body, limit) {
+  if (body.length > limit) refuse('too-large', 'body too long')
+  const reader = BODY_READERS[ct] || refuse('not-accepted', `no reader for ${ct}`)
   try {
-    return { ct: f.ct, value: BODY_READERS[f.ct](body), fields: f }
+    return { ct, value: reader(body) }
   } catch (err) {
-    throw err instanceof GmeError ? err : new GmeError('decode', `unreadable ${f.ct} body: ${err.message}`)
+    throw err instanceof GmeError ? err : new GmeError('decode', `unreadable ${ct} body: ${err.message}`)
   }
 }
 
-// zlib as Python's reader takes it: corrupt, truncated and trailing bytes are all refused.
-function inflate (body) {
+// zlib as Python's reader takes it: never more than limit bytes out (a bomb is stopped early),
+// and corrupt, truncated or trailing bytes are refused.
+function inflate (body, limit) {
+  let result
   try {
-    const { buffer, engine } = zlib.inflateSync(body, { maxOutputLength: MAX_BODY, info: true })
-    if (engine.bytesWritten !== body.length) refuse('decode', 'trailing bytes after the zlib body')
-    return buffer
+    result = zlib.inflateSync(body, { maxOutputLength: limit + 1, info: true })
   } catch (err) {
-    throw err instanceof GmeError ? err : new GmeError('decode', `corrupt zlib body: ${err.message}`)
+    if (err.code === 'ERR_BUFFER_TOO_LARGE') refuse('too-large', `body inflates beyond ${limit} bytes`)
+    refuse('decode', `corrupt or truncated zlib body: ${err.message}`)
   }
+  if (result.buffer.length > limit) refuse('too-large', `body inflates beyond ${limit} bytes`)
+  if (result.engine.bytesWritten !== body.length) refuse('decode', 'trailing bytes after the zlib body')
+  return result.buffer
 }
 
 const BODY_WRITERS = {
@@ -116,4 +146,4 @@ function writeEnvelope (value, ct, job, { kid, secret, zlib: compress = false, a
   return Buffer.concat([Buffer.from(`${header}\n`, 'latin1'), body])
 }
 
-module.exports = { readEnvelope, writeEnvelope, GmeError, DEFAULT_ACCEPT }
+module.exports = { readEnvelope, writeEnvelope, GmeError, DEFAULT_POLICY }

@@ -1,13 +1,13 @@
 'use strict'
 // Node peer for the interop tests (docs/interop.md):
 //   node peer.js client --server=HOST:PORT --function=NAME --call=JSON [--ct=CT] [--key=KID=HEX] [--zlib] [--timeout=S]
-//   node peer.js read  < requests.json   # [{payload_hex, job, keys: {kid: hex}, require_signature, accept}]
+//   node peer.js read  < requests.json   # [{payload_hex, job, keys: {kid: hex}, policy: {accept, ...}}]
 //   node peer.js write < requests.json   # [{value, ct, job, kid, secret_hex, zlib}] -> [{payload_hex}]
 // Values cross the process boundary as canonical JSON: bytes {"$bytes": HEX}, {"$float": "nan"},
 // msgpack timestamps {"$timestamp": ISO-8601}; integers beyond 2^53 keep all their digits.
 const fs = require('node:fs')
 const gearman = require('gearman')
-const { readEnvelope, writeEnvelope, GmeError, DEFAULT_ACCEPT } = require('./envelope')
+const { readEnvelope, writeEnvelope, GmeError } = require('./envelope')
 
 function canon (v) {
   if (v === null || v === undefined) return 'null'
@@ -36,8 +36,15 @@ const requests = () => JSON.parse(fs.readFileSync(0, 'utf8'))
 function cmdRead () {
   const out = requests().map((req) => {
     try {
-      const { ct, value } = readEnvelope(Buffer.from(req.payload_hex, 'hex'), req.job, secrets(req.keys),
-        { requireSignature: Boolean(req.require_signature), accept: req.accept || DEFAULT_ACCEPT })
+      const policy = req.policy || {}
+      const { ct, value } = readEnvelope(Buffer.from(req.payload_hex, 'hex'), req.job, secrets(req.keys), {
+        accept: policy.accept,
+        requireSignature: policy.require_signature,
+        maxHeaderBytes: policy.max_header_bytes,
+        maxBodyBytes: policy.max_body_bytes,
+        maxDecodedBytes: policy.max_decoded_bytes,
+        unenveloped: policy.unenveloped
+      })
       return `{"ok":true,"ct":${canon(ct)},"value":${canon(value)}}`
     } catch (err) {
       if (!(err instanceof GmeError)) throw err

@@ -6,6 +6,7 @@ package GmeEnvelope;
 # envelope (bad-signature) from a malformed one without parsing prose.
 use strict;
 use warnings;
+use Compress::Raw::Zlib ();
 use Compress::Zlib ();
 use Data::MessagePack;
 use Digest::SHA qw(hmac_sha256_hex);
@@ -35,18 +36,32 @@ my %BODY_READERS = (
     'application/octet-stream' => sub { $_[0] },
 );
 
+my %DEFAULT_POLICY = (
+    accept            => [ 'application/json', 'application/msgpack' ],
+    require_signature => 0,
+    max_header_bytes  => 8 * 1024,
+    max_body_bytes    => 32 * 1024 * 1024,
+    max_decoded_bytes => 32 * 1024 * 1024,
+    unenveloped       => undef,    # a content type for payloads without the GME/ marker
+);
+my %UNSAFE = ('application/x-python-pickle' => 1);    # needs a signature; never readable here
+
 # The reader (copy this one). Checks run in the order of docs/envelope.md: marker, header grammar,
-# content type, signature, then zlib and the body. $keys maps key id => secret.
-# %opts: require_signature => 1, accept => [content types] (default json and msgpack).
+# sizes, content type, signature, then zlib and the body. $keys maps key id => secret.
+# %policy: see %DEFAULT_POLICY.
 sub read_envelope {
-    my ($payload, $job, $keys, %opts) = @_;
-    my ($header, $body) = $payload =~ /\A([^\n]*)\n(.*)\z/s;
-    my ($magic, @tokens) = split / /, $header // $payload, -1;
+    my ($payload, $job, $keys, %policy) = @_;
+    %policy = (%DEFAULT_POLICY, map { defined $policy{$_} ? ($_ => $policy{$_}) : () } keys %policy);
+    return read_unenveloped($payload, \%policy) if substr($payload, 0, 4) ne 'GME/';
+    my $nl = index(substr($payload, 0, $policy{max_header_bytes} + 1), "\n");
+    my ($magic, @tokens) = split / /, $nl < 0 ? substr($payload, 0, 16) : substr($payload, 0, $nl), -1;
     if ($magic ne 'GME/1') {
         refuse('unsupported-version', "envelope version $1") if $magic =~ m{\AGME/([0-9]{1,9})\z} && $1 != 1;
         refuse('malformed', 'not an envelope: no GME/1 marker');
     }
-    refuse('malformed', 'header is not terminated by a newline') unless defined $header;
+    refuse('too-large', 'header too long') if $nl < 0 && length($payload) > $policy{max_header_bytes};
+    refuse('malformed', 'header is not terminated by a newline') if $nl < 0;
+    my ($header, $body) = (substr($payload, 0, $nl), substr($payload, $nl + 1));
     my %f;
     for my $token (@tokens) {
         my ($k, $v) = $token =~ /\A([a-z][a-z0-9-]*)=([\x21-\x7e]+)\z/ or refuse('malformed', "bad token '$token'");
@@ -58,8 +73,8 @@ sub read_envelope {
     refuse('malformed', 'sig must be 64 lowercase hex digits') if defined $f{sig} && $f{sig} !~ /\A[0-9a-f]{64}\z/;
     refuse('malformed', 'kid and sig go together') if defined $f{sig} != defined $f{kid};
     refuse('malformed', 'empty item in accept') if defined $f{accept} && grep { $_ eq '' } split /,/, $f{accept}, -1;
-    my %accept = map { $_ => 1 } @{ $opts{accept} // [ 'application/json', 'application/msgpack' ] };
-    refuse('not-accepted', "content type $f{ct}") unless $accept{ $f{ct} } && $BODY_READERS{ $f{ct} };
+    refuse('too-large', 'body too long') if length($body) > $policy{max_body_bytes};
+    refuse('not-accepted', "content type $f{ct}") unless grep { $_ eq $f{ct} } @{ $policy{accept} };
     refuse('not-accepted', "encoding $f{enc}") if defined $f{enc} && $f{enc} ne 'zlib';
     if (defined $f{sig}) {
         my $secret = $keys->{ $f{kid} } // refuse('unknown-key', "unknown key id '$f{kid}'");
@@ -67,19 +82,42 @@ sub read_envelope {
         same_string(hmac_sha256_hex("$job\n$signed\n$body", $secret), $f{sig})
             or refuse('bad-signature', "signature does not match job '$job'");
     }
-    refuse('signature-missing', 'envelope is not signed') if $opts{require_signature} && !defined $f{sig};
-    $body = inflate($body) if defined $f{enc};
-    my $value = eval { $BODY_READERS{ $f{ct} }->($body) };
-    refuse('decode', "unreadable $f{ct} body: $@") if $@;
-    return ($f{ct}, $value, \%f);
+    refuse('signature-missing', 'envelope is not signed') if !defined $f{sig} && ($policy{require_signature} || $UNSAFE{ $f{ct} });
+    $body = defined $f{enc} ? inflate($body, $policy{max_decoded_bytes}) : $body;
+    return (decode_body($f{ct}, $body, $policy{max_decoded_bytes}), \%f);
 }
 
-# zlib as Python's reader takes it: corrupt, truncated and trailing bytes are all refused.
+# The one rule for payloads without the marker: an unsigned body of the policy's content type.
+sub read_unenveloped {
+    my ($payload, $policy) = @_;
+    my $ct = $policy->{unenveloped} // refuse('malformed', 'not an envelope: no GME/ marker');
+    refuse('too-large', 'payload too long') if length($payload) > $policy->{max_body_bytes};
+    refuse('signature-missing', 'unenveloped payloads are unsigned') if $policy->{require_signature} || $UNSAFE{$ct};
+    return (decode_body($ct, $payload, $policy->{max_decoded_bytes}), {});
+}
+
+sub decode_body {
+    my ($ct, $body, $limit) = @_;
+    refuse('too-large', 'body too long') if length($body) > $limit;
+    my $reader = $BODY_READERS{$ct} // refuse('not-accepted', "no reader for $ct");
+    my $value = eval { $reader->($body) };
+    refuse('decode', "unreadable $ct body: $@") if $@;
+    return ($ct, $value);
+}
+
+# zlib as Python's reader takes it: never more than $limit bytes out (a bomb is refused early),
+# and corrupt, truncated or trailing bytes are refused.
 sub inflate {
-    my ($body) = @_;
-    my ($inflater) = Compress::Zlib::inflateInit();
-    my ($out, $status) = $inflater->inflate($body);
-    refuse('decode', 'corrupt or truncated zlib body') unless $status == Compress::Zlib::Z_STREAM_END();
+    my ($body, $limit) = @_;
+    my ($inflater) = Compress::Raw::Zlib::Inflate->new(-LimitOutput => 1, -Bufsize => 65536, -ConsumeInput => 1);
+    my ($out, $status) = ('');
+    do {
+        my $chunk;
+        $status = $inflater->inflate($body, $chunk);
+        $out .= $chunk;
+        refuse('too-large', "body inflates beyond $limit bytes") if length($out) > $limit;
+    } while ($status == Compress::Raw::Zlib::Z_OK() || ($status == Compress::Raw::Zlib::Z_BUF_ERROR() && length $body));
+    refuse('decode', 'corrupt or truncated zlib body') unless $status == Compress::Raw::Zlib::Z_STREAM_END();
     refuse('decode', 'trailing bytes after the zlib body') if length $body;
     return $out;
 }

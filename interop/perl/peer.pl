@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 # Perl peer for the interop tests (docs/interop.md):
 #   peer.pl worker --server=HOST:PORT --prefix=interop.perl [--key=KID=HEXSECRET] [--max-jobs=N] [--seconds=S]
-#   peer.pl read  < requests.json   # [{payload_hex, job, keys: {kid: hex}, require_signature, accept}]
+#   peer.pl read  < requests.json   # [{payload_hex, job, keys: {kid: hex}, policy: {accept, ...}}]
 #   peer.pl write < requests.json   # [{value, ct, job, kid, secret_hex, zlib}] -> [{payload_hex}]
 # Values cross the process boundary as "canonical JSON": bytes are {"$bytes": HEX}, non-finite
 # floats {"$float": "nan"|"inf"|"-inf"}.
@@ -54,8 +54,8 @@ sub read_requests { local $/; my $text = <STDIN>; return $CANON->decode($text) }
 sub cmd_read {
     my @out;
     for my $req (@{ read_requests() }) {
-        my @got = eval { read_envelope(pack('H*', $req->{payload_hex}), $req->{job}, secrets($req->{keys}),
-                                       require_signature => $req->{require_signature}, accept => $req->{accept}) };
+        my $policy = $req->{policy} || {};
+        my @got = eval { read_envelope(pack('H*', $req->{payload_hex}), $req->{job}, secrets($req->{keys}), %$policy) };
         if (my $err = $@) {
             my ($category, $message) = $err =~ /\Agme:([a-z-]+): (.*)/s ? ($1, $2) : ('crash', $err);
             push @out, { ok => JSON::PP::false, error => $category, message => $message };

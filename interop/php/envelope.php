@@ -20,22 +20,32 @@ final class GmeBytes
     public function __construct(public readonly string $bytes) {}
 }
 
-const GME_MAX_BODY = 32 * 1024 * 1024;
-const GME_DEFAULT_ACCEPT = ['application/json', 'application/msgpack'];
+const GME_DEFAULT_POLICY = [
+    'accept' => ['application/json', 'application/msgpack'],
+    'require_signature' => false,
+    'max_header_bytes' => 8 * 1024,
+    'max_body_bytes' => 32 * 1024 * 1024,
+    'max_decoded_bytes' => 32 * 1024 * 1024,
+    'unenveloped' => null,  // a content type for payloads without the GME/ marker
+];
+const GME_UNSAFE = ['application/x-python-pickle'];  // needs a signature; never readable here
 
 /**
  * The reader (copy this one). Checks run in the order of docs/envelope.md: marker, header grammar,
- * content type, signature, then zlib and the body. $keys maps key id => secret.
+ * sizes, content type, signature, then zlib and the body. $keys maps key id => secret.
  */
-function gme_read(string $payload, string $job, array $keys = [], bool $requireSignature = false, array $accept = GME_DEFAULT_ACCEPT): array
+function gme_read(string $payload, string $job, array $keys = [], array $policy = []): array
 {
-    $nl = strpos($payload, "\n");
-    $tokens = explode(' ', $nl === false ? $payload : substr($payload, 0, $nl));
+    $policy = array_merge(GME_DEFAULT_POLICY, array_filter($policy, fn ($v) => $v !== null));
+    if (!str_starts_with($payload, 'GME/')) return gme_read_unenveloped($payload, $policy);
+    $nl = strpos(substr($payload, 0, $policy['max_header_bytes'] + 1), "\n");
+    $tokens = explode(' ', $nl === false ? substr($payload, 0, 16) : substr($payload, 0, $nl));
     $magic = array_shift($tokens);
     if ($magic !== 'GME/1') {
         $future = preg_match('~^GME/([0-9]{1,9})$~', $magic, $m) && (int) $m[1] !== 1;
         throw new GmeError($future ? 'unsupported-version' : 'malformed', 'not a GME/1 envelope');
     }
+    if ($nl === false && strlen($payload) > $policy['max_header_bytes']) throw new GmeError('too-large', 'header too long');
     if ($nl === false) throw new GmeError('malformed', 'header is not terminated by a newline');
     [$header, $body] = [substr($payload, 0, $nl), substr($payload, $nl + 1)];
     $f = [];
@@ -50,7 +60,8 @@ function gme_read(string $payload, string $job, array $keys = [], bool $requireS
     if ($sig !== null && !preg_match('/^[0-9a-f]{64}$/', $sig)) throw new GmeError('malformed', 'sig must be 64 lowercase hex digits');
     if (($sig === null) !== !isset($f['kid'])) throw new GmeError('malformed', 'kid and sig go together');
     if (in_array('', explode(',', $f['accept'] ?? 'x'), true)) throw new GmeError('malformed', 'empty item in accept');
-    if (!in_array($f['ct'], $accept, true)) throw new GmeError('not-accepted', "content type {$f['ct']}");
+    if (strlen($body) > $policy['max_body_bytes']) throw new GmeError('too-large', 'body too long');
+    if (!in_array($f['ct'], $policy['accept'], true)) throw new GmeError('not-accepted', "content type {$f['ct']}");
     if (($f['enc'] ?? 'zlib') !== 'zlib') throw new GmeError('not-accepted', "encoding {$f['enc']}");
     if ($sig !== null) {
         $secret = $keys[$f['kid']] ?? throw new GmeError('unknown-key', "unknown key id '{$f['kid']}'");
@@ -58,21 +69,39 @@ function gme_read(string $payload, string $job, array $keys = [], bool $requireS
         if (!hash_equals(hash_hmac('sha256', "$job\n$signed\n$body", $secret), $sig)) {
             throw new GmeError('bad-signature', "signature does not match job '$job'");
         }
-    } elseif ($requireSignature) {
+    } elseif ($policy['require_signature'] || in_array($f['ct'], GME_UNSAFE, true)) {
         throw new GmeError('signature-missing', 'envelope is not signed');
     }
-    if (isset($f['enc'])) $body = gme_inflate($body);
+    if (isset($f['enc'])) $body = gme_inflate($body, $policy['max_decoded_bytes']);
+    if (strlen($body) > $policy['max_decoded_bytes']) throw new GmeError('too-large', 'body too long');
     return [$f['ct'], gme_decode_body($f['ct'], $body), $f];
 }
 
-/** zlib as Python's reader takes it: corrupt, truncated and trailing bytes are all refused. */
-function gme_inflate(string $body): string
+/** The one rule for payloads without the marker: an unsigned body of the policy's content type. */
+function gme_read_unenveloped(string $payload, array $policy): array
+{
+    $ct = $policy['unenveloped'] ?? throw new GmeError('malformed', 'not an envelope: no GME/ marker');
+    if (strlen($payload) > min($policy['max_body_bytes'], $policy['max_decoded_bytes'])) throw new GmeError('too-large', 'payload too long');
+    if ($policy['require_signature'] || in_array($ct, GME_UNSAFE, true)) throw new GmeError('signature-missing', 'unenveloped payloads are unsigned');
+    return [$ct, gme_decode_body($ct, $payload), []];
+}
+
+/**
+ * zlib as Python's reader takes it: never more than $limit bytes out (input goes in 4 KiB steps,
+ * so a bomb is stopped early), and corrupt, truncated or trailing bytes are refused.
+ */
+function gme_inflate(string $body, int $limit): string
 {
     $inflater = inflate_init(ZLIB_ENCODING_DEFLATE);
-    $out = @inflate_add($inflater, $body, ZLIB_FINISH);
-    if ($out === false || inflate_get_status($inflater) !== ZLIB_STREAM_END) throw new GmeError('decode', 'corrupt or truncated zlib body');
+    $out = '';
+    for ($at = 0; $at < strlen($body) && inflate_get_status($inflater) !== ZLIB_STREAM_END; $at += 4096) {
+        $chunk = @inflate_add($inflater, substr($body, $at, 4096), ZLIB_SYNC_FLUSH);
+        if ($chunk === false) throw new GmeError('decode', 'corrupt zlib body');
+        $out .= $chunk;
+        if (strlen($out) > $limit) throw new GmeError('too-large', "body inflates beyond $limit bytes");
+    }
+    if (inflate_get_status($inflater) !== ZLIB_STREAM_END) throw new GmeError('decode', 'truncated zlib body');
     if (inflate_get_read_len($inflater) !== strlen($body)) throw new GmeError('decode', 'trailing bytes after the zlib body');
-    if (strlen($out) > GME_MAX_BODY) throw new GmeError('too-large', 'body inflates beyond the limit');
     return $out;
 }
 

@@ -2,7 +2,7 @@
 // PHP peer for the interop tests (docs/interop.md):
 //   php peer.php worker --server=HOST:PORT --prefix=interop.php [--key=KID=HEX] [--max-jobs=N] [--seconds=S]
 //   php peer.php client --server=HOST:PORT --function=NAME --call=JSON [--ct=CT] [--key=KID=HEX] [--zlib] [--timeout=S]
-//   php peer.php read  < requests.json   # [{payload_hex, job, keys: {kid: hex}, require_signature, accept}]
+//   php peer.php read  < requests.json   # [{payload_hex, job, keys: {kid: hex}, policy: {accept, ...}}]
 //   php peer.php write < requests.json   # [{value, ct, job, kid, secret_hex, zlib}] -> [{payload_hex}]
 // Values cross the process boundary as canonical JSON: bytes {"$bytes": HEX}, {"$float": "nan"}.
 declare(strict_types=1);
@@ -47,7 +47,7 @@ function cmd_read(): void
     $out = [];
     foreach (requests() as $req) {
         try {
-            [$ct, $value] = gme_read(hex2bin($req->payload_hex), $req->job, secrets($req->keys ?? null), (bool) ($req->require_signature ?? false), $req->accept ?? GME_DEFAULT_ACCEPT);
+            [$ct, $value] = gme_read(hex2bin($req->payload_hex), $req->job, secrets($req->keys ?? null), (array) ($req->policy ?? []));
             $out[] = '{"ok":true,"ct":' . canon($ct) . ',"value":' . canon($value) . '}';
         } catch (GmeError $e) {
             $out[] = canon(['ok' => false, 'error' => $e->category, 'message' => $e->getMessage()]);
@@ -105,7 +105,7 @@ function cmd_worker(array $opt): void
             $ct = 'application/json';
             $fields = [];
             try {
-                [$ct, $call, $fields] = gme_read($job->workload(), $function, $keys, $keys !== []);
+                [$ct, $call, $fields] = gme_read($job->workload(), $function, $keys, ['require_signature' => $keys !== []]);
                 if (!$call instanceof stdClass || !is_array($call->args ?? null) || !($call->kwargs ?? null) instanceof stdClass) {
                     throw new DomainException('body is not {"args": [...], "kwargs": {...}}');
                 }

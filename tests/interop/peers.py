@@ -100,17 +100,16 @@ def read_request(
     payload: bytes,
     job: str,
     keys: Mapping[str, bytes] | None = None,
-    *,
-    require_signature: bool = False,
-    accept: Sequence[str] = ("application/json", "application/msgpack"),
+    **policy: Any,
 ) -> dict[str, Any]:
-    """One request for `peer read`: decode `payload` for `job` under this policy."""
+    """One request for `peer read`: decode `payload` for `job`. `policy` takes the fields of the
+    golden vectors' policies (accept, require_signature, max_header_bytes, max_body_bytes,
+    max_decoded_bytes, unenveloped); the peers' defaults equal DecodePolicy's."""
     return {
         "payload_hex": payload.hex(),
         "job": job,
         "keys": {kid: secret.hex() for kid, secret in (keys or {}).items()},
-        "require_signature": require_signature,
-        "accept": list(accept),
+        "policy": policy,
     }
 
 
@@ -265,5 +264,6 @@ def peer_client(
         return dict(json.loads(done.stdout))
     except ValueError as exc:
         raise PeerFailed(
-            f"{lang} client exited {done.returncode}: {done.stdout[:500]!r} {done.stderr.decode()[-2000:]}"
+            f"{lang} client exited {done.returncode}: {done.stdout[:500]!r} "
+            f"{done.stderr.decode()[-2000:]}"
         ) from exc

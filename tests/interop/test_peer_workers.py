@@ -1,4 +1,4 @@
-"""A Python client (django_gearman.protocol + serializers) calls jobs served by Perl and PHP workers.
+"""A Python client (django_gearman.protocol + serializers) calls jobs of Perl and PHP workers.
 
 The peer workers (interop/*/peer.*) decode the envelope, run the job and reply with an envelope
 (WORK_COMPLETE) or an error envelope (WORK_EXCEPTION), signed with the request's key when they have
