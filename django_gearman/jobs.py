@@ -24,7 +24,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 PRIORITIES = ("high", "normal", "low")
-_JOB_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/@+-]*$")
+_JOB_NAME = re.compile(r"^[!-~]+$")  # printable ASCII, no spaces: safe in every peer
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +257,7 @@ def gearman_job(
             name=name if name is not None else default_job_name(function),
             queue=queue,
             serializer=serializer,
-            accept=tuple(accept),
+            accept=accept if isinstance(accept, str) else tuple(accept),  # type: ignore[arg-type]
             result_serializer=result_serializer,
             timeout=timeout,
             unenveloped=unenveloped,

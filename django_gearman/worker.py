@@ -15,6 +15,7 @@ import logging
 import os
 import select
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -34,6 +35,7 @@ RESTART_BACKOFF_MIN = 0.1
 RESTART_BACKOFF_MAX = 10.0
 RESTARTS_PER_MINUTE_PER_CHILD = 10
 STOP_GRACE_SECONDS = 300.0
+PARENT_CHECK_SECONDS = 1.0
 
 
 def job_callback(spec: JobSpec) -> Callable[[WorkerJob], bytes]:
@@ -94,7 +96,10 @@ def select_jobs(queues: Sequence[str]) -> list[GearmanJob[Any, Any]]:
 
 
 def run_child(
-    jobs: Sequence[GearmanJob[Any, Any]], max_jobs: int | None, servers: Sequence[str] | None = None
+    jobs: Sequence[GearmanJob[Any, Any]],
+    max_jobs: int | None,
+    servers: Sequence[str] | None = None,
+    parent_pid: int | None = None,
 ) -> int:
     """Serve jobs in this process until stopped or ``max_jobs``; returns the jobs done."""
     worker = build_worker(jobs, servers)
@@ -111,10 +116,27 @@ def run_child(
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    stop_watching = threading.Event()
+    if parent_pid is not None:
+        threading.Thread(
+            target=_watch_parent, args=(parent_pid, worker, stop_watching), daemon=True
+        ).start()
     try:
         return worker.work(max_jobs=max_jobs)
     finally:
+        stop_watching.set()
         worker.close()
+
+
+def _watch_parent(parent_pid: int, worker: Worker, stop_watching: threading.Event) -> None:
+    """An orphaned child (its supervisor was killed) finishes its job and exits."""
+    while not stop_watching.wait(PARENT_CHECK_SECONDS):
+        if os.getppid() != parent_pid:
+            log.warning("worker %d: supervisor %d is gone; exiting", os.getpid(), parent_pid)
+            worker.stop()
+            if stop_watching.wait(STOP_GRACE_SECONDS):
+                return
+            os._exit(1)
 
 
 @dataclass
@@ -264,7 +286,7 @@ class Supervisor:
             signal.set_wakeup_fd(-1)
             os.setpgid(0, 0)  # a terminal's Ctrl-C reaches the parent only; it relays once
             self.slots = []
-            run_child(self.jobs, self.max_jobs, self.servers)
+            run_child(self.jobs, self.max_jobs, self.servers, parent_pid=os.getppid())
             code = 0
         except BaseException:
             log.exception("worker %d crashed", os.getpid())

@@ -1,0 +1,138 @@
+"""@gearman_job, the job registry, naming, using(), and the Django-free package import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from django_gearman import GearmanJob, gearman_job, registry
+from django_gearman.errors import ConfigurationError, JobNotFound
+from django_gearman.jobs import JobRegistry, default_job_name
+from tests.django.jobs_app import gearman_jobs as jobs
+from tests.django.support import ROOT
+
+
+def test_bare_decorator_keeps_a_callable_plain_function() -> None:
+    assert isinstance(jobs.add, GearmanJob)
+    assert jobs.add(1, 2, three=3) == 6
+    assert jobs.add.__wrapped__(1, 2) == 3
+
+
+def test_default_name_strips_the_gearman_jobs_module() -> None:
+    assert jobs.add.name == "tests.django.jobs_app.add"
+    assert registry.get("tests.django.jobs_app.add") is jobs.add
+
+
+def test_default_name_of_a_nested_function() -> None:
+    def inner() -> None:
+        return None
+
+    inner.__module__ = "shop.gearman_jobs"
+    assert default_job_name(inner) == "shop.test_default_name_of_a_nested_function.<locals>.inner"
+
+
+def test_decorator_options_are_kept() -> None:
+    assert jobs.renamed.name == "tests.custom-name"
+    assert jobs.msgpack_accepting_json.serializer == "msgpack"
+    assert jobs.msgpack_accepting_json.accept == ("json",)
+    assert jobs.bytes_result.result_serializer == "msgpack"
+    assert jobs.slow_job.queue == "slow"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"name": "has space"}, "job name"),
+        ({"name": ""}, "job name"),
+        ({"timeout": 0}, "timeout"),
+        ({"timeout": 1.5}, "timeout"),
+        ({"serializer": ""}, "serializer"),
+        ({"accept": "json"}, "accept"),
+        ({"queue": 3}, "queue"),
+    ],
+)
+def test_bad_decorator_options_are_configuration_errors(options: dict, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        gearman_job(**options)(lambda: None)
+
+
+def test_decorating_a_non_callable_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="needs a function"):
+        gearman_job(name="x")(42)  # type: ignore[arg-type]
+
+
+def test_using_returns_a_copy_with_options_and_leaves_the_job_alone() -> None:
+    high = jobs.add.using(priority="high", unique="k", background=True, timeout=5)
+    assert high.options.priority == "high"
+    assert high.options.unique == "k"
+    assert high.options.background is True
+    assert high.options.timeout == 5
+    assert jobs.add.options.priority == "normal"
+    assert high.name == jobs.add.name and high.func is jobs.add.func
+
+
+@pytest.mark.parametrize("options", [{"priority": "urgent"}, {"timeout": -1}, {"timeout": True}])
+def test_using_rejects_bad_options(options: dict) -> None:
+    with pytest.raises(ConfigurationError):
+        jobs.add.using(**options)
+
+
+def test_registry_reports_two_functions_under_one_name() -> None:
+    local = JobRegistry()
+
+    def first() -> int:
+        return 1
+
+    def second() -> int:
+        return 2
+
+    local.add(GearmanJob(first, name="dup"))
+    local.add(GearmanJob(second, name="dup"))
+    duplicates = local.duplicates()
+    assert list(duplicates) == ["dup"]
+    assert [job.func for job in duplicates["dup"]] == [first, second]
+
+
+def test_registry_redefinition_of_the_same_function_is_not_a_duplicate() -> None:
+    local = JobRegistry()
+
+    def job() -> int:
+        return 1
+
+    local.add(GearmanJob(job, name="same"))
+    local.add(GearmanJob(job, name="same", queue="q"))
+    assert local.duplicates() == {}
+    assert local.get("same").queue == "q"
+
+
+def test_registry_lookup_of_unknown_name_is_typed() -> None:
+    with pytest.raises(JobNotFound, match="no-such-job"):
+        registry.get("no-such-job")
+
+
+def test_queues_select_jobs() -> None:
+    slow = registry.for_queues(["slow"])
+    assert [job.name for job in slow] == ["tests.django.jobs_app.slow_job"]
+    assert len(registry.for_queues([])) == len(registry)
+
+
+def test_package_import_does_not_import_django() -> None:
+    code = (
+        "import sys, django_gearman, django_gearman.protocol\n"
+        "assert 'django' not in sys.modules, sorted(m for m in sys.modules if 'django' in m)\n"
+        "print(len(django_gearman.__all__))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 10
+
+
+def test_unknown_public_name_is_an_attribute_error() -> None:
+    import django_gearman
+
+    with pytest.raises(AttributeError, match="no_such_name"):
+        django_gearman.no_such_name  # noqa: B018
