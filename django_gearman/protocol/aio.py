@@ -250,7 +250,7 @@ class AsyncClient:
         request = JobRequest(
             function, data, unique, priority, background, on_status, on_data, on_warning
         )
-        job = PendingJob.build(request)
+        job = PendingJob(request)
         await self._run([job], self._deadline(timeout))
         if job.error is not None:
             raise job.error
@@ -260,7 +260,7 @@ class AsyncClient:
         self, requests: Iterable[JobRequest], timeout: float | None = None
     ) -> list[JobResult]:
         """Submit a batch (one write per server); failures are reported per job, as in Client."""
-        jobs = [PendingJob.build(request) for request in requests]
+        jobs = [PendingJob(request) for request in requests]
         if jobs:
             await self._run(jobs, self._deadline(timeout))
         return [job.to_result() for job in jobs]

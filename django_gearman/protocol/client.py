@@ -8,10 +8,9 @@ failed is closed, never reused (its stream position is unknown).
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .address import ServerAddress, parse_servers
@@ -195,48 +194,52 @@ class Client:
     def _send_batch(
         self, conn: PacketConnection, jobs: list[PendingJob], deadline: float
     ) -> JobTracker | None:
+        """Write every job in one ``sendall``; None if the connection failed (jobs recorded)."""
         tracker = JobTracker()
         server = str(conn.address)
         for job in jobs:
             job.server = server
             tracker.submitted(job)
-        payload = jobs[0].packet if len(jobs) == 1 else b"".join(job.packet for job in jobs)
-        with self._failures(conn, tracker):
+        payload = jobs[0].packet if len(jobs) == 1 else b"".join([job.packet for job in jobs])
+        try:
             conn.send(payload, deadline)
-            return tracker
-        return None
+        except BaseException as exc:
+            self._abandon(conn, tracker, exc)
+            return None
+        return tracker
 
     def _drain(self, conn: PacketConnection, tracker: JobTracker, deadline: float) -> None:
         """Read until every job of ``tracker`` is final; afterwards every job has a state.
 
         The connection goes back to the pool only if the exchange ended cleanly.
         """
-        with self._failures(conn, tracker):
-            handle = tracker.handle_packet
-            read = conn.read_packet
+        handle = tracker.handle_packet
+        read = conn.read_packet
+        try:
             while tracker.open_jobs:
                 packet = read(deadline)
                 handle(packet.type, packet.args)
-            self._release(conn)
+        except BaseException as exc:
+            self._abandon(conn, tracker, exc)
+            return
+        self._release(conn)
 
-    @contextlib.contextmanager
-    def _failures(self, conn: PacketConnection, tracker: JobTracker) -> Iterator[None]:
-        """Translate a failed exchange into per-job outcomes and close the connection."""
+    @staticmethod
+    def _abandon(conn: PacketConnection, tracker: JobTracker, exc: BaseException) -> None:
+        """A failed exchange: close the connection, give every open job its outcome.
+
+        Anything that is not a GearmanError (e.g. KeyboardInterrupt) is re-raised.
+        """
+        conn.close()
         server = str(conn.address)
-        try:
-            yield
-        except ConnectionLost as exc:
-            conn.close()
+        if isinstance(exc, ConnectionLost):
             tracker.abandon(OutcomeUnknown(f"server {server} failed with the job in flight: {exc}"))
-        except JobTimeout as exc:
-            conn.close()
+        elif isinstance(exc, JobTimeout):
             tracker.abandon(JobTimeout(f"job did not finish in time on {server}: {exc}"))
-        except GearmanError as exc:
-            conn.close()
+        elif isinstance(exc, GearmanError):
             tracker.abandon(exc)
-        except BaseException:
-            conn.close()
-            raise
+        else:
+            raise exc
 
     def submit(
         self,
@@ -258,7 +261,7 @@ class Client:
         request = JobRequest(
             function, data, unique, priority, background, on_status, on_data, on_warning
         )
-        job = PendingJob.build(request)
+        job = PendingJob(request)
         deadline = self._deadline(timeout)
         conn = self._acquire(self.ring.start_index(job.unique), deadline)
         self._exchange(conn, [job], deadline)
@@ -275,7 +278,7 @@ class Client:
         ``error`` set) rather than raised, so one dead server does not hide other results.
         NoServerAvailable is raised if no server at all could be reached.
         """
-        jobs = [PendingJob.build(request) for request in requests]
+        jobs = [PendingJob(request) for request in requests]
         if not jobs:
             return []
         deadline = self._deadline(timeout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import select
 import socket
+import struct
 import time
 
 from .address import ServerAddress
@@ -22,13 +23,22 @@ def open_socket(address: ServerAddress, timeout: float) -> socket.socket:
     return sock
 
 
+# Kernel-side timeouts (SO_RCVTIMEO/SO_SNDTIMEO) on a blocking socket: a Python timeout socket
+# would poll() before every recv/send, doubling the syscalls of the foreground round trip.
+_TIMEVAL = struct.Struct("@ll")
+# A wait may start this much later than the armed timeout assumed; re-arming costs a syscall.
+_TIMEOUT_SLACK = 0.005
+_FOREVER = float("inf")
+
+
 class PacketConnection:
     """One TCP connection with its own parser and reusable receive buffer.
 
-    ``read_packet`` raises ``ConnectionLost`` on EOF/reset and ``JobTimeout`` past the deadline.
+    ``read_packet`` raises ``ConnectionLost`` on EOF/reset and ``JobTimeout`` past the deadline
+    (at most ``_TIMEOUT_SLACK`` late).
     """
 
-    __slots__ = ("_poller", "_timeout", "_view", "address", "parser", "sock")
+    __slots__ = ("_poller", "_rcv_timeout", "_snd_timeout", "_view", "address", "parser", "sock")
 
     def __init__(
         self,
@@ -39,10 +49,12 @@ class PacketConnection:
         expect_magic: bytes | None = RES,
     ) -> None:
         self.address = address
+        sock.settimeout(None)
         self.sock = sock
         self.parser = PacketParser(max_packet=max_packet, expect_magic=expect_magic)
         self._view = memoryview(bytearray(RECV_CHUNK))
-        self._timeout: float | None = sock.gettimeout()
+        self._rcv_timeout = _FOREVER
+        self._snd_timeout = _FOREVER
         self._poller: select.poll | None = None
 
     @classmethod
@@ -56,22 +68,29 @@ class PacketConnection:
     def fileno(self) -> int:
         return self.sock.fileno()
 
-    def _set_timeout(self, timeout: float) -> None:
-        if self._timeout != timeout:
-            self.sock.settimeout(timeout)
-            self._timeout = timeout
+    def _arm(self, option: int, seconds: float) -> None:
+        whole = int(seconds)
+        micros = int((seconds - whole) * 1_000_000)
+        if whole == 0 and micros == 0:
+            micros = 1  # zero would mean "wait forever"
+        self.sock.setsockopt(socket.SOL_SOCKET, option, _TIMEVAL.pack(whole, micros))
 
     def send(self, data: bytes, deadline: float) -> None:
-        """Send all bytes before ``deadline``; ConnectionLost on any socket error."""
+        """Send all bytes before ``deadline``.
+
+        ConnectionLost on a socket error; JobTimeout if the server stops reading (what was
+        sent is then unknown, so the caller must drop the connection).
+        """
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise JobTimeout(f"timed out before sending to {self.address}")
-        if self._timeout is None or self._timeout > remaining:
-            self._set_timeout(remaining)
+        if self._snd_timeout > remaining + _TIMEOUT_SLACK:
+            self._arm(socket.SO_SNDTIMEO, remaining)
+            self._snd_timeout = remaining
         try:
             self.sock.sendall(data)
-        except TimeoutError as exc:
-            raise ConnectionLost(f"send to {self.address} timed out") from exc
+        except BlockingIOError as exc:
+            raise JobTimeout(f"send to {self.address} timed out") from exc
         except OSError as exc:
             raise ConnectionLost(f"send to {self.address} failed: {exc}") from exc
 
@@ -86,17 +105,20 @@ class PacketConnection:
 
     def receive(self, deadline: float) -> None:
         """One recv into the parser; a stalled peer past the deadline is JobTimeout."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise JobTimeout(f"no answer from {self.address} in time")
-        if self._timeout is None or self._timeout > remaining:
-            self._set_timeout(remaining)
-        try:
-            count = self.sock.recv_into(self._view)
-        except TimeoutError as exc:
-            raise JobTimeout(f"no answer from {self.address} in time") from exc
-        except OSError as exc:
-            raise ConnectionLost(f"connection to {self.address} failed: {exc}") from exc
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise JobTimeout(f"no answer from {self.address} in time")
+            if self._rcv_timeout > remaining + _TIMEOUT_SLACK:
+                self._arm(socket.SO_RCVTIMEO, remaining)
+                self._rcv_timeout = remaining
+            try:
+                count = self.sock.recv_into(self._view)
+                break
+            except BlockingIOError:
+                self._rcv_timeout = _FOREVER  # the kernel timeout fired: re-arm with what is left
+            except OSError as exc:
+                raise ConnectionLost(f"connection to {self.address} failed: {exc}") from exc
         if not count:
             raise ConnectionLost(f"server {self.address} closed the connection")
         self.parser.feed(self._view[:count])
@@ -109,6 +131,8 @@ class PacketConnection:
         try:
             if not self._poller.poll(0):
                 return False
-            return not self.sock.recv(1, socket.MSG_PEEK)
+            return not self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return False
         except OSError:
             return True

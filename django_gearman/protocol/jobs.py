@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import NamedTuple
 
 from .errors import GearmanError, JobTimeout, OutcomeUnknown, ProtocolError, ServerError
 from .packets import PacketType, encode_submit
@@ -54,8 +55,7 @@ def to_bytes(value: bytes | bytearray | memoryview | str, what: str) -> bytes:
     raise TypeError(f"{what} must be bytes or str, not {type(value).__name__}")
 
 
-@dataclass(frozen=True, slots=True)
-class JobRequest:
+class JobRequest(NamedTuple):
     """One job to submit. ``unique`` coalesces identical jobs on the server."""
 
     function: str | bytes
@@ -68,8 +68,7 @@ class JobRequest:
     on_warning: DataCallback | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class JobResult:
+class JobResult(NamedTuple):
     """Outcome of one job.
 
     ``state`` is ``complete`` / ``failed`` / ``exception`` / ``queued`` (background, accepted), or,
@@ -106,38 +105,58 @@ def _parse_int(value: bytes) -> int:
         return 0
 
 
-@dataclass(slots=True)
+def _name_bytes(value: object, what: str) -> bytes:
+    """Function name / unique id: str or bytes, never containing NUL."""
+    raw = value.encode("utf-8") if isinstance(value, str) else to_bytes(value, what)  # type: ignore[arg-type]
+    if b"\0" in raw:
+        raise ProtocolError(f"{what} must not contain NUL bytes: {raw[:40]!r}")
+    return raw
+
+
 class PendingJob:
     """A submitted job waiting for JOB_CREATED and (foreground) its final packet."""
 
-    request: JobRequest
-    function: bytes
-    unique: bytes
-    packet: bytes
-    server: str = ""
-    handle: bytes | None = None
-    state: str | None = None
-    result: bytes = b""
-    exception: bytes | None = None
-    status: tuple[int, int] | None = None
-    error: GearmanError | None = field(default=None)
+    __slots__ = (
+        "background",
+        "error",
+        "exception",
+        "function",
+        "handle",
+        "packet",
+        "request",
+        "result",
+        "server",
+        "state",
+        "status",
+        "unique",
+    )
 
-    @classmethod
-    def build(cls, request: JobRequest) -> PendingJob:
+    def __init__(self, request: JobRequest) -> None:
         if not isinstance(request, JobRequest):
             raise TypeError(f"expected a JobRequest, not {type(request).__name__}")
-        function = to_bytes(request.function, "function")
+        function = _name_bytes(request.function, "function name")
         if not function:
             raise ValueError("function name must not be empty")
-        unique = b"" if request.unique is None else to_bytes(request.unique, "unique")
-        data = to_bytes(request.data, "data")
-        try:
-            ptype = _SUBMIT_TYPES[(Priority(request.priority), bool(request.background))]
-        except ValueError as exc:
-            raise ValueError(f"invalid priority {request.priority!r}") from exc
-        if b"\0" in function or b"\0" in unique:
-            raise ProtocolError("function name and unique id must not contain NUL bytes")
-        return cls(request, function, unique, encode_submit(ptype, function, unique, data))
+        unique = b"" if request.unique is None else _name_bytes(request.unique, "unique id")
+        data = request.data
+        if not isinstance(data, bytes):
+            data = to_bytes(data, "data")
+        background = request.background
+        ptype = _SUBMIT_TYPES.get((request.priority, bool(background)))
+        if ptype is None:
+            raise ValueError(f"invalid priority {request.priority!r}")
+        self.request = request
+        self.background = background
+        self.function = function
+        self.unique = unique
+        self.packet = encode_submit(ptype, function, unique, data)
+        self.server = ""
+        self.handle: bytes | None = None
+        self.state: str | None = None
+        self.result = b""
+        self.exception: bytes | None = None
+        self.status: tuple[int, int] | None = None
+        self.error: GearmanError | None = None
 
     @property
     def done(self) -> bool:
@@ -220,8 +239,6 @@ class JobTracker:
     __slots__ = ("awaiting_created", "by_handle", "open_jobs")
 
     def __init__(self) -> None:
-        from collections import deque
-
         self.awaiting_created: deque[PendingJob] = deque()
         self.by_handle: dict[bytes, list[PendingJob]] = {}
         self.open_jobs = 0
@@ -237,7 +254,7 @@ class JobTracker:
                 raise ProtocolError("JOB_CREATED without a pending submission")
             job = self.awaiting_created.popleft()
             job.handle = args[0]
-            if job.request.background:
+            if job.background:
                 job.state = QUEUED
                 self.open_jobs -= 1
                 return [job]
