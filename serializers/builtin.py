@@ -120,7 +120,8 @@ class JsonSerializer:
     def decode(self, data: bytes) -> Any:
         """Parse with orjson after a cheap nesting check (only when brackets are many)."""
         if (
-            data.count(b"[") + data.count(b"{") > JSON_MAX_DEPTH
+            len(data) > JSON_MAX_DEPTH
+            and data.count(b"[") + data.count(b"{") > JSON_MAX_DEPTH
             and json_nesting_depth(data) > JSON_MAX_DEPTH
         ):
             raise DecodeError(f"json: nesting deeper than {JSON_MAX_DEPTH} levels")

@@ -178,6 +178,8 @@ class _Parsed(NamedTuple):
     fields: Mapping[str, str]
 
 
+# NamedTuple construction without the keyword-handling __new__ (hot path; same result).
+_new_tuple = tuple.__new__
 _NO_FIELDS: Mapping[str, str] = MappingProxyType({})
 _parsed_cache: dict[bytes, _Parsed] = {}
 _header_cache: dict[tuple[Any, ...], bytes] = {}
@@ -233,6 +235,10 @@ def _parse_signed_part(part: bytes) -> _Parsed:
     )
 
 
+def _body_too_large(policy: DecodePolicy) -> PayloadTooLarge:
+    return PayloadTooLarge(f"envelope body larger than {policy.max_body_bytes} bytes")
+
+
 def _split(data: bytes, policy: DecodePolicy) -> tuple[_Parsed, bytes | None, bytes, int]:
     """Checks in spec order up to sizes: marker/version, header grammar, header and body size.
 
@@ -271,7 +277,7 @@ def _split(data: bytes, policy: DecodePolicy) -> tuple[_Parsed, bytes | None, by
     elif parsed.key_id is not None:
         raise MalformedEnvelope("kid without sig: a signed envelope ends with sig=HEX")
     if len(data) - newline - 1 > policy.max_body_bytes:
-        raise PayloadTooLarge(f"envelope body larger than {policy.max_body_bytes} bytes")
+        raise _body_too_large(policy)
     return parsed, signature, signed_part, newline + 1
 
 
@@ -397,10 +403,20 @@ def decode(
     `serializer` overrides the registry lookup (e.g. a SchemaSerializer to validate the body);
     its content type must equal the header's.
     """
-    data = _as_bytes(data)
+    if type(data) is not bytes:
+        data = _as_bytes(data)
     if not data.startswith(MAGIC):
         return _decode_unenveloped(data, policy, serializer)
-    parsed, signature, signed_part, body_at = _split(data, policy)
+    newline = data.find(b"\n", 0, policy.max_header_bytes + 1)
+    parsed = _parsed_cache.get(data[:newline]) if newline > 0 else None
+    if parsed is not None and parsed.key_id is None:  # fast path: a known unsigned header
+        signature: bytes | None = None
+        signed_part = b""
+        body_at = newline + 1
+        if len(data) - body_at > policy.max_body_bytes:
+            raise _body_too_large(policy)
+    else:
+        parsed, signature, signed_part, body_at = _split(data, policy)
     content_type = parsed.content_type
     if content_type not in policy.accept:
         raise ContentTypeNotAccepted(
@@ -410,7 +426,10 @@ def decode(
     encoding = parsed.content_encoding
     if encoding is not None and encoding not in _SUPPORTED_ENCODINGS:
         raise ContentTypeNotAccepted(f"content encoding {encoding!r} is not supported")
-    chosen = _resolve_for_decode(content_type, policy, serializer)
+    if serializer is None:
+        chosen = policy.registry.by_content_type(content_type)
+    else:
+        chosen = _resolve_for_decode(content_type, policy, serializer)
     body = data[body_at:]
     if signature is not None:
         key_id: str = parsed.key_id  # type: ignore[assignment]  # _split checked it
@@ -434,14 +453,17 @@ def decode(
         body = _inflate(body, policy.max_decoded_bytes)
     elif len(body) > policy.max_decoded_bytes:
         raise PayloadTooLarge(f"body larger than {policy.max_decoded_bytes} bytes")
-    return Decoded(
-        _decode_body(chosen, body, policy),
-        content_type,
-        parsed.key_id,
-        parsed.accept,
-        parsed.schema,
-        encoding,
-        signature is not None,
+    return _new_tuple(
+        Decoded,
+        (
+            _decode_body(chosen, body, policy),
+            content_type,
+            parsed.key_id,
+            parsed.accept,
+            parsed.schema,
+            encoding,
+            signature is not None,
+        ),
     )
 
 
@@ -531,15 +553,17 @@ def encode(
     accept_key = accept if isinstance(accept, tuple) else tuple(accept)
     key_id = signing_key.key_id if signing_key is not None else None
     cache_key = (chosen.content_type, encoding, schema, accept_key, key_id)
-    header = _header_cache.get(cache_key)
-    if header is None:
-        header = _build_header(chosen.content_type, encoding, schema, accept_key, key_id)
+    header_line = _header_cache.get(cache_key)
+    if header_line is None:
+        header_line = _build_header(chosen.content_type, encoding, schema, accept_key, key_id)
+        header_line += b"\n"
         if len(_header_cache) >= _CACHE_LIMIT:
             _header_cache.clear()
-        _header_cache[cache_key] = header
+        _header_cache[cache_key] = header_line
     if signing_key is None:
-        return header + b"\n" + body
+        return header_line + body
     if "\n" in job:
         raise EncodeError("a job name containing a newline cannot be signed unambiguously")
+    header = header_line[:-1]
     signature = _mac(signing_key.secret, job, header, body)
     return header + b" sig=" + signature.encode("ascii") + b"\n" + body
