@@ -102,24 +102,27 @@ def _call_body(
     return list(args or ()), call_kwargs
 
 
-def _check_reserved(job: GearmanJob[Any, Any] | None, passed: dict[str, Any], payload: Any) -> None:
-    """Raise ``ReservedKeywordConflict`` if a bare reserved keyword would not reach the job."""
-    if job is None:
+def _check_reserved(
+    job: GearmanJob[Any, Any] | None,
+    passed: dict[str, Any],
+    call_args: list[Any],
+    call_kwargs: dict[str, Any],
+) -> None:
+    """Raise ``ReservedKeywordConflict`` if a bare reserved keyword names a job parameter that
+    the call does not otherwise fill (through ``args``, ``kwargs`` or the payload)."""
+    if job is None or not passed:
         return
     from .errors import ReservedKeywordConflict
     from .runtime import parameter_names
 
-    parameters = parameter_names(job.func)
-    clashing = [key for key in passed if key in parameters]
-    if "data" in clashing and parameters and parameters[0] == "data":
-        clashing.remove("data")  # the payload is the first argument: it does reach `data`
+    names, positional = parameter_names(job.func)
+    covered = set(call_kwargs) | set(positional[: len(call_args)])
+    clashing = [key for key in names if key in passed and key not in covered]
     if not clashing:
         return
-    values = {key: passed[key] for key in clashing}
-    shown = ", ".join(f"{key!r}: {value!r}" for key, value in values.items())
-    raise ReservedKeywordConflict(
-        job.name, clashing, f"submit_job({job.name!r}, kwargs={{{shown}}})"
-    )
+    shown = ", ".join(f"{key!r}: {passed[key]!r}" for key in clashing)
+    safe_call = f"submit_job({job.name!r}, kwargs={{{shown}}})"
+    raise ReservedKeywordConflict(job.name, clashing, safe_call)
 
 
 def _priority(value: Any) -> str:
@@ -237,8 +240,8 @@ class GearmanClient:
             if given is not UNSET
         }
         job = registry.find(name)
-        _check_reserved(job, passed, value)
         call_args, call_kwargs = _call_body(name, value, args, kwargs, job_kwargs)
+        _check_reserved(job, passed, call_args, call_kwargs)
         run_in_background = bool(background is not UNSET and background) or (
             wait_until_complete is not UNSET and not wait_until_complete
         )
@@ -288,8 +291,8 @@ class GearmanClient:
     def _spec(self, name: str, job: GearmanJob[Any, Any] | None, serializer: str | None) -> JobSpec:
         from .runtime import job_spec, remote_spec
 
-        if job is not None and serializer is None:
-            return job_spec(job)
+        if job is not None:
+            return job_spec(job, serializer)
         return remote_spec(name, serializer or self.serializer)
 
     def _run(

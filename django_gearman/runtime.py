@@ -41,13 +41,19 @@ JSON = "application/json"
 ERROR_KEY = "error"
 
 
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
 @functools.cache
-def parameter_names(func: Callable[..., Any]) -> tuple[str, ...]:
-    """The names a job function accepts (for the reserved-keyword check)."""
+def parameter_names(func: Callable[..., Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(all parameter names, positional ones in order) of a job function, for the
+    reserved-keyword check."""
     try:
-        return tuple(inspect.signature(func).parameters)
+        parameters = list(inspect.signature(func).parameters.values())
     except (TypeError, ValueError):
-        return ()
+        return (), ()
+    names = tuple(p.name for p in parameters)
+    return names, tuple(p.name for p in parameters if p.kind in _POSITIONAL)
 
 
 class JobError(WorkException):
@@ -252,7 +258,12 @@ _eager_handles = itertools.count(1)
 
 
 def run_eagerly(spec: JobSpec, payload: bytes, options: SubmitOptions) -> Any:
-    """Eager mode: the worker's ``execute`` in this process, then the client's decoding."""
+    """Eager mode: the worker's ``execute`` (with the job's own spec, as a worker would) in
+    this process, then the client's decoding of the outcome."""
+    from .jobs import registry
+
+    local = registry.find(spec.name)
+    worker_spec = job_spec(local) if local is not None else spec
     handle = f"eager:{next(_eager_handles)}"
     on_data = spec.data_callback(options.on_data) if options.on_data else None
     on_warning = options.on_warning
@@ -267,7 +278,7 @@ def run_eagerly(spec: JobSpec, payload: bytes, options: SubmitOptions) -> Any:
 
     try:
         blob = execute(
-            spec,
+            worker_spec,
             payload,
             handle=handle,
             send_status=status,
@@ -351,19 +362,23 @@ def _limits(current: GearmanSettings) -> dict[str, Any]:
     }
 
 
-def job_spec(job: GearmanJob[Any, Any]) -> JobSpec:
-    """The spec of a locally defined job (schema and function included)."""
-    key = ("job", job.name, job.func)
+def job_spec(job: GearmanJob[Any, Any], serializer: str | None = None) -> JobSpec:
+    """The spec of a locally defined job (schema and function included).
+
+    ``serializer`` overrides the request serializer on the client side only (e.g. to send json to
+    a job that is migrating to msgpack); the worker always uses the job's own spec.
+    """
+    key = ("job", job.name, job.func, serializer)
     spec = _specs.get(key)
     if spec is None:
         current = get_settings()
-        serializer = job.serializer or current.default_serializer
+        own = job.serializer or current.default_serializer
         spec = _build_spec(
             current,
             job.name,
             job.func,
-            serializer,
-            job.result_serializer or serializer,
+            serializer or own,
+            job.result_serializer or own,
             job.accept,
             job.unenveloped,
         )
