@@ -161,7 +161,7 @@ def test_bad_arguments_name_the_parameter_and_nothing_runs(client: GearmanClient
     with pytest.raises(ValidationFailed) as caught:
         client.submit_job(ADD, one="x", two=2)
     assert caught.value.errors[0]["loc"] == "kwargs.one"
-    with pytest.raises(ValidationFailed, match="args.0.y"):
+    with pytest.raises(ValidationFailed, match=r"args\.0\.y"):
         jobs.shift.submit({"x": 1})
     with pytest.raises(ValidationFailed, match="missing required argument 'two'"):
         client.submit_job(ADD, one=1)
@@ -169,9 +169,11 @@ def test_bad_arguments_name_the_parameter_and_nothing_runs(client: GearmanClient
 
 def test_validation_happens_before_anything_is_sent() -> None:
     """A closed port would give NoServerAvailable; a bad call must fail before connecting."""
-    with override_settings(GEARMAN_EAGER=False, GEARMAN_SERVERS=["127.0.0.1:9"]):
-        with pytest.raises(ValidationFailed):
-            jobs.add.submit("nope", 2)  # type: ignore[arg-type]
+    with (
+        override_settings(GEARMAN_EAGER=False, GEARMAN_SERVERS=["127.0.0.1:9"]),
+        pytest.raises(ValidationFailed),
+    ):
+        jobs.add.submit("nope", 2)  # type: ignore[arg-type]
 
 
 def test_result_is_validated_against_the_return_annotation() -> None:
@@ -314,9 +316,11 @@ def test_signature_binds_the_namespaced_wire_name() -> None:
 
 
 def test_oversized_payload_is_refused_before_sending() -> None:
-    with override_settings(GEARMAN_MAX_PAYLOAD_SIZE=200):
-        with pytest.raises(PayloadTooLarge, match="GEARMAN_MAX_PAYLOAD_SIZE"):
-            jobs.echo.submit("x" * 1000)
+    with (
+        override_settings(GEARMAN_MAX_PAYLOAD_SIZE=200),
+        pytest.raises(PayloadTooLarge, match="GEARMAN_MAX_PAYLOAD_SIZE"),
+    ):
+        jobs.echo.submit("x" * 1000)
 
 
 def test_compression_above_the_threshold_round_trips() -> None:
