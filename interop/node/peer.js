@@ -5,6 +5,7 @@
 //   node peer.js write < requests.json   # [{value, ct, job, kid, secret_hex, zlib}] -> [{payload_hex}]
 // Values cross the process boundary as canonical JSON: bytes {"$bytes": HEX}, {"$float": "nan"},
 // msgpack timestamps {"$timestamp": ISO-8601}; integers beyond 2^53 keep all their digits.
+// In write requests, {"$int": DIGITS} is an integer that JSON.parse would round (a BigInt here).
 const fs = require('node:fs')
 const gearman = require('gearman')
 const { readEnvelope, writeEnvelope, GmeError } = require('./envelope')
@@ -25,6 +26,7 @@ function fromCanon (v) {
   if (v && typeof v === 'object') {
     const keys = Object.keys(v)
     if (keys.length === 1 && keys[0] === '$bytes') return Buffer.from(v.$bytes, 'hex')
+    if (keys.length === 1 && keys[0] === '$int') return BigInt(v.$int)
     return Object.fromEntries(keys.map((k) => [k, fromCanon(v[k])]))
   }
   return v

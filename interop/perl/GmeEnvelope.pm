@@ -16,7 +16,7 @@ use Exporter 'import';
 our @EXPORT_OK = qw(read_envelope write_envelope refuse);
 
 my $JSON    = JSON::PP->new->utf8->allow_nonref->canonical;
-my $MSGPACK = Data::MessagePack->new->utf8->prefer_integer;
+my $MSGPACK = Data::MessagePack->new->utf8;
 
 sub refuse { die "gme:$_[0]: $_[1]\n" }
 

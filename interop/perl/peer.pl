@@ -4,7 +4,8 @@
 #   peer.pl read  < requests.json   # [{payload_hex, job, keys: {kid: hex}, policy: {accept, ...}}]
 #   peer.pl write < requests.json   # [{value, ct, job, kid, secret_hex, zlib}] -> [{payload_hex}]
 # Values cross the process boundary as "canonical JSON": bytes are {"$bytes": HEX}, non-finite
-# floats {"$float": "nan"|"inf"|"-inf"}.
+# floats {"$float": "nan"|"inf"|"-inf"}; in write requests, {"$int": DIGITS} is an integer that
+# a JSON parser might round.
 use strict;
 use warnings;
 use FindBin;
@@ -42,6 +43,7 @@ sub from_canon {
     return [ map { from_canon($_) } @$v ] if ref $v eq 'ARRAY';
     if (ref $v eq 'HASH') {
         return pack('H*', $v->{'$bytes'}) if keys %$v == 1 && exists $v->{'$bytes'};
+        return 0 + $v->{'$int'} if keys %$v == 1 && exists $v->{'$int'};
         return { map { $_ => from_canon($v->{$_}) } keys %$v };
     }
     return $v;

@@ -4,7 +4,8 @@
 //   php peer.php client --server=HOST:PORT --function=NAME --call=JSON [--ct=CT] [--key=KID=HEX] [--zlib] [--timeout=S]
 //   php peer.php read  < requests.json   # [{payload_hex, job, keys: {kid: hex}, policy: {accept, ...}}]
 //   php peer.php write < requests.json   # [{value, ct, job, kid, secret_hex, zlib}] -> [{payload_hex}]
-// Values cross the process boundary as canonical JSON: bytes {"$bytes": HEX}, {"$float": "nan"}.
+// Values cross the process boundary as canonical JSON: bytes {"$bytes": HEX}, {"$float": "nan"};
+// in write requests, {"$int": DIGITS} is an integer that a JSON parser might round.
 declare(strict_types=1);
 require __DIR__ . '/envelope.php';
 
@@ -27,6 +28,7 @@ function from_canon(mixed $v): mixed
     if ($v instanceof stdClass) {
         $fields = get_object_vars($v);
         if (array_keys($fields) === ['$bytes']) return new GmeBytes(hex2bin($fields['$bytes']));
+        if (array_keys($fields) === ['$int']) return (int) $fields['$int'];
         return (object) array_map('from_canon', $fields);
     }
     return $v;

@@ -122,10 +122,22 @@ def write_request(
     zlib: bool = False,
 ) -> dict[str, Any]:
     """One request for `peer write`: envelope `value` (sign it with `key` = (kid, secret))."""
-    request: dict[str, Any] = {"value": canon(value), "ct": content_type, "job": job, "zlib": zlib}
+    request: dict[str, Any] = {"value": _tag_big_ints(canon(value)), "ct": content_type, "job": job}
+    request["zlib"] = zlib
     if key is not None:
         request["kid"], request["secret_hex"] = key[0], key[1].hex()
     return request
+
+
+def _tag_big_ints(value: Any) -> Any:
+    """Integers a JSON parser may round (beyond 2**53) travel as {"$int": DIGITS} to `write`."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        return {"$int": str(value)}
+    if isinstance(value, list):
+        return [_tag_big_ints(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _tag_big_ints(item) for key, item in value.items()}
+    return value
 
 
 def peer_write(lang: str, requests: Sequence[Mapping[str, Any]]) -> list[bytes]:

@@ -1,0 +1,150 @@
+"""Values of every JSON and msgpack type cross between Python and each peer, both ways.
+
+Python writes with serializers.encode and each peer reads (and vice versa); the values must come
+out the same. Where a language cannot hold a value, the test pins the documented behaviour
+(docs/interop.md, "Limits of the peers") instead of skipping it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from serializers import DecodeError, decode, encode
+from tests.interop.peers import (
+    LOOSE_BYTES,
+    canon,
+    differences,
+    peer_write,
+    read_request,
+    run_peer,
+    write_request,
+)
+
+PEERS = ["perl", "php", "node"]
+JOB = "interop.types"
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+
+# Values every peer reads exactly, in both content types.
+COMMON: dict[str, Any] = {
+    "unicode": "h\u00e9llo w\u00f6rld \u2713 \U0001f389 \u4e2d\u6587",
+    "escapes": 'quote " backslash \\ slash / newline \n tab \t nul \x00 del \x7f',
+    "empty_string": "",
+    "small_ints": [0, 1, -1, 31, -32, 127, 128, 255, 256, -129, 65535, 65536, -32769],
+    "large_ints": [2**31, -(2**31) - 1, 2**32, 2**53, -(2**53)],
+    "floats": [0.1, -2.5, 1e300, -1e-300, 3.25],
+    "bools_and_null": [True, False, None],
+    "empty_map": {},
+    "empty_list": [],
+    "deep": {"a": [{"b": [{"c": [[[[["bottom"]]]]]}]}]},
+    "odd_keys": {"": "empty key", "0": "zero", "with space": 1, "\u00fcml\u00e4ut": 2},
+}
+# msgpack only: bytes and the full 64-bit integer range.
+MSGPACK_EXTRA: dict[str, Any] = {
+    "bytes": bytes(range(256)),
+    "ascii_bytes": b"plain",
+    "empty_bytes": b"",
+    "int64": [INT64_MAX, INT64_MIN],
+}
+
+
+def envelopes_from_python() -> list[tuple[str, bytes, Any, dict[str, Any]]]:
+    """(label, envelope, value, reader policy) for every content type and compression."""
+    out: list[tuple[str, bytes, Any, dict[str, Any]]] = []
+    for compress in (None, "zlib"):
+        how = {"compress": compress, "compress_min_bytes": 0}
+        out.append((f"json {compress}", encode(COMMON, "json", job=JOB, **how), COMMON, {}))
+        both = {**COMMON, **MSGPACK_EXTRA}
+        out.append((f"msgpack {compress}", encode(both, "msgpack", job=JOB, **how), both, {}))
+    text = "line one\nline two \u2713"
+    out.append(("text", encode(text, "text", job=JOB), text, {"accept": ["text/plain"]}))
+    blob = b"\x00\x01\xfe\xff raw"
+    bytes_policy = {"accept": ["application/octet-stream"]}
+    out.append(("bytes", encode(blob, "bytes", job=JOB), blob, bytes_policy))
+    return out
+
+
+@pytest.mark.parametrize("lang", PEERS)
+def test_peer_reads_what_python_writes(lang: str) -> None:
+    cases = envelopes_from_python()
+    answers = run_peer(
+        lang, "read", [read_request(env, JOB, **policy) for _, env, _, policy in cases]
+    )
+    problems = []
+    for (label, _, value, _), answer in zip(cases, answers, strict=True):
+        if not answer["ok"]:
+            problems.append(f"{label}: refused: {answer}")
+            continue
+        problems += [
+            f"{label}: {d}" for d in differences(canon(value, LOOSE_BYTES[lang]), answer["value"])
+        ]
+    assert not problems, "\n".join(problems)
+
+
+def peer_can_write(lang: str) -> dict[str, Any]:
+    """What each peer can write into msgpack (Perl's Data::MessagePack writes no bin type)."""
+    if lang == "perl":
+        return {key: value for key, value in MSGPACK_EXTRA.items() if "bytes" not in key}
+    return MSGPACK_EXTRA
+
+
+@pytest.mark.parametrize("lang", PEERS)
+def test_python_reads_what_peer_writes(lang: str) -> None:
+    msgpack_value = {**COMMON, **peer_can_write(lang)}
+    requests = [
+        write_request(COMMON, "application/json", JOB),
+        write_request(COMMON, "application/json", JOB, zlib=True),
+        write_request(msgpack_value, "application/msgpack", JOB),
+        write_request(msgpack_value, "application/msgpack", JOB, zlib=True),
+    ]
+    expected = [COMMON, COMMON, msgpack_value, msgpack_value]
+    for envelope, value in zip(peer_write(lang, requests), expected, strict=True):
+        assert decode(envelope, job=JOB).value == value
+
+
+def test_perl_writes_bytes_as_msgpack_str() -> None:
+    """Data::MessagePack has no bin type: ASCII bytes arrive in Python as str, other bytes as an
+    invalid str that Python refuses (a typed DecodeError, never garbage)."""
+    (ascii_env,) = peer_write("perl", [write_request(b"plain", "application/msgpack", JOB)])
+    assert decode(ascii_env, job=JOB).value == "plain"
+    (binary_env,) = peer_write("perl", [write_request(b"\xff\xfe", "application/msgpack", JOB)])
+    with pytest.raises(DecodeError):
+        decode(binary_env, job=JOB)
+
+
+def test_integers_beyond_each_language() -> None:
+    """uint64 above int64: Perl and Node read it exactly, PHP refuses it (no unsigned 64-bit int).
+    A JSON integer above 2**53: Perl and PHP read it exactly, Node's JSON.parse rounds it."""
+    huge = 2**64 - 1
+    msgpack_env = encode([huge], "msgpack", job=JOB)
+    json_env = encode([2**53 + 1], "json", job=JOB)
+    requests = [read_request(msgpack_env, JOB), read_request(json_env, JOB)]
+    results = {lang: run_peer(lang, "read", requests) for lang in PEERS}
+    assert results["perl"][0]["value"] == [huge]
+    assert results["node"][0]["value"] == [huge]
+    assert results["php"][0] == {
+        "ok": False,
+        "error": "decode",
+        "message": results["php"][0]["message"],
+    }
+    assert results["perl"][1]["value"] == [2**53 + 1]
+    assert results["php"][1]["value"] == [2**53 + 1]
+    assert results["node"][1]["value"] == [2**53]  # rounded to the nearest double
+
+
+def test_invalid_utf8_in_a_msgpack_str() -> None:
+    """Python, PHP and Node refuse a msgpack str holding invalid UTF-8 (a typed decode error).
+    Perl's Data::MessagePack cannot tell such a str from bin: it reads the raw bytes."""
+    bad = b"GME/1 ct=application/msgpack\n\x91\xa2\xc3\x28"
+    with pytest.raises(DecodeError):
+        decode(bad, job=JOB)
+    requests = [read_request(bad, JOB)]
+    outcomes = {lang: run_peer(lang, "read", requests)[0] for lang in PEERS}
+    assert {lang: answer.get("error") for lang, answer in outcomes.items()} == {
+        "perl": None,
+        "php": "decode",
+        "node": "decode",
+    }
+    assert outcomes["perl"]["value"] == [{"$bytes": "c328"}]
