@@ -1,4 +1,12 @@
-"""Django settings for the test suite. Tests that talk to gearmand override GEARMAN_SERVERS."""
+"""Django settings for the test suite. Tests that talk to gearmand override GEARMAN_SERVERS.
+
+Worker subprocesses started by the tests get their servers on the command line (--servers) and,
+for the signing tests, their keys from TEST_GEARMAN_SIGNING_KEYS (JSON {key id: secret}) and a
+name prefix from TEST_GEARMAN_JOB_NAME (so that only they serve those functions).
+"""
+
+import json
+import os
 
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
@@ -11,3 +19,5 @@ INSTALLED_APPS = [
 ]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 GEARMAN_SERVERS = ["127.0.0.1:4730"]
+GEARMAN_SIGNING_KEYS = json.loads(os.environ.get("TEST_GEARMAN_SIGNING_KEYS", "{}"))
+GEARMAN_JOB_NAME = os.environ.get("TEST_GEARMAN_JOB_NAME") or None

@@ -96,21 +96,18 @@ def report_progress(steps: int) -> int:
 
 @gearman_job(queue="slow")
 def slow_job(seconds: float, marker: str = "") -> str:
-    """Sleeps; writes its pid to `marker` first so a test knows which child runs it."""
+    """Sleeps; writes its pid to `marker` first (and `marker`.done at the end) so a test knows
+    which worker process runs it and whether it finished."""
     if marker:
         Path(marker).write_text(str(os.getpid()))
     deadline = time.monotonic() + min(seconds, 30.0)
     while time.monotonic() < deadline:
         time.sleep(0.02)
+    if marker:
+        Path(marker + ".done").write_text(str(os.getpid()))
     return f"slept {seconds}"
 
 
 @gearman_job(name="tests.custom-name")
 def renamed() -> str:
     return "renamed"
-
-
-@gearman_job(queue="crash")
-def crash_worker() -> None:
-    """Kills its own worker process, as a segfault would."""
-    os._exit(3)

@@ -1,0 +1,175 @@
+"""The product end to end: the client in this process, ``manage.py gearman_worker -w 2`` in a
+subprocess, a private gearmand between them."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from django_gearman import GearmanClient, JobFailed, Task
+from django_gearman.errors import JobRefused
+from django_gearman.protocol import JobTimeout, Worker
+from django_gearman.protocol.worker import WorkerJob
+from serializers import DecodePolicy, ValidationFailed, decode, encode
+from tests.django.jobs_app import gearman_jobs as jobs
+from tests.django.support import WorkerProcess, wait_until, workers_for
+from tests.support.gearmand import Gearmand
+
+KEYS = {"k1": "an-end-to-end-secret-123"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gearmand]:
+    gearmand = Gearmand(workdir=tmp_path_factory.mktemp("gearmand-e2e"))
+    gearmand.start()
+    yield gearmand
+    gearmand.stop()
+
+
+@pytest.fixture(scope="module")
+def worker(server: Gearmand) -> Iterator[WorkerProcess]:
+    process = WorkerProcess(server.address, ["-w", "2"])
+    process.start()
+    try:
+        process.wait_for_workers("tests.django.jobs_app.echo", 2)
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def client(server: Gearmand, worker: WorkerProcess) -> Iterator[GearmanClient]:
+    with (
+        override_settings(GEARMAN_SERVERS=[server.address], GEARMAN_EAGER=False),
+        GearmanClient() as gearman_client,
+    ):
+        yield gearman_client
+
+
+def test_every_call_form_round_trips(client: GearmanClient) -> None:
+    assert client.submit_job("tests.django.jobs_app.echo", {"a": [1, 2]}) == {"a": [1, 2]}
+    assert client.submit_job("tests.django.jobs_app.add", one=1, two=2) == 3
+    assert client.submit_job("tests.django.jobs_app.add", args=[1, 2, 3]) == 6
+    assert client.submit_job(
+        "tests.django.jobs_app.reserved_params", kwargs={"background": True, "unique": False}
+    ) == [True, False]
+    assert client.submit_job("tests.django.jobs_app.decimal_double", Decimal("2.5")) == Decimal(5)
+    assert client.do_task(Task("gearman_example.reverse", "stressed")) == "desserts"
+
+
+def test_typed_job_and_api(client: GearmanClient) -> None:
+    assert jobs.shift.submit(jobs.Point(x=1, y=2), by=3) == jobs.Point(x=4, y=5)
+    assert jobs.add.using(priority="high").submit(4, 5) == 9
+
+
+def test_background_job_returns_a_handle(client: GearmanClient) -> None:
+    handle = client.dispatch_background_task("gearman_example.background_counting", None)
+    assert handle.startswith("H:")
+    assert jobs.add.dispatch(1, 2).startswith("H:")
+
+
+def test_job_exception_reaches_the_client_with_details(client: GearmanClient) -> None:
+    with pytest.raises(JobFailed) as caught:
+        jobs.explode.submit("disk full")
+    assert caught.value.remote_type == "tests.django.jobs_app.gearman_jobs.Boom"
+    assert caught.value.remote_message == "disk full"
+    assert "raise Boom(message)" in caught.value.remote_traceback
+
+
+def test_refused_content_type_arrives_as_an_error_and_the_worker_keeps_serving(
+    client: GearmanClient, worker: WorkerProcess
+) -> None:
+    with pytest.raises(JobRefused) as caught:
+        client.do_task(Task("tests.django.jobs_app.msgpack_only", 1, serializer="json"))
+    assert caught.value.remote_type == "serializers.errors.ContentTypeNotAccepted"
+    assert jobs.msgpack_only.submit({"still": "alive"}) == {"still": "alive"}
+    assert worker.process is not None and worker.process.poll() is None
+
+
+def test_result_is_validated_on_the_client(client: GearmanClient) -> None:
+    with pytest.raises(ValidationFailed, match="result"):
+        jobs.wrong_result.submit()
+
+
+def test_progress_data_and_warnings_reach_the_caller(client: GearmanClient) -> None:
+    statuses: list[tuple[int, int]] = []
+    data: list[Any] = []
+    warnings: list[str] = []
+    job = jobs.report_progress.using(
+        on_status=lambda n, d: statuses.append((n, d)),
+        on_data=data.append,
+        on_warning=warnings.append,
+    )
+    assert job.submit(4) == 4
+    assert statuses == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert data == [{"done": 4}]
+    assert warnings == ["all steps done"]
+
+
+def test_foreground_timeout_for_a_function_nobody_serves(client: GearmanClient) -> None:
+    with pytest.raises(JobTimeout):
+        client.submit_job("nobody.serves.this", 1, poll_timeout=0.3)
+
+
+def test_job_known_only_by_name_with_an_explicit_serializer(
+    server: Gearmand, client: GearmanClient
+) -> None:
+    """A foreign worker (plain transport + envelopes, as another language would do)."""
+    policy = DecodePolicy(accept=frozenset({"application/msgpack"}))
+
+    def foreign(job: WorkerJob) -> bytes:
+        call = decode(job.data, policy, job=job.function).value
+        return encode(sum(call["args"]), "msgpack", job=job.function)
+
+    foreign_worker = Worker([server.address])
+    foreign_worker.register("other.lang.sum", foreign)
+    thread = threading.Thread(target=foreign_worker.work, kwargs={"max_jobs": 1}, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: workers_for(server.address, "other.lang.sum") >= 1, 10, "foreign")
+        msgpack_client = GearmanClient(serializer="msgpack")
+        assert msgpack_client.submit_job("other.lang.sum", args=[1, 2, 3]) == 6
+        msgpack_client.close()
+    finally:
+        foreign_worker.stop()
+        thread.join(10)
+        foreign_worker.close()
+
+
+def test_list_tasks_and_status_commands(server: Gearmand, client: GearmanClient) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("gearman_status", servers=server.address, stdout=out)
+    table = out.getvalue()
+    line = next(row for row in table.splitlines() if " tests.django.jobs_app.echo " in row)
+    assert line.split()[-1] == "2"  # two workers serve echo
+
+
+def test_signed_cluster(server: Gearmand) -> None:
+    """Only the signed worker serves the ``signed.`` names (GEARMAN_JOB_NAME namespacing)."""
+    prefix = "signed.{name}"
+    env = {"TEST_GEARMAN_SIGNING_KEYS": json.dumps(KEYS), "TEST_GEARMAN_JOB_NAME": prefix}
+    signed = WorkerProcess(server.address, ["-w", "1", "-q", "reports"], env=env)
+    signed.start()
+    common: dict[str, Any] = {"GEARMAN_SERVERS": [server.address], "GEARMAN_JOB_NAME": prefix}
+    try:
+        signed.wait_for_workers("signed.tests.django.jobs_app.report_progress", 1)
+        with override_settings(**common, GEARMAN_SIGNING_KEYS=KEYS):
+            assert jobs.report_progress.submit(2) == 2
+        wrong = {"k1": "not-the-right-secret-at-all"}
+        with override_settings(**common, GEARMAN_SIGNING_KEYS=wrong), pytest.raises(JobFailed):
+            jobs.report_progress.submit(2)
+        with override_settings(**common), pytest.raises(JobFailed) as caught:
+            jobs.report_progress.submit(2)
+        assert "SignatureMissing" in str(caught.value)
+    finally:
+        signed.stop()
