@@ -38,6 +38,9 @@ _POSITIONAL = (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
 _BY_KEYWORD = (_P.POSITIONAL_OR_KEYWORD, _P.KEYWORD_ONLY)
 
 
+_set_field = object.__setattr__  # builds a frozen Call whose shape is already checked
+
+
 def _shape_error(loc: str, msg: str) -> ValidationFailed:
     return ValidationFailed.from_details([{"loc": loc, "msg": msg, "type": "call_shape"}], "call")
 
@@ -68,6 +71,17 @@ class Call:
         """Check the wire shape (exactly the keys args and kwargs) and build a Call."""
         if isinstance(value, Call):
             return value
+        if type(value) is dict and len(value) == 2:  # fast path: what json/msgpack produce
+            args, kwargs = value.get("args"), value.get("kwargs")
+            if (
+                type(args) is list
+                and type(kwargs) is dict
+                and all(type(key) is str for key in kwargs)
+            ):
+                call = object.__new__(cls)
+                _set_field(call, "args", tuple(args))
+                _set_field(call, "kwargs", kwargs)
+                return call
         if not isinstance(value, Mapping):
             raise _shape_error(
                 "", f'a job call is {{"args": [...], "kwargs": {{...}}}}, got {describe(value)}'

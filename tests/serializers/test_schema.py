@@ -68,6 +68,16 @@ def test_call_wire_shape() -> None:
         assert caught.value.errors[0]["type"] == "call_shape"
     with pytest.raises(ValidationFailed):
         Call((), {1: 2})  # type: ignore[dict-item]
+    with pytest.raises(ValidationFailed):
+        Call.from_wire({"args": [], "kwargs": {b"bytes-key": 1}})
+
+
+@pytest.mark.parametrize("name", ["json", "msgpack"])
+def test_call_travels_as_the_wire_shape(name: str) -> None:
+    blob = encode(Call((1, "a"), {"k": None}), name)
+    wire = decode(blob).value
+    assert wire == {"args": [1, "a"], "kwargs": {"k": None}}
+    assert Call.from_wire(wire) == Call((1, "a"), {"k": None})
 
 
 def test_call_schema_coerces_json_values_back() -> None:
