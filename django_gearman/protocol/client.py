@@ -214,11 +214,15 @@ class Client:
         The connection goes back to the pool only if the exchange ended cleanly.
         """
         handle = tracker.handle_packet
-        read = conn.read_packet
+        parse = conn.parser.packets
         try:
             while tracker.open_jobs:
-                packet = read(deadline)
-                handle(packet.type, packet.args)
+                packets = parse()
+                if not packets:
+                    conn.receive(deadline)
+                    continue
+                for packet in packets:
+                    handle(packet.type, packet.args)
         except BaseException as exc:
             self._abandon(conn, tracker, exc)
             return
@@ -282,9 +286,12 @@ class Client:
         if not jobs:
             return []
         deadline = self._deadline(timeout)
-        groups: dict[int, list[PendingJob]] = {}
-        for job in jobs:
-            groups.setdefault(self.ring.start_index(job.unique), []).append(job)
+        if len(self.servers) == 1:
+            groups = {0: jobs}
+        else:
+            groups = {}
+            for job in jobs:
+                groups.setdefault(self.ring.start_index(job.unique), []).append(job)
         batches: list[tuple[PacketConnection, list[PendingJob]]] = []
         unreachable: NoServerAvailable | None = None
         for start, group in groups.items():

@@ -8,6 +8,7 @@ I/O: front ends feed received bytes to :class:`PacketParser` and send what the e
 from __future__ import annotations
 
 import struct
+from collections import deque
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -163,7 +164,7 @@ class PacketParser:
     a ProtocolError the parser is poisoned (the stream has lost framing) and keeps raising.
     """
 
-    __slots__ = ("_buffer", "_error", "_offset", "expect_magic", "max_packet")
+    __slots__ = ("_buffer", "_error", "_offset", "_ready", "expect_magic", "max_packet")
 
     def __init__(self, *, max_packet: int = DEFAULT_MAX_PACKET, expect_magic: bytes | None = RES):
         if max_packet < 0:
@@ -173,6 +174,7 @@ class PacketParser:
         self._buffer = bytearray()
         self._offset = 0
         self._error: ProtocolError | None = None
+        self._ready: deque[Packet] = deque()
 
     @property
     def buffered(self) -> int:
@@ -210,46 +212,69 @@ class PacketParser:
 
     def next_packet(self) -> Packet | None:
         """The next complete packet, or None if more bytes are needed."""
-        if self._error is not None:
-            raise self._error
-        buffer = self._buffer
-        offset = self._offset
-        available = len(buffer) - offset
-        if available < HEADER_SIZE:
-            return None
-        magic, ptype, size = self._check_header(offset)
-        end = offset + HEADER_SIZE + size
-        if len(buffer) < end:
-            return None
-        count = ARGUMENT_COUNTS[ptype]
-        body = bytes(buffer[offset + HEADER_SIZE : end])
-        if count == 0:
-            if size:
-                name = PacketType(ptype).name
-                raise self._fail(f"{name} must have no arguments, got {size} bytes")
-            args: tuple[bytes, ...] = ()
-        elif count == 1:
-            args = (body,)
-        else:
-            parts = body.split(b"\0", count - 1)
-            if len(parts) != count:
-                raise self._fail(
-                    f"{PacketType(ptype).name} needs {count} arguments, got {len(parts)}"
-                )
-            args = tuple(parts)
-        if end == len(buffer):
-            buffer.clear()
-            self._offset = 0
-        elif end > 65536 and end * 2 > len(buffer):
-            del buffer[:end]
-            self._offset = 0
-        else:
-            self._offset = end
-        return Packet(magic, ptype, args)
+        ready = self._ready
+        if not ready:
+            ready.extend(self.packets())
+            if not ready:
+                return None
+        return ready.popleft()
 
     def packets(self) -> list[Packet]:
-        """All complete packets buffered so far, in order."""
+        """All complete packets buffered so far, in order (one tight loop: the hot path).
+
+        If a malformed packet follows good ones, the good ones are returned first and the
+        ProtocolError is raised by the next call.
+        """
+        if self._error is not None:
+            raise self._error
         out: list[Packet] = []
-        while (packet := self.next_packet()) is not None:
-            out.append(packet)
+        if self._ready:
+            out.extend(self._ready)
+            self._ready.clear()
+        buffer = self._buffer
+        total = len(buffer)
+        offset = self._offset
+        unpack = HEADER.unpack_from
+        expect = self.expect_magic
+        limit = self.max_packet
+        counts = ARGUMENT_COUNTS
+        view = memoryview(buffer)
+        try:
+            while total - offset >= HEADER_SIZE:
+                magic, ptype, size = unpack(buffer, offset)
+                count = counts.get(ptype, -1)
+                if count < 0 or size > limit or (magic != expect and expect is not None):
+                    self._check_header(offset)  # raises the precise ProtocolError
+                start = offset + HEADER_SIZE
+                end = start + size
+                if end > total:
+                    break
+                if count == 1:
+                    args: tuple[bytes, ...] = (bytes(view[start:end]),)
+                elif count == 0:
+                    if size:
+                        name = PacketType(ptype).name
+                        raise self._fail(f"{name} must have no arguments, got {size} bytes")
+                    args = ()
+                else:
+                    args = tuple(bytes(view[start:end]).split(b"\0", count - 1))
+                    if len(args) != count:
+                        name = PacketType(ptype).name
+                        raise self._fail(f"{name} needs {count} arguments, got {len(args)}")
+                out.append(Packet(magic, ptype, args))
+                offset = end
+        except ProtocolError:
+            if not out:
+                raise
+            return out  # the error is stored: the next call raises it
+        finally:
+            view.release()
+        if offset == total:
+            buffer.clear()
+            self._offset = 0
+        elif offset > 65536 and offset * 2 > total:
+            del buffer[:offset]
+            self._offset = 0
+        else:
+            self._offset = offset
         return out

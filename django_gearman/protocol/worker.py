@@ -98,7 +98,7 @@ class _Ability:
 class _ServerLink:
     """State of the connection to one server: down (retry later), grabbing or sleeping."""
 
-    __slots__ = ("address", "backoff", "conn", "retry_at", "sleeping")
+    __slots__ = ("address", "backoff", "conn", "grabbing", "retry_at", "sleeping")
 
     def __init__(self, address: ServerAddress) -> None:
         self.address = address
@@ -106,6 +106,7 @@ class _ServerLink:
         self.retry_at = 0.0
         self.backoff = 0.0
         self.sleeping = False
+        self.grabbing = False  # a GRAB_JOB_UNIQ is sent and not yet answered
 
 
 def result_bytes(value: object) -> bytes:
@@ -229,7 +230,7 @@ class Worker:
                 "worker cannot reach %s (%s); retry in %.2fs", link.address, exc, link.backoff
             )
             return
-        link.conn, link.backoff, link.sleeping = conn, 0.0, False
+        link.conn, link.backoff, link.sleeping, link.grabbing = conn, 0.0, False, True
         selector.register(conn.sock, selectors.EVENT_READ, link)
         log.info("worker connected to %s", link.address)
 
@@ -310,6 +311,7 @@ class Worker:
                 # gearmand does not wake a sleeping worker for abilities added after PRE_SLEEP:
                 # grab again so jobs already queued for a new function are seen.
                 wake, link.sleeping = link.sleeping, False
+                link.grabbing = link.grabbing or wake
                 try:
                     link.conn.send(
                         payload + _GRAB if wake else payload, time.monotonic() + _SEND_TIMEOUT
@@ -331,33 +333,50 @@ class Worker:
     def _serve(
         self, link: _ServerLink, selector: selectors.BaseSelector, remaining: int | None
     ) -> int:
-        """Handle what one server sent; returns how many jobs ran."""
+        """Handle what one server sent; returns how many jobs ran.
+
+        While a GRAB_JOB_UNIQ is unanswered we read its answer directly (gearmand answers at
+        once with a job or NO_JOB), skipping a select() round per job when draining a queue.
+        """
         conn = link.conn
         if conn is None:
             return 0
         done = 0
+        next_packet = conn.parser.next_packet
         try:
             conn.receive(time.monotonic() + _SEND_TIMEOUT)
-            while (packet := conn.parser.next_packet()) is not None:
+            while True:
+                packet = next_packet()
+                if packet is None:
+                    if not link.grabbing:
+                        return done
+                    packet = conn.read_packet(time.monotonic() + _SEND_TIMEOUT)
                 ptype = packet.type
                 if ptype == PacketType.JOB_ASSIGN_UNIQ:
+                    if self._stopping:  # not started: closing the connection re-queues it
+                        link.grabbing = False
+                        return done
                     done += 1
-                    last = self._stopping or (remaining is not None and done >= remaining)
                     handle, function, unique, data = packet.args
                     reply = self._run(conn, handle, function, unique, data)
+                    last = self._stopping or (remaining is not None and done >= remaining)
+                    link.grabbing = not last
                     conn.send(reply if last else reply + _GRAB, time.monotonic() + _SEND_TIMEOUT)
                     if last:
                         return done
                 elif ptype == PacketType.NO_JOB:
+                    link.grabbing = False
                     link.sleeping = True
                     conn.send(_PRE_SLEEP, time.monotonic() + _SEND_TIMEOUT)
                 elif ptype == PacketType.NOOP:
-                    if link.sleeping:
+                    if link.sleeping and not self._stopping:
                         link.sleeping = False
+                        link.grabbing = True
                         conn.send(_GRAB, time.monotonic() + _SEND_TIMEOUT)
                 elif ptype == PacketType.ERROR:
+                    # e.g. JOB_NOT_FOUND for a result sent after a CAN_DO_TIMEOUT re-queue
                     log.error("server %s sent ERROR %r", link.address, packet.args)
-        except (ConnectionLost, JobTimeout, GearmanError) as exc:
+        except GearmanError as exc:
             self._drop(link, selector, exc)
         return done
 
