@@ -27,6 +27,7 @@ from serializers.errors import (
     SerializerError,
     SignatureMissing,
     UnknownKey,
+    UnknownSerializer,
     UnsupportedVersion,
     describe,
 )
@@ -326,6 +327,8 @@ def _unenveloped_content_type(data: bytes, policy: DecodePolicy) -> str:
 
 def _mac(secret: bytes, job: str, signed_part: bytes, body: bytes) -> str:
     """HMAC-SHA256 over JOB + LF + HEADER_WITHOUT_SIG + LF + BODY, as lowercase hex."""
+    if not isinstance(job, str):
+        raise TypeError(f"the job name must be a str, got {type(job).__qualname__}")
     mac = hmac.new(secret, job.encode("utf-8") + b"\n" + signed_part + b"\n", hashlib.sha256)
     mac.update(body)
     return mac.hexdigest()
@@ -405,6 +408,8 @@ def decode(
     """
     if type(data) is not bytes:
         data = _as_bytes(data)
+    if type(policy) is not DecodePolicy and not isinstance(policy, DecodePolicy):
+        raise TypeError(f"policy must be a DecodePolicy, got {type(policy).__qualname__}")
     if not data.startswith(MAGIC):
         return _decode_unenveloped(data, policy, serializer)
     newline = data.find(b"\n", 0, policy.max_header_bytes + 1)
@@ -532,8 +537,10 @@ def encode(
     """
     if isinstance(serializer, str):
         chosen = (registry or default_registry).get(serializer)
-    else:
+    elif hasattr(serializer, "encode") and hasattr(serializer, "content_type"):
         chosen = serializer
+    else:
+        raise UnknownSerializer(f"not a serializer name or object: {describe(serializer)}")
     try:
         body = chosen.encode(value)
     except SerializerError:
@@ -550,7 +557,12 @@ def encode(
                 body, encoding = packed, "zlib"
     if schema is None:
         schema = getattr(chosen, "schema_field", None)
-    accept_key = accept if isinstance(accept, tuple) else tuple(accept)
+    if isinstance(accept, tuple):
+        accept_key = accept
+    elif isinstance(accept, str):  # one content type, not its characters
+        accept_key = (accept,)
+    else:
+        accept_key = tuple(accept)
     key_id = signing_key.key_id if signing_key is not None else None
     cache_key = (chosen.content_type, encoding, schema, accept_key, key_id)
     header_line = _header_cache.get(cache_key)
@@ -562,7 +574,7 @@ def encode(
         _header_cache[cache_key] = header_line
     if signing_key is None:
         return header_line + body
-    if "\n" in job:
+    if isinstance(job, str) and "\n" in job:
         raise EncodeError("a job name containing a newline cannot be signed unambiguously")
     header = header_line[:-1]
     signature = _mac(signing_key.secret, job, header, body)

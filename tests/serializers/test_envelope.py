@@ -238,6 +238,18 @@ def test_explicit_serializer_must_match_content_type() -> None:
         decode(encode([1], "msgpack"), serializer=serializers.JsonSerializer())
 
 
+def test_bad_arguments_get_clear_errors() -> None:
+    with pytest.raises(serializers.UnknownSerializer):
+        encode(1, 42)  # type: ignore[arg-type]
+    with pytest.raises(serializers.UnknownSerializer):
+        encode(1, "yaml")
+    with pytest.raises(TypeError, match="DecodePolicy"):
+        decode(encode(1), {"accept": []})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="job name"):
+        encode(1, job=b"bytes", signing_key=KEY)  # type: ignore[arg-type]
+    assert read_header(encode(1, accept="application/msgpack")).accept == ("application/msgpack",)
+
+
 def test_encode_rejects_bad_header_values() -> None:
     with pytest.raises(EncodeError):
         encode(1, accept=("application/json,evil",))
