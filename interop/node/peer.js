@@ -1,6 +1,7 @@
 'use strict'
 // Node peer for the interop tests (docs/interop.md):
-//   node peer.js client --server=HOST:PORT --function=NAME --call=JSON [--ct=CT] [--key=KID=HEX] [--zlib] [--timeout=S]
+//   node peer.js client --server=HOST:PORT --function=NAME --call=JSON [--ct=CT] [--key=KID=HEX]
+//                       [--verify-key=KID=HEX] [--zlib] [--timeout=S]
 //   node peer.js read  < requests.json   # [{payload_hex, job, keys: {kid: hex}, policy: {accept, ...}}]
 //   node peer.js write < requests.json   # [{value, ct, job, kid, secret_hex, zlib}] -> [{payload_hex}]
 // Values cross the process boundary as canonical JSON: bytes {"$bytes": HEX}, {"$float": "nan"},
@@ -80,13 +81,15 @@ function cmdClient (opt) {
   const [host, port] = opt.server.split(':')
   const keys = secrets(Object.fromEntries(opt.key.map((pair) => pair.split('='))))
   const kid = Object.keys(keys)[0]
+  // --verify-key=KID=HEX reads signed replies without signing the request (or signs with --key).
+  const replyKeys = opt['verify-key'] ? secrets(Object.fromEntries([opt['verify-key'].split('=')])) : keys
   const fn = opt.function
   const seconds = Number(opt.timeout || 30)
   const finish = (line, code = 0) => { process.stdout.write(line + '\n'); process.exit(code) }
   setTimeout(() => finish(canon({ state: 'timeout', seconds }), 3), seconds * 1000).unref()
   const decodeReply = (state, payload) => {
-    const { ct, value } = readEnvelope(payload, fn, keys)
-    finish(`{"state":${canon(state)},"ct":${canon(ct)},"value":${canon(value)}}`)
+    const { ct, value, fields } = readEnvelope(payload, fn, replyKeys)
+    finish(`{"state":${canon(state)},"ct":${canon(ct)},"kid":${canon(fields.kid)},"value":${canon(value)}}`)
   }
   const client = gearman(host, Number(port))
   client.on('error', (err) => finish(canon({ state: 'error', error: String(err) }), 4))

@@ -1,7 +1,8 @@
 <?php
 // PHP peer for the interop tests (docs/interop.md):
 //   php peer.php worker --server=HOST:PORT --prefix=interop.php [--key=KID=HEX] [--max-jobs=N] [--seconds=S]
-//   php peer.php client --server=HOST:PORT --function=NAME --call=JSON [--ct=CT] [--key=KID=HEX] [--zlib] [--timeout=S]
+//   php peer.php client --server=HOST:PORT --function=NAME --call=JSON [--ct=CT] [--key=KID=HEX]
+//                       [--verify-key=KID=HEX] [--zlib] [--timeout=S]
 //   php peer.php read  < requests.json   # [{payload_hex, job, keys: {kid: hex}, policy: {accept, ...}}]
 //   php peer.php write < requests.json   # [{value, ct, job, kid, secret_hex, zlib}] -> [{payload_hex}]
 // Values cross the process boundary as canonical JSON: bytes {"$bytes": HEX}, {"$float": "nan"};
@@ -73,12 +74,18 @@ function cmd_write(): void
 function server_and_keys(array $opt): array
 {
     [$host, $port] = explode(':', $opt['server'] ?? throw new InvalidArgumentException('--server=HOST:PORT is required'));
+    return [$host, (int) $port, parse_keys($opt['key'] ?? [])];
+}
+
+/** KID=HEX option values as [kid => secret]. */
+function parse_keys(array|string $pairs): array
+{
     $keys = [];
-    foreach ((array) ($opt['key'] ?? []) as $pair) {
+    foreach ((array) $pairs as $pair) {
         [$kid, $hex] = explode('=', $pair, 2);
         $keys[$kid] = hex2bin($hex);
     }
-    return [$host, (int) $port, $keys];
+    return $keys;
 }
 
 /** The jobs every peer worker offers (tests/interop/ calls them): PREFIX.reverse, .echo, .add, .fail. */
@@ -161,8 +168,11 @@ function cmd_client(array $opt): void
         echo canon(['state' => $outcome['state']]), "\n";
         return;
     }
-    [$ct, $value] = gme_read($outcome['data'], $function, $keys);
-    echo '{"state":', canon($outcome['state']), ',"ct":', canon($ct), ',"value":', canon($value), "}\n";
+    // --verify-key=KID=HEX reads signed replies without signing the request (or signs with --key).
+    $replyKeys = isset($opt['verify-key']) ? parse_keys($opt['verify-key']) : $keys;
+    [$ct, $value, $fields] = gme_read($outcome['data'], $function, $replyKeys);
+    $kid = canon($fields['kid'] ?? null);
+    echo '{"state":', canon($outcome['state']), ',"ct":', canon($ct), ',"kid":', $kid, ',"value":', canon($value), "}\n";
 }
 
 $command = $argv[1] ?? '';

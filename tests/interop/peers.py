@@ -251,10 +251,12 @@ def peer_client(
     *,
     content_type: str = "application/json",
     key: tuple[str, bytes] | None = None,
+    verify_key: tuple[str, bytes] | None = None,
     zlib: bool = False,
     timeout: float = 30.0,
 ) -> dict[str, Any]:
-    """Submit one enveloped call with the PHP or Node client; returns the outcome it printed."""
+    """Submit one enveloped call with the PHP or Node client; returns the outcome it printed.
+    `key` signs the call (and verifies the reply); `verify_key`, if given, verifies the reply."""
     command = [
         *PEER_COMMANDS[lang],
         "client",
@@ -266,6 +268,8 @@ def peer_client(
     ]
     if key is not None:
         command.append(f"--key={key[0]}={key[1].hex()}")
+    if verify_key is not None:
+        command.append(f"--verify-key={verify_key[0]}={verify_key[1].hex()}")
     if zlib:
         command.append("--zlib")
     try:
