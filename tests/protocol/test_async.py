@@ -132,3 +132,27 @@ def test_no_server_available():
 
     with pytest.raises(NoServerAvailable):
         run(main())
+
+
+def test_same_unique_in_flight_twice_both_callers_get_the_result(gearmand, start_worker):
+    calls: list[bytes] = []
+
+    def counted(job: WorkerJob) -> bytes:
+        calls.append(job.data)
+        return b"r:" + job.data
+
+    async def main():
+        async with AsyncClient(gearmand.address) as client:
+            # No worker yet: both submissions meet in the queue and coalesce.
+            first = asyncio.ensure_future(client.submit("coalesce", b"A", unique="k"))
+            second = asyncio.ensure_future(client.submit("coalesce", b"A", unique="k"))
+            await asyncio.sleep(0.2)
+            await asyncio.get_running_loop().run_in_executor(
+                None, lambda: start_worker(gearmand.address, {"coalesce": counted})
+            )
+            return await first, await second
+
+    first, second = run(main())
+    assert first.result == second.result == b"r:A"
+    assert first.handle == second.handle
+    assert calls == [b"A"]

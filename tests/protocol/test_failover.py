@@ -127,3 +127,21 @@ def test_worker_reconnects_when_a_server_starts_later(
     client = client_factory(server.address)
     assert client.submit("reverse", b"late", timeout=15).result == b"etal"
     runner.stop()
+
+
+def test_background_jobs_survive_a_server_crash_only_with_a_persistent_queue(
+    gearmand_factory, client_factory, tmp_path
+):
+    persistent = gearmand_factory(sqlite_db=tmp_path / "queue.sqlite")
+    volatile = gearmand_factory()
+    for server in (persistent, volatile):
+        client_factory(server.address).submit("kept", b"x", background=True, timeout=10)
+        server.kill()
+        server.start()
+
+    def queued(address: str) -> int:
+        with AdminClient(address, timeout=5) as admin:
+            return sum(s.queued for s in admin.status() if s.function == "kept")
+
+    assert queued(persistent.address) == 1
+    assert queued(volatile.address) == 0

@@ -179,3 +179,22 @@ def test_importing_the_transport_does_not_import_django():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_good_packets_before_a_bad_one_are_delivered_first():
+    parser = PacketParser()
+    parser.feed(
+        res(PacketType.NOOP) + res(PacketType.JOB_CREATED, b"H:x:1") + b"\0RES" + b"junk" * 3
+    )
+    first = parser.packets()
+    assert [p.type for p in first] == [PacketType.NOOP, PacketType.JOB_CREATED]
+    with pytest.raises(ProtocolError):
+        parser.packets()
+    with pytest.raises(ProtocolError):
+        parser.next_packet()
+
+
+def test_next_packet_returns_one_at_a_time():
+    parser = PacketParser()
+    parser.feed(res(PacketType.NOOP) * 3)
+    assert [parser.next_packet() for _ in range(4)][3] is None
