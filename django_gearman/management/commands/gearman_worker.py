@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -43,12 +45,19 @@ class Command(BaseCommand):
             help="replace a worker process after it has done this many jobs",
         )
         parser.add_argument(
+            "--log-level",
+            default="INFO",
+            choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+            help="level of the worker log on stderr, when LOGGING configures no handler for it",
+        )
+        parser.add_argument(
             "--servers",
             default=None,
             help="comma-separated host:port list (default: GEARMAN_SERVERS)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        _log_to_stderr(options["log_level"])
         from django_gearman.conf import get_settings
         from django_gearman.errors import ConfigurationError
         from django_gearman.worker import Supervisor, select_jobs
@@ -70,3 +79,14 @@ class Command(BaseCommand):
         )
         self.stdout.flush()
         Supervisor(jobs, options["workers"], options["max_jobs"], servers).run()
+
+
+def _log_to_stderr(level: str) -> None:
+    """One line per job on stderr, unless the project's LOGGING already routes these logs."""
+    logger = logging.getLogger("django_gearman")
+    if logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
