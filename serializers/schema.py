@@ -8,6 +8,7 @@ Validators are built once per function (and cached), never per call.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 import typing
@@ -116,14 +117,26 @@ def validation_details(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> li
     ]
 
 
+def _annotated_callable(fn: Any) -> Any:
+    """The object that carries the annotations: the wrapped function of a partial, the
+    `__call__` method of a callable instance."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    if inspect.isroutine(fn) or isinstance(fn, type):
+        return fn
+    call_method = type(fn).__dict__.get("__call__") if callable(fn) else None
+    return call_method if call_method is not None else fn
+
+
 def _resolve_hints(fn: Callable[..., Any]) -> dict[str, Any]:
     try:
-        return typing.get_type_hints(fn, include_extras=True)
+        return typing.get_type_hints(_annotated_callable(fn), include_extras=True)
     except Exception as exc:  # NameError for unresolvable forward references, TypeError, ...
         raise SchemaError(f"cannot resolve the annotations of {_qualname(fn)}: {exc}") from exc
 
 
 def _qualname(obj: Any) -> str:
+    obj = _annotated_callable(obj)
     module = getattr(obj, "__module__", None) or "?"
     return f"{module}.{getattr(obj, '__qualname__', None) or getattr(obj, '__name__', repr(obj))}"
 
@@ -168,7 +181,7 @@ class CallSchema:
         typed = any(hints.get(p.name, Any) is not Any for p in self.parameters)
         self._adapter: TypeAdapter[Any] | None = None
         if typed:
-            params_type = TypedDict(f"{fn.__name__}_params", fields, total=False)  # type: ignore[misc]
+            params_type = TypedDict(f"{self.name}.params", fields, total=False)  # type: ignore[misc]
             self._adapter = _adapter(params_type, f"the parameters of {self.name}")
 
     @classmethod

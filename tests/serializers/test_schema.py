@@ -141,6 +141,14 @@ def test_untyped_function_binds_without_coercion_and_schema_is_cached() -> None:
         schema.validate(Call((), {"b": 1}))
 
 
+def test_partial_and_lambda_schemas() -> None:
+    import functools
+
+    schema = CallSchema.from_function(functools.partial(flexible, 1))
+    assert schema.validate(Call(("2.5",), {"label": "x"})).args == (decimal.Decimal("2.5"),)
+    assert CallSchema.from_function(lambda x: x).validate(Call((1,), {})) == Call((1,), {})
+
+
 def test_result_schema() -> None:
     result = ResultSchema.from_function(place)
     assert result.validate("3") == 3
