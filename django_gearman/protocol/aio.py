@@ -12,8 +12,9 @@ import contextlib
 import socket
 import time
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from .address import ServerAddress, parse_servers
+from .address import ServerAddress
 from .errors import (
     ConnectionLost,
     GearmanError,
@@ -31,8 +32,8 @@ from .jobs import (
     Priority,
     StatusCallback,
 )
-from .packets import DEFAULT_MAX_PACKET, PacketParser, PacketType, encode_packet
-from .ring import ServerRing
+from .packets import PacketParser, PacketType, encode_packet
+from .ring import ClientBase
 
 _OPTION_EXCEPTIONS = encode_packet(PacketType.OPTION_REQ, (b"exceptions",))
 
@@ -113,45 +114,23 @@ class _GearmanProtocol(asyncio.Protocol):
         self.waiters.pop(id(job), None)
 
 
-class AsyncClient:
+class AsyncClient(ClientBase):
     """asyncio client: ``await client.submit(...)`` / ``await client.submit_many(...)``.
 
     Use it from one event loop. Results and failures have the same meaning as for ``Client``.
     """
 
-    def __init__(
-        self,
-        servers: str | Sequence[str],
-        *,
-        connect_timeout: float = 2.0,
-        retries: int = 1,
-        backoff: float = 0.05,
-        max_backoff: float = 1.0,
-        down_interval: float = 1.0,
-        default_timeout: float = 30.0,
-        max_packet: int = DEFAULT_MAX_PACKET,
-    ) -> None:
-        self.servers = parse_servers(servers)
-        if connect_timeout <= 0 or default_timeout <= 0:
-            raise ValueError("timeouts must be positive")
-        self.ring = ServerRing(
-            self.servers,
-            retries=retries,
-            backoff=backoff,
-            max_backoff=max_backoff,
-            down_interval=down_interval,
-        )
-        self.connect_timeout = connect_timeout
-        self.default_timeout = default_timeout
-        self.max_packet = max_packet
+    def __init__(self, servers: str | Sequence[str], **settings: Any) -> None:
+        """``settings``: connect_timeout, retries, backoff, max_backoff, down_interval,
+        default_timeout, max_packet (see ClientBase)."""
+        super().__init__(servers, **settings)
         self._connections: dict[int, _GearmanProtocol] = {}
         self._connecting: dict[int, asyncio.Lock] = {}
 
     async def _open(self, index: int, deadline: float) -> _GearmanProtocol:
         address = self.servers[index]
         loop = asyncio.get_running_loop()
-        timeout = min(self.connect_timeout, max(deadline - time.monotonic(), 0.001))
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(self._connect_timeout(deadline)):
             _, protocol = await loop.create_connection(
                 lambda: _GearmanProtocol(address, self.max_packet), address.host, address.port
             )
@@ -177,39 +156,27 @@ class AsyncClient:
             return protocol
 
     async def _acquire(self, start: int, deadline: float) -> _GearmanProtocol:
-        ring = self.ring
         errors: list[str] = []
-        for attempt in range(ring.retries + 1):
-            if attempt:
-                pause = ring.pause_before_round(attempt)
+        for pause, index in self.ring.attempts(start):
+            if pause:
                 if time.monotonic() + pause >= deadline:
                     break
                 await asyncio.sleep(pause)
-            for index in ring.order(start):
-                if time.monotonic() >= deadline:
-                    raise JobTimeout("timed out while connecting to a gearmand server")
-                try:
-                    protocol = await self._connection(index, deadline)
-                except (OSError, TimeoutError, GearmanError) as exc:
-                    ring.mark_down(index)
-                    errors.append(f"{self.servers[index]}: {exc!r}")
-                    continue
-                ring.mark_up(index)
-                return protocol
+            if time.monotonic() >= deadline:
+                raise JobTimeout("timed out while connecting to a gearmand server")
+            try:
+                protocol = await self._connection(index, deadline)
+            except (OSError, TimeoutError, GearmanError) as exc:
+                self.ring.mark_down(index)
+                errors.append(f"{self.servers[index]}: {exc!r}")
+                continue
+            self.ring.mark_up(index)
+            return protocol
         raise NoServerAvailable("no gearmand server available: " + "; ".join(errors[-4:]))
-
-    def _deadline(self, timeout: float | None) -> float:
-        if timeout is None:
-            timeout = self.default_timeout
-        if not isinstance(timeout, int | float) or timeout <= 0:
-            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-        return time.monotonic() + timeout
 
     async def _run(self, jobs: list[PendingJob], deadline: float) -> None:
         """Submit jobs grouped by server, wait until all are final or the deadline passes."""
-        groups: dict[int, list[PendingJob]] = {}
-        for job in jobs:
-            groups.setdefault(self.ring.start_index(job.unique), []).append(job)
+        groups = self._group_by_server(jobs)
         waiting: list[tuple[_GearmanProtocol, PendingJob, asyncio.Future[None]]] = []
         for start, group in groups.items():
             try:

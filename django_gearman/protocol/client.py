@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .address import ServerAddress, parse_servers
 from .connection import PacketConnection
@@ -34,10 +35,9 @@ from .jobs import (
     to_bytes,
 )
 from .packets import PacketType, encode_packet
-from .ring import ServerRing
+from .ring import ClientBase
 
 _OPTION_EXCEPTIONS = encode_packet(PacketType.OPTION_REQ, (b"exceptions",))
-DEFAULT_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ class _ServerPool:
         self.idle: list[PacketConnection] = []
 
 
-class Client:
+class Client(ClientBase):
     """Submit jobs to one or more gearmand servers. Safe to share between threads.
 
     Server choice, failover and retries follow :class:`ServerRing`. A job whose connection
@@ -72,28 +72,12 @@ class Client:
         self,
         servers: str | Sequence[str],
         *,
-        connect_timeout: float = 2.0,
-        retries: int = 1,
-        backoff: float = 0.05,
-        max_backoff: float = 1.0,
-        down_interval: float = 1.0,
-        default_timeout: float = DEFAULT_TIMEOUT,
-        max_packet: int = 64 * 1024 * 1024,
         max_idle_per_server: int = 32,
+        **settings: Any,
     ) -> None:
-        self.servers = parse_servers(servers)
-        if connect_timeout <= 0 or default_timeout <= 0:
-            raise ValueError("timeouts must be positive")
-        self.connect_timeout = connect_timeout
-        self.ring = ServerRing(
-            self.servers,
-            retries=retries,
-            backoff=backoff,
-            max_backoff=max_backoff,
-            down_interval=down_interval,
-        )
-        self.default_timeout = default_timeout
-        self.max_packet = max_packet
+        """``settings``: connect_timeout, retries, backoff, max_backoff, down_interval,
+        default_timeout, max_packet (see ClientBase)."""
+        super().__init__(servers, **settings)
         self.max_idle_per_server = max_idle_per_server
         self._pools = [_ServerPool(address) for address in self.servers]
         self._lock = threading.Lock()
@@ -113,7 +97,7 @@ class Client:
 
     def _connect(self, pool: _ServerPool, deadline: float) -> PacketConnection:
         """New connection with the 'exceptions' option negotiated (one round trip)."""
-        timeout = min(self.connect_timeout, max(deadline - time.monotonic(), 0.001))
+        timeout = self._connect_timeout(deadline)
         conn = PacketConnection.connect(pool.address, timeout, max_packet=self.max_packet)
         try:
             conn.send(_OPTION_EXCEPTIONS, deadline)
@@ -127,29 +111,26 @@ class Client:
 
     def _acquire(self, start: int, deadline: float) -> PacketConnection:
         """An idle or new connection, trying servers in rotation with bounded retries."""
-        ring = self.ring
         errors: list[str] = []
-        for attempt in range(ring.retries + 1):
-            if attempt:
-                pause = ring.pause_before_round(attempt)
+        for pause, index in self.ring.attempts(start):
+            if pause:
                 if time.monotonic() + pause >= deadline:
                     break
                 time.sleep(pause)
-            for index in ring.order(start):
-                pool = self._pools[index]
-                conn = self._checkout_idle(pool)
-                if conn is not None:
-                    return conn
-                if time.monotonic() >= deadline:
-                    raise JobTimeout("timed out while connecting to a gearmand server")
-                try:
-                    conn = self._connect(pool, deadline)
-                except (OSError, ConnectionLost, JobTimeout, ProtocolError) as exc:
-                    ring.mark_down(index)
-                    errors.append(f"{pool.address}: {exc}")
-                    continue
-                ring.mark_up(index)
+            pool = self._pools[index]
+            conn = self._checkout_idle(pool)
+            if conn is not None:
                 return conn
+            if time.monotonic() >= deadline:
+                raise JobTimeout("timed out while connecting to a gearmand server")
+            try:
+                conn = self._connect(pool, deadline)
+            except (OSError, ConnectionLost, JobTimeout, ProtocolError) as exc:
+                self.ring.mark_down(index)
+                errors.append(f"{pool.address}: {exc}")
+                continue
+            self.ring.mark_up(index)
+            return conn
         raise NoServerAvailable("no gearmand server available: " + "; ".join(errors[-4:]))
 
     def _release(self, conn: PacketConnection) -> None:
@@ -177,13 +158,6 @@ class Client:
         self.close()
 
     # ----------------------------------------------------------------- exchanges
-
-    def _deadline(self, timeout: float | None) -> float:
-        if timeout is None:
-            timeout = self.default_timeout
-        if not isinstance(timeout, int | float) or timeout <= 0:
-            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-        return time.monotonic() + timeout
 
     def _exchange(self, conn: PacketConnection, jobs: list[PendingJob], deadline: float) -> None:
         """Send the batch in one write, then read until each job is final or out of time."""
@@ -286,12 +260,7 @@ class Client:
         if not jobs:
             return []
         deadline = self._deadline(timeout)
-        if len(self.servers) == 1:
-            groups = {0: jobs}
-        else:
-            groups = {}
-            for job in jobs:
-                groups.setdefault(self.ring.start_index(job.unique), []).append(job)
+        groups = self._group_by_server(jobs)
         batches: list[tuple[PacketConnection, list[PendingJob]]] = []
         unreachable: NoServerAvailable | None = None
         for start, group in groups.items():

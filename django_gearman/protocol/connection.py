@@ -68,12 +68,22 @@ class PacketConnection:
     def fileno(self) -> int:
         return self.sock.fileno()
 
-    def _arm(self, option: int, seconds: float) -> None:
-        whole = int(seconds)
-        micros = int((seconds - whole) * 1_000_000)
-        if whole == 0 and micros == 0:
-            micros = 1  # zero would mean "wait forever"
+    def _arm_until(self, deadline: float, receiving: bool) -> None:
+        """Make the next recv/send give up by ``deadline``; JobTimeout if it already passed."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise JobTimeout(f"no answer from {self.address} in time")
+        armed = self._rcv_timeout if receiving else self._snd_timeout
+        if armed <= remaining + _TIMEOUT_SLACK:
+            return
+        whole = int(remaining)
+        micros = int((remaining - whole) * 1_000_000) or (0 if whole else 1)  # 0 means forever
+        option = socket.SO_RCVTIMEO if receiving else socket.SO_SNDTIMEO
         self.sock.setsockopt(socket.SOL_SOCKET, option, _TIMEVAL.pack(whole, micros))
+        if receiving:
+            self._rcv_timeout = remaining
+        else:
+            self._snd_timeout = remaining
 
     def send(self, data: bytes, deadline: float) -> None:
         """Send all bytes before ``deadline``.
@@ -81,12 +91,7 @@ class PacketConnection:
         ConnectionLost on a socket error; JobTimeout if the server stops reading (what was
         sent is then unknown, so the caller must drop the connection).
         """
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise JobTimeout(f"timed out before sending to {self.address}")
-        if self._snd_timeout > remaining + _TIMEOUT_SLACK:
-            self._arm(socket.SO_SNDTIMEO, remaining)
-            self._snd_timeout = remaining
+        self._arm_until(deadline, receiving=False)
         try:
             self.sock.sendall(data)
         except BlockingIOError as exc:
@@ -106,12 +111,7 @@ class PacketConnection:
     def receive(self, deadline: float) -> None:
         """One recv into the parser; a stalled peer past the deadline is JobTimeout."""
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise JobTimeout(f"no answer from {self.address} in time")
-            if self._rcv_timeout > remaining + _TIMEOUT_SLACK:
-                self._arm(socket.SO_RCVTIMEO, remaining)
-                self._rcv_timeout = remaining
+            self._arm_until(deadline, receiving=True)
             try:
                 count = self.sock.recv_into(self._view)
                 break

@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
-from .address import ServerAddress
+from .address import ServerAddress, parse_servers
+from .jobs import PendingJob
+from .packets import DEFAULT_MAX_PACKET
 
 
 class ServerRing:
@@ -63,9 +65,65 @@ class ServerRing:
     def mark_up(self, index: int) -> None:
         self._down_until[index] = 0.0
 
-    def pause_before_round(self, attempt: int) -> float:
-        """Seconds to wait before retry round ``attempt`` (1-based)."""
-        return min(self.backoff * 2 ** (attempt - 1), self.max_backoff)
+    def attempts(self, start: int) -> Iterator[tuple[float, int]]:
+        """(pause, server index) pairs: every server once per round, ``retries`` extra rounds.
+
+        ``pause`` is non-zero on the first server of a retry round: the caller sleeps that long
+        first (or gives up if its deadline comes sooner).
+        """
+        for attempt in range(self.retries + 1):
+            pause = min(self.backoff * 2 ** (attempt - 1), self.max_backoff) if attempt else 0.0
+            for position, index in enumerate(self.order(start)):
+                yield (pause if position == 0 else 0.0), index
 
     def index_of(self, address: ServerAddress) -> int:
         return self.servers.index(address)
+
+
+class ClientBase:
+    """Settings and server choice shared by ``Client`` and ``AsyncClient``."""
+
+    def __init__(
+        self,
+        servers: str | Sequence[str],
+        *,
+        connect_timeout: float = 2.0,
+        retries: int = 1,
+        backoff: float = 0.05,
+        max_backoff: float = 1.0,
+        down_interval: float = 1.0,
+        default_timeout: float = 30.0,
+        max_packet: int = DEFAULT_MAX_PACKET,
+    ) -> None:
+        self.servers = parse_servers(servers)
+        if connect_timeout <= 0 or default_timeout <= 0:
+            raise ValueError("timeouts must be positive")
+        self.ring = ServerRing(
+            self.servers,
+            retries=retries,
+            backoff=backoff,
+            max_backoff=max_backoff,
+            down_interval=down_interval,
+        )
+        self.connect_timeout = connect_timeout
+        self.default_timeout = default_timeout
+        self.max_packet = max_packet
+
+    def _deadline(self, timeout: float | None) -> float:
+        if timeout is None:
+            timeout = self.default_timeout
+        if not isinstance(timeout, int | float) or timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        return time.monotonic() + timeout
+
+    def _connect_timeout(self, deadline: float) -> float:
+        return min(self.connect_timeout, max(deadline - time.monotonic(), 0.001))
+
+    def _group_by_server(self, jobs: Iterable[PendingJob]) -> dict[int, list[PendingJob]]:
+        """First server of each job (see ServerRing); one group per server, order kept."""
+        if len(self.servers) == 1:
+            return {0: list(jobs)}
+        groups: dict[int, list[PendingJob]] = {}
+        for job in jobs:
+            groups.setdefault(self.ring.start_index(job.unique), []).append(job)
+        return groups

@@ -111,15 +111,7 @@ class _ServerLink:
 
 def result_bytes(value: object) -> bytes:
     """Callback return value -> WORK_COMPLETE payload; TypeError for anything unsupported."""
-    if value is None:
-        return b""
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    if isinstance(value, bytearray | memoryview):
-        return bytes(value)
-    raise TypeError(f"a job callback must return bytes, str or None, not {type(value).__name__}")
+    return b"" if value is None else to_bytes(value, "a job callback's return value")  # type: ignore[arg-type]
 
 
 class Worker:
