@@ -1,0 +1,184 @@
+"""Known bugs of the peers' Gearman libraries (gearmand 1.1.20), reproduced with bounded runs, and
+the proof that our envelopes can never be the payloads that trigger them.
+
+See docs/interop.md, "Known peer bugs". Each reproduction asserts the bug's visible effect, so if a
+library release fixes it the test fails and the documentation must be updated.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from django_gearman.protocol import Client, JobTimeout, Worker, WorkerJob
+from serializers import SigningKey, decode, encode
+from tests.interop.peers import PEER_COMMANDS, REPO, background_process, log_tail
+from tests.support.gearmand import Gearmand
+
+PERL_BUGS = REPO / "interop" / "perl" / "bugs"
+PHP_BUGS = REPO / "interop" / "php" / "bugs"
+
+
+@pytest.mark.parametrize("false_result", ["0", ""])
+def test_perl_worker_reruns_a_job_whose_result_is_false(
+    gearmand: Gearmand, false_result: str
+) -> None:
+    """Gearman::Worker sends WORK_COMPLETE without the NUL after the handle when the result is a
+    false string: gearmand drops the reply and hands the job out again, and again."""
+    max_runs = 3
+    command = [
+        "perl",
+        str(PERL_BUGS / "false_result_worker.pl"),
+        gearmand.address,
+        "bug.false",
+        false_result,
+        str(max_runs),
+        "30",
+    ]
+    worker = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        with Client([gearmand.address]) as client, pytest.raises(JobTimeout):
+            client.submit("bug.false", b"x", timeout=5.0)
+        output, _ = worker.communicate(timeout=40)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(timeout=10)
+    runs = [line for line in output.decode().splitlines() if line.startswith("run ")]
+    assert len(runs) >= 2, output.decode()  # one submission, several runs
+
+
+@pytest.fixture
+def recording_worker(gearmand: Gearmand) -> Iterator[list[bytes]]:
+    """A Python worker serving bug.record: it keeps every workload it gets and answers 'ok'."""
+    received: list[bytes] = []
+
+    def record(job: WorkerJob) -> bytes:
+        received.append(job.data)
+        return b"ok"
+
+    worker = Worker([gearmand.address])
+    worker.register("bug.record", record)
+    thread = threading.Thread(target=worker.work, daemon=True)
+    thread.start()
+    try:
+        yield received
+    finally:
+        worker.stop()
+        thread.join(timeout=10)
+        worker.close()
+
+
+def test_perl_client_sends_workload_zero_as_empty(
+    gearmand: Gearmand, recording_worker: list[bytes]
+) -> None:
+    command = [
+        "perl",
+        str(PERL_BUGS / "zero_workload_client.pl"),
+        gearmand.address,
+        "bug.record",
+        "0",
+        "20",
+    ]
+    done = subprocess.run(command, capture_output=True, timeout=40, check=False)
+    assert done.stdout.decode().strip() == "result:ok", done
+    assert recording_worker == [b""]  # "0" was sent, "" arrived
+
+
+def test_php_client_refuses_an_empty_workload(gearmand: Gearmand) -> None:
+    host, port = gearmand.address.split(":")
+    command = ["php", str(PHP_BUGS / "empty_workload_client.php"), host, port, "bug.record"]
+    done = subprocess.run(command, capture_output=True, timeout=40, check=False)
+    outcome = json.loads(done.stdout)
+    assert not outcome["success"], outcome
+    assert "GEARMAN_INVALID_ARGUMENT" in outcome["error"] and "invalid workload" in outcome["error"]
+
+
+def test_gearman_tool_waits_out_its_timeout_when_a_job_fails(
+    gearmand: Gearmand, tmp_path: Path
+) -> None:
+    """The C `gearman` client does not ask for exceptions; gearmand 1.1.20 then turns a
+    WORK_EXCEPTION into a WORK_FAIL the tool does not match: it waits for -t and exits 0."""
+    log = tmp_path / "worker.log"
+    command = [
+        *PEER_COMMANDS["php"],
+        "worker",
+        f"--server={gearmand.address}",
+        "--prefix=bug.php",
+        "--seconds=60",
+    ]
+    envelope = b'GME/1 ct=application/json\n{"args":["boom"],"kwargs":{}}'
+    host, port = gearmand.address.split(":")
+    with background_process(command, log_path=log):
+        done = subprocess.run(
+            ["gearman", "-t", "2000", "-h", host, "-p", port, "-f", "bug.php.fail", envelope],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 0 and done.stdout == b"", (done, log_tail(log))
+    assert b"timeout" in done.stderr.lower(), done.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# Our payloads can never trigger these bugs: every envelope starts with "GME/1 ".
+
+FALSY_AND_EMPTY: list[Any] = [None, "", 0, 0.0, False, [], {}, "0", b"", b"0"]
+
+
+def every_envelope_of(value: Any) -> Iterator[bytes]:
+    key = SigningKey("k1", b"a-secret-of-sixteen-bytes")
+    serializers = ["json", "msgpack", "pickle"]
+    if isinstance(value, str):
+        serializers.append("text")
+    if isinstance(value, bytes):
+        serializers = ["msgpack", "bytes", "pickle"]
+    for serializer in serializers:
+        for compress in (None, "zlib"):
+            for signing_key in (None, key):
+                yield encode(
+                    value,
+                    serializer,
+                    job="app.job",
+                    signing_key=signing_key,
+                    compress=compress,
+                    compress_min_bytes=0,
+                )
+
+
+@pytest.mark.parametrize("value", FALSY_AND_EMPTY, ids=repr)
+def test_no_envelope_is_empty_or_zero(value: Any) -> None:
+    envelopes = list(every_envelope_of(value))
+    assert envelopes
+    for envelope in envelopes:
+        assert envelope.startswith(b"GME/1 ct="), envelope
+        assert envelope not in (b"", b"0")
+
+
+def test_falsy_results_survive_the_perl_worker(gearmand: Gearmand, tmp_path: Path) -> None:
+    """The Perl peer worker returns enveloped results, so "", 0 and [] complete at once."""
+    log = tmp_path / "perl-worker.log"
+    command = [
+        *PEER_COMMANDS["perl"],
+        "worker",
+        f"--server={gearmand.address}",
+        "--prefix=ok.perl",
+        "--seconds=60",
+    ]
+    with background_process(command, log_path=log), Client([gearmand.address]) as client:
+        for function, args, expected in [
+            ("reverse", [""], ""),
+            ("add", [], 0),
+            ("add", [0], 0),
+            ("echo", [], {"args": [], "kwargs": {}}),
+        ]:
+            name = f"ok.perl.{function}"
+            result = client.submit(name, encode({"args": args, "kwargs": {}}, job=name), timeout=20)
+            assert result.state == "complete", (result, log_tail(log))
+            assert decode(result.result).value == expected
