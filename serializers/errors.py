@@ -85,7 +85,10 @@ class ValidationFailed(SerializerError, ValueError):
 
 def describe(value: Any, limit: int = 60) -> str:
     """A short, safe description of a value for error messages (never the whole payload)."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except Exception:  # e.g. an int too long for str(), or a broken __repr__
+        return f"<{type(value).__qualname__} value>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -166,3 +166,15 @@ def test_json_nesting_depth_ignores_strings() -> None:
     assert json_nesting_depth(b"[]") == 1
     assert json_nesting_depth(b'[{"a": "[[[\\"[["}]') == 2
     assert json_nesting_depth(b"1") == 0
+
+
+def test_error_descriptions_survive_hostile_values() -> None:
+    from serializers.errors import describe
+
+    class BrokenRepr:
+        def __repr__(self) -> str:
+            raise RuntimeError("no")
+
+    assert describe(10**5000) == "<int value>"
+    assert describe(BrokenRepr()) == "<BrokenRepr value>"
+    assert len(describe("x" * 1000)) == 60
