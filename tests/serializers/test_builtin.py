@@ -176,5 +176,5 @@ def test_error_descriptions_survive_hostile_values() -> None:
             raise RuntimeError("no")
 
     assert describe(10**5000) == "<int value>"
-    assert describe(BrokenRepr()) == "<BrokenRepr value>"
+    assert describe(BrokenRepr()).endswith("BrokenRepr value>")
     assert len(describe("x" * 1000)) == 60
