@@ -107,8 +107,12 @@ function cmdClient (opt) {
   })
 }
 
-const [command, ...rest] = process.argv.slice(2)
-if (command === 'read') cmdRead()
-else if (command === 'write') cmdWrite()
-else if (command === 'client') cmdClient(parseOptions(rest))
-else { process.stderr.write('usage: node peer.js read|write|client ...\n'); process.exit(2) }
+module.exports = { canon, fromCanon }
+
+if (require.main === module) {
+  const [command, ...rest] = process.argv.slice(2)
+  if (command === 'read') cmdRead()
+  else if (command === 'write') cmdWrite()
+  else if (command === 'client') cmdClient(parseOptions(rest))
+  else { process.stderr.write('usage: node peer.js read|write|client ...\n'); process.exit(2) }
+}

@@ -125,8 +125,12 @@ sub cmd_worker {
     $worker->work(stop_if => sub { $done >= $opt{'max-jobs'} || time > $deadline });
 }
 
-my $command = shift @ARGV // '';
-if    ($command eq 'read')   { cmd_read() }
-elsif ($command eq 'write')  { cmd_write() }
-elsif ($command eq 'worker') { cmd_worker(@ARGV) }
-else  { die "usage: peer.pl read|write|worker ...\n" }
+# Run as a script; `do "peer.pl"` only loads the helpers (to_canon, from_canon).
+unless (caller) {
+    my $command = shift @ARGV // '';
+    if    ($command eq 'read')   { cmd_read() }
+    elsif ($command eq 'write')  { cmd_write() }
+    elsif ($command eq 'worker') { cmd_worker(@ARGV) }
+    else  { die "usage: peer.pl read|write|worker ...\n" }
+}
+1;

@@ -175,17 +175,20 @@ function cmd_client(array $opt): void
     echo '{"state":', canon($outcome['state']), ',"ct":', canon($ct), ',"kid":', $kid, ',"value":', canon($value), "}\n";
 }
 
-$command = $argv[1] ?? '';
-$opt = [];  // --name=value (repeatable: --key) and --flag, after the command word
-foreach (array_slice($argv, 2) as $arg) {
-    if (!preg_match('/^--([a-z-]+)(?:=(.*))?$/s', $arg, $m)) throw new InvalidArgumentException("bad argument $arg");
-    $value = $m[2] ?? true;
-    $opt[$m[1]] = isset($opt[$m[1]]) ? [...(array) $opt[$m[1]], $value] : $value;
+// Run as a script; `require 'peer.php'` only loads the helpers (canon, from_canon).
+if (realpath($_SERVER['SCRIPT_FILENAME'] ?? '') === __FILE__) {
+    $command = $argv[1] ?? '';
+    $opt = [];  // --name=value (repeatable: --key) and --flag, after the command word
+    foreach (array_slice($argv, 2) as $arg) {
+        if (!preg_match('/^--([a-z-]+)(?:=(.*))?$/s', $arg, $m)) throw new InvalidArgumentException("bad argument $arg");
+        $value = $m[2] ?? true;
+        $opt[$m[1]] = isset($opt[$m[1]]) ? [...(array) $opt[$m[1]], $value] : $value;
+    }
+    match ($command) {
+        'read' => cmd_read(),
+        'write' => cmd_write(),
+        'worker' => cmd_worker($opt),
+        'client' => cmd_client($opt),
+        default => fwrite(STDERR, "usage: php peer.php read|write|worker|client ...\n") && exit(2),
+    };
 }
-match ($command) {
-    'read' => cmd_read(),
-    'write' => cmd_write(),
-    'worker' => cmd_worker($opt),
-    'client' => cmd_client($opt),
-    default => fwrite(STDERR, "usage: php peer.php read|write|worker|client ...\n") && exit(2),
-};
