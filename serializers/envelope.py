@@ -94,7 +94,7 @@ class DecodePolicy:
     accept: frozenset[str] = DEFAULT_ACCEPT
     require_signature: bool = False
     allow_unsigned_unsafe: bool = False
-    verify_keys: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+    verify_keys: Mapping[str, bytes] = field(default_factory=dict, repr=False, hash=False)
     max_header_bytes: int = 8 * KIB
     max_body_bytes: int = 32 * MIB
     max_decoded_bytes: int = 32 * MIB

@@ -279,3 +279,10 @@ def test_policy_and_key_construction_errors() -> None:
         DecodePolicy(accept="application/json")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         DecodePolicy(max_body_bytes=0)
+
+
+def test_policies_are_hashable_values() -> None:
+    first = DecodePolicy(verify_keys={"k": b"s"}, accept=["application/json"])
+    second = DecodePolicy(verify_keys={"k": b"s"}, accept={"application/json"})
+    assert first == second and hash(first) == hash(second)
+    assert first != DecodePolicy(verify_keys={"k": b"other"}, accept=["application/json"])
