@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from .conf import get_settings, on_settings_reset
 from .errors import ConfigurationError, JobLost
 from .jobs import PRIORITIES, GearmanJob, SubmitOptions, registry
+from .protocol import Priority
+from .runtime import JobSpec, job_spec, remote_spec, run_eagerly
 
 if TYPE_CHECKING:
     from .protocol import Client
-    from .runtime import JobSpec
 
 RESERVED_KEYWORDS = frozenset(
     {
@@ -125,9 +126,10 @@ def _check_reserved(
     raise ReservedKeywordConflict(job.name, clashing, safe_call)
 
 
-def _priority(value: Any) -> str:
-    from .protocol import Priority
+_PRIORITY = {"high": Priority.HIGH, "normal": Priority.NORMAL, "low": Priority.LOW}
 
+
+def _priority(value: Any) -> str:
     if isinstance(value, Priority):
         return value.name.lower()
     if value is None or value is UNSET:
@@ -165,6 +167,9 @@ class GearmanClient:
     @property
     def transport(self) -> Client:
         """The protocol client, created on first use (so constructing never connects)."""
+        transport = self._transport
+        if transport is not None:
+            return transport
         with self._lock:
             if self._transport is None:
                 from .protocol import Client
@@ -289,8 +294,6 @@ class GearmanClient:
     # -- internals -------------------------------------------------------------------------
 
     def _spec(self, name: str, job: GearmanJob[Any, Any] | None, serializer: str | None) -> JobSpec:
-        from .runtime import job_spec, remote_spec
-
         if job is not None:
             return job_spec(job, serializer)
         return remote_spec(name, serializer or self.serializer)
@@ -303,11 +306,9 @@ class GearmanClient:
         options: SubmitOptions,
         retries: int,
     ) -> Any:
-        from .runtime import run_eagerly
-
         payload = spec.encode_call(args, kwargs)
         eager = options.eager if options.eager is not None else self.eager
-        if eager if eager is not None else get_settings().eager:
+        if eager if eager is not None else spec.eager:
             return run_eagerly(spec, payload, options)
         unique = _unique_key(options.unique, spec.wire_name, payload)
         for attempt in range(retries + 1):
@@ -319,14 +320,12 @@ class GearmanClient:
     def _submit_once(
         self, spec: JobSpec, payload: bytes, unique: str | None, options: SubmitOptions
     ) -> Any:
-        from .protocol import Priority
-
-        timeout = options.timeout or self.timeout or get_settings().timeout
+        timeout = options.timeout or self.timeout or spec.timeout
         return self.transport.submit(
             spec.wire_name,
             payload,
             unique=unique,
-            priority=Priority[options.priority.upper()],
+            priority=_PRIORITY[options.priority],
             background=options.background,
             timeout=timeout,
             on_status=options.on_status,

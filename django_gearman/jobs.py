@@ -122,17 +122,13 @@ class GearmanJob(Generic[P, T]):
 
     def submit(self, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run the job on a worker and return its (validated) result."""
-        from .client import default_client
-
-        client = self.options.client or default_client()
+        client = self.options.client or _client_module().default_client()
         result: T = client.run_job(self, list(args), dict(kwargs), self.options)
         return result
 
     def dispatch(self, *args: P.args, **kwargs: P.kwargs) -> str:
         """Queue the job in the background; returns the Gearman job handle (no result)."""
-        from .client import default_client
-
-        client = self.options.client or default_client()
+        client = self.options.client or _client_module().default_client()
         options = dataclasses.replace(self.options, background=True)
         handle: str = client.run_job(self, list(args), dict(kwargs), options)
         return handle
@@ -150,6 +146,13 @@ class GearmanJob(Generic[P, T]):
         from .runtime import job_spec
 
         return job_spec(self)
+
+
+def _client_module() -> Any:
+    """``client`` imports this module, so it is imported on first use (then it is cached)."""
+    from . import client
+
+    return client
 
 
 def default_job_name(func: Callable[..., Any]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,14 +69,23 @@ def current_job() -> JobContext:
     return _current.get() or _DETACHED
 
 
+def enter_job(context: JobContext) -> Token[JobContext | None]:
+    """Make ``context`` the current job; pass the token to ``leave_job`` when it ends."""
+    return _current.set(context)
+
+
+def leave_job(token: Token[JobContext | None]) -> None:
+    _current.reset(token)
+
+
 @contextlib.contextmanager
 def job_context(context: JobContext) -> Iterator[JobContext]:
-    """Make ``context`` the current job while the job function runs."""
-    token = _current.set(context)
+    """Make ``context`` the current job inside a ``with`` block (tests, custom runners)."""
+    token = enter_job(context)
     try:
         yield context
     finally:
-        _current.reset(token)
+        leave_job(token)
 
 
 def progress(numerator: int, denominator: int) -> None:

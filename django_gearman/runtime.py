@@ -35,7 +35,7 @@ from .conf import GearmanSettings, get_settings, on_settings_reset
 from .errors import JobFailed, JobRefused, NotNegotiable
 from .jobs import GearmanJob, SubmitOptions
 from .protocol.errors import WorkException
-from .reporting import JobContext, job_context
+from .reporting import JobContext, enter_job, leave_job
 
 JSON = "application/json"
 ERROR_KEY = "error"
@@ -101,6 +101,8 @@ class JobSpec:
     signing_key: SigningKey | None
     compress_min_size: int | None
     max_payload_size: int
+    eager: bool
+    timeout: float
     func: Callable[..., Any] | None = None
     schema: Schemas | None = None
     _negotiated: dict[tuple[str, ...], Serializer] = field(default_factory=dict, compare=False)
@@ -109,10 +111,10 @@ class JobSpec:
 
     def encode_call(self, args: list[Any], kwargs: dict[str, Any]) -> bytes:
         """Validate the arguments (nothing is sent if they are wrong) and encode the call."""
-        call = Call(tuple(args), kwargs)
+        body: dict[str, Any] = {"args": args, "kwargs": kwargs}
         if self.schema is not None:
-            call = self.schema.call.validate(call)
-        return self._encode(call.to_wire(), self.request_serializer, self.accept_header)
+            body = self.schema.call.validate(body).to_wire()
+        return self._encode(body, self.request_serializer, self.accept_header)
 
     def decode_result(self, blob: bytes) -> Any:
         """Verify and decode a result envelope, then validate it against the return annotation."""
@@ -246,12 +248,14 @@ def execute(
             send_warning(text.encode("utf-8"))
 
     context = JobContext(spec.name, handle, eager, send_status, data, warning)
+    token = enter_job(context)
     try:
-        with job_context(context):
-            value = spec.func(*call.args, **call.kwargs)
+        value = spec.func(*call.args, **call.kwargs)
         return spec._encode(value, result_serializer, None)
     except Exception as exc:
         raise spec.job_error(exc, refused=False) from exc
+    finally:
+        leave_job(token)
 
 
 _eager_handles = itertools.count(1)
@@ -350,6 +354,8 @@ def _build_spec(
         signing_key=SigningKey(key_id, keys[key_id]) if key_id else None,
         compress_min_size=current.compress_min_size,
         max_payload_size=current.max_payload_size,
+        eager=current.eager,
+        timeout=current.timeout,
         func=func,
         schema=schema_for(func) if func is not None else None,
     )

@@ -61,17 +61,23 @@ def job_callback(spec: JobSpec) -> Callable[[WorkerJob], bytes]:
             outcome = "crash"
             raise
         finally:
-            log.info(
-                "job=%s handle=%s duration_ms=%.1f outcome=%s bytes_in=%d",
-                spec.name,
-                handle,
-                (time.monotonic() - started) * 1000,
-                outcome,
-                len(job.data),
-                extra={"job_name": spec.name, "job_handle": handle, "job_outcome": outcome},
-            )
+            if log.isEnabledFor(logging.INFO):
+                _log_job(spec.name, handle, started, outcome, len(job.data))
 
     return run
+
+
+def _log_job(name: str, handle: str, started: float, outcome: str, size: int) -> None:
+    """One structured line per job: what ran, where, how long, how it ended; never the data."""
+    log.info(
+        "job=%s handle=%s duration_ms=%.1f outcome=%s bytes_in=%d",
+        name,
+        handle,
+        (time.monotonic() - started) * 1000,
+        outcome,
+        size,
+        extra={"job_name": name, "job_handle": handle, "job_outcome": outcome},
+    )
 
 
 def build_worker(
