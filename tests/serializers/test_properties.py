@@ -4,6 +4,7 @@ SerializerError subclasses (never another exception, never a hang)."""
 from __future__ import annotations
 
 import contextlib
+import datetime
 import decimal
 from typing import Any
 
@@ -12,10 +13,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from serializers import (
+    CallSchema,
     DecodePolicy,
     SchemaSerializer,
     SerializerError,
     SigningKey,
+    ValidationFailed,
     decode,
     encode,
     read_header,
@@ -148,3 +151,26 @@ def test_mutated_envelopes_give_only_serializer_errors(data: bytes) -> None:
 @given(mutated_envelopes())
 def test_fuzz_mutated_envelopes(data: bytes) -> None:
     _only_serializer_errors(data)
+
+
+def _typed_job(count: int, when: datetime.datetime, *rest: decimal.Decimal, **extra: str) -> None:
+    return None
+
+
+TYPED_JOB = CallSchema.from_function(_typed_job)
+WIRE_CALLS = st.fixed_dictionaries(
+    {
+        "args": st.lists(JSON_VALUES | st.datetimes().map(str), max_size=4),
+        "kwargs": st.dictionaries(st.text(max_size=6), JSON_VALUES, max_size=4),
+    }
+)
+
+
+@given(JSON_VALUES | WIRE_CALLS)
+def test_call_validation_of_untrusted_values_raises_only_validation_failed(value: Any) -> None:
+    try:
+        call = TYPED_JOB.validate(value)
+    except ValidationFailed as exc:
+        assert exc.errors and all(set(e) == {"loc", "msg", "type"} for e in exc.errors)
+    else:
+        assert isinstance(call.args[0], int) and isinstance(call.args[1], datetime.datetime)
