@@ -11,6 +11,7 @@ first SIGTERM finishes the current job, a second exits immediately.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import select
@@ -174,6 +175,7 @@ class Supervisor:
         from django.db import connections
 
         connections.close_all()  # never share a database socket with the children
+        gc.freeze()  # children share the loaded modules copy-on-write; gc never scans them
         wake_read, wake_write = os.pipe()
         os.set_blocking(wake_read, False)
         os.set_blocking(wake_write, False)
