@@ -44,6 +44,36 @@ def c_worker(address: str, function: str, lifetime: float) -> WorkerSpec:
     return WorkerSpec(["timeout", str(int(lifetime) + 1), *command], function)
 
 
+def django_worker(address: str, processes: int, lifetime: float) -> WorkerSpec:
+    """``manage.py gearman_worker -w N`` for the bench's Django site (its typed echo job)."""
+    from bench.djangosite import ECHO_WIRE_NAME, SETTINGS_MODULE
+
+    command = [
+        sys.executable,
+        "-m",
+        "django",
+        "gearman_worker",
+        "-w",
+        str(processes),
+        "--servers",
+        address,
+        "--settings",
+        SETTINGS_MODULE,
+        "--log-level",
+        "WARNING",
+    ]
+    return WorkerSpec(["timeout", str(int(lifetime) + 1), *command], ECHO_WIRE_NAME, processes)
+
+
+def worker_for(kind: str, address: str, function: str, lifetime: float) -> WorkerSpec:
+    """One echo worker process of ``kind``: raw, pygearman, ours, c, or django (-w 1)."""
+    if kind == "c":
+        return c_worker(address, function, lifetime)
+    if kind == "django":
+        return django_worker(address, 1, lifetime)
+    return python_worker(kind, address, function, lifetime)
+
+
 def child_environment(extra: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
@@ -54,7 +84,14 @@ def child_environment(extra: dict[str, str]) -> dict[str, str]:
 class RunningWorkers:
     """Context manager: the workers are registered with gearmand inside the ``with`` block."""
 
-    def __init__(self, address: str, specs: list[WorkerSpec], ready_timeout: float = 60.0):
+    def __init__(
+        self,
+        address: str,
+        specs: list[WorkerSpec],
+        ready_timeout: float = 60.0,
+        wait_ready: bool = True,
+    ) -> None:
+        self.wait_ready = wait_ready
         self.address = address
         self.specs = specs
         self.ready_timeout = ready_timeout
@@ -77,7 +114,8 @@ class RunningWorkers:
                     )
                 )
                 log.close()
-            self._wait_ready()
+            if self.wait_ready:
+                self._wait_ready()
         except BaseException:
             self.stop()
             raise
@@ -90,7 +128,7 @@ class RunningWorkers:
         deadline = time.monotonic() + self.ready_timeout
         with AdminConnection(self.address) as admin:
             while True:
-                self._raise_if_exited()
+                self.raise_if_exited()
                 status = admin.status()
                 if all(
                     name in status and status[name].workers >= count
@@ -104,7 +142,8 @@ class RunningWorkers:
                     )
                 time.sleep(0.02)
 
-    def _raise_if_exited(self) -> None:
+    def raise_if_exited(self) -> None:
+        """A worker that died is an error now, not a timeout later."""
         for index, process in enumerate(self.processes):
             code = process.poll()
             if code is not None:

@@ -1,0 +1,195 @@
+"""Section 1: what turning a job's arguments into bytes and back costs, per job.
+
+Bare codecs first (orjson, msgpack, pickle, the pydantic call schema, stdlib json as the
+baseline), then the envelope's added cost over bare orjson: plain, signed, zlib.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+import orjson
+from pydantic import BaseModel
+
+from bench.measure import seconds_per_call
+from bench.report import Report, Table, fmt_ratio, fmt_us
+
+JOB_NAME = "bench.codec_job"
+
+
+class Item(BaseModel):
+    id: int
+    name: str
+    price: float
+    tags: list[str]
+    active: bool
+
+
+def small_job(email: str, user_id: int, ratio: float, active: bool, *, tags: list[str]) -> None:
+    """The signature the pydantic schema validates the small call against."""
+
+
+def medium_job(items: list[Item], *, page: int) -> None:
+    """The signature the pydantic schema validates the medium call against."""
+
+
+def small_call() -> dict[str, Any]:
+    """About 100 bytes of JSON: a handful of scalars and a short list."""
+    return {
+        "args": ["user-42@example.com", 42, 3.25, True],
+        "kwargs": {"tags": ["resize", "thumbnail", "jpeg"]},
+    }
+
+
+def medium_call() -> dict[str, Any]:
+    """About 10 KB of JSON: a page of records."""
+    items = [
+        {
+            "id": i,
+            "name": f"item-{i:04d}",
+            "price": 10.5 + i,
+            "tags": ["x", "y"],
+            "active": i % 2 == 0,
+        }
+        for i in range(125)
+    ]
+    return {"args": [items], "kwargs": {"page": 3}}
+
+
+SIZES: dict[str, tuple[Callable[[], dict[str, Any]], Callable[..., None]]] = {
+    "small": (small_call, small_job),
+    "medium": (medium_call, medium_job),
+}
+
+
+@dataclass(frozen=True)
+class Codec:
+    name: str
+    encode: Callable[[Any], bytes]
+    decode: Callable[[bytes], Any]
+
+
+def bare_codecs(size: str) -> list[Codec]:
+    from serializers import Call, SchemaSerializer
+
+    schema = SchemaSerializer(SIZES[size][1])
+    return [
+        Codec("json (orjson)", orjson.dumps, orjson.loads),
+        Codec("msgpack", msgpack.packb, msgpack.unpackb),
+        Codec("pickle (protocol 5)", lambda v: pickle.dumps(v, protocol=5), pickle.loads),
+        Codec(
+            "pydantic call schema",
+            lambda v: schema.encode(Call(tuple(v["args"]), v["kwargs"])),
+            schema.decode,
+        ),
+        Codec("stdlib json (baseline)", lambda v: json.dumps(v).encode(), json.loads),
+    ]
+
+
+def envelope_codecs() -> list[Codec]:
+    from serializers import DecodePolicy, SigningKey, decode, encode
+
+    key = SigningKey("bench", b"bench-secret-of-32-bytes-long!!!")
+    plain_policy = DecodePolicy(accept=frozenset({"application/json", "application/msgpack"}))
+    signed_policy = DecodePolicy(
+        accept=frozenset({"application/json"}),
+        verify_keys={"bench": key.secret},
+        require_signature=True,
+    )
+    return [
+        Codec(
+            "envelope json",
+            lambda v: encode(v, "json", job=JOB_NAME),
+            lambda b: decode(b, plain_policy, job=JOB_NAME).value,
+        ),
+        Codec(
+            "envelope json + HMAC",
+            lambda v: encode(v, "json", job=JOB_NAME, signing_key=key),
+            lambda b: decode(b, signed_policy, job=JOB_NAME).value,
+        ),
+        Codec(
+            "envelope json + zlib",
+            lambda v: encode(v, "json", job=JOB_NAME, compress="zlib", compress_min_bytes=0),
+            lambda b: decode(b, plain_policy, job=JOB_NAME).value,
+        ),
+        Codec(
+            "envelope msgpack",
+            lambda v: encode(v, "msgpack", job=JOB_NAME),
+            lambda b: decode(b, plain_policy, job=JOB_NAME).value,
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class CodecCost:
+    size_bytes: int
+    encode: float
+    decode: float
+
+    @property
+    def total(self) -> float:
+        return self.encode + self.decode
+
+
+def measure_codec(codec: Codec, value: Any, seconds: float, repeats: int) -> CodecCost:
+    blob = codec.encode(value)
+    if codec.decode(blob) is None:
+        raise AssertionError(f"{codec.name} decoded to None")
+    return CodecCost(
+        len(blob),
+        seconds_per_call(lambda: codec.encode(value), seconds, repeats),
+        seconds_per_call(lambda: codec.decode(blob), seconds, repeats),
+    )
+
+
+def run(report: Report, seconds: float, repeats: int) -> None:
+    bare = Table(
+        "codecs",
+        "1. Codec cost per job (encode + decode, microseconds, median of repeats)",
+        ["codec", "args", "bytes", "encode us", "decode us", "total us", "vs orjson"],
+    )
+    envelope = Table(
+        "envelope",
+        "1b. Envelope cost over bare orjson (encode + decode per job)",
+        ["variant", "args", "bytes", "total us", "ratio to orjson", "added us"],
+        notes=[
+            "zlib row: compress_min_bytes=0 to measure compression itself; by default bodies "
+            "under 1 KiB are sent uncompressed. Signed: HMAC-SHA256 over job name, header, body.",
+        ],
+    )
+    for size, (make_value, _) in SIZES.items():
+        value = make_value()
+        baseline: CodecCost | None = None
+        for codec in bare_codecs(size):
+            cost = measure_codec(codec, value, seconds, repeats)
+            baseline = baseline or cost
+            report.metrics[f"codec.{size}.{codec.name}.us"] = cost.total * 1e6
+            bare.add(
+                codec.name,
+                size,
+                cost.size_bytes,
+                fmt_us(cost.encode),
+                fmt_us(cost.decode),
+                fmt_us(cost.total),
+                fmt_ratio(cost.total / baseline.total),
+            )
+        assert baseline is not None
+        for codec in envelope_codecs():
+            cost = measure_codec(codec, value, seconds, repeats)
+            added = cost.total - baseline.total
+            report.metrics[f"envelope.{size}.{codec.name}.us"] = cost.total * 1e6
+            report.metrics[f"envelope.{size}.{codec.name}.added_us"] = added * 1e6
+            envelope.add(
+                codec.name,
+                size,
+                cost.size_bytes,
+                fmt_us(cost.total),
+                fmt_ratio(cost.total / baseline.total),
+                fmt_us(added),
+            )
+    report.tables += [bare, envelope]

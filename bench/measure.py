@@ -1,0 +1,104 @@
+"""Bounded timing loops and the statistics the tables report.
+
+Every loop stops at whichever comes first, a count or a time limit, so a slow implementation
+costs the run a fixed time instead of a fixed (and possibly huge) number of jobs.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sample:
+    """``operations`` finished in ``seconds`` of wall time."""
+
+    operations: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.operations / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Upper bounds for one timed sample."""
+
+    max_operations: int
+    seconds: float
+
+
+def sequential(
+    operation: Callable[[], object], budget: Budget, latencies: list[float] | None = None
+) -> Sample:
+    """Run ``operation`` one call at a time; record each call's duration if asked."""
+    clock = time.perf_counter
+    start = clock()
+    stop_at = start + budget.seconds
+    done = 0
+    now = start
+    while done < budget.max_operations and now < stop_at:
+        before = now
+        operation()
+        now = clock()
+        done += 1
+        if latencies is not None:
+            latencies.append(now - before)
+    return Sample(done, now - start)
+
+
+def batched(operation: Callable[[], int], budget: Budget) -> Sample:
+    """Run ``operation`` (which returns how many jobs it finished) until the budget is spent."""
+    clock = time.perf_counter
+    start = clock()
+    stop_at = start + budget.seconds
+    done = 0
+    now = start
+    while done < budget.max_operations and now < stop_at:
+        done += operation()
+        now = clock()
+    return Sample(done, now - start)
+
+
+def seconds_per_call(function: Callable[[], object], seconds: float, repeats: int) -> float:
+    """Median over ``repeats`` of the mean time of one call, each repeat lasting ~``seconds``.
+
+    The number of calls per repeat is calibrated first, so the clock is read once per repeat,
+    not once per call (for microsecond-sized work the clock would be the measurement).
+    """
+    clock = time.perf_counter
+    calls = 1
+    for _ in range(40):  # calibration: double until one batch takes a tenth of the target
+        start = clock()
+        for _ in range(calls):
+            function()
+        elapsed = clock() - start
+        if elapsed >= seconds / 10 or calls >= 1 << 24:
+            break
+        calls *= 2
+    per_batch = max(1, int(calls * seconds / max(elapsed, 1e-9)))
+    timings = []
+    for _ in range(repeats):
+        start = clock()
+        for _ in range(per_batch):
+            function()
+        timings.append((clock() - start) / per_batch)
+    return statistics.median(timings)
+
+
+def median_rate(samples: Sequence[Sample]) -> float:
+    return statistics.median(sample.rate for sample in samples) if samples else 0.0
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile (no interpolation: p99 is a latency that really happened)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1))
+    return ordered[rank]
