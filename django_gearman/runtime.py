@@ -29,6 +29,7 @@ from serializers import (
     encode,
     get_serializer,
 )
+from serializers.envelope import MAGIC
 from serializers.errors import PayloadTooLarge, SerializerError, ValidationFailed
 
 from .conf import GearmanSettings, get_settings, on_settings_reset
@@ -225,17 +226,24 @@ def execute(
 
     Raises ``JobError`` (a ``WorkException``) carrying an error envelope for every failure: a
     refused payload (bad signature, content type, shape, arguments) or the job's own exception.
+    A bare payload (only for a job with ``unenveloped=``) is the job's one argument, and its
+    result goes back as a bare body of the job's result serializer.
     """
     if spec.func is None:
         raise WorkException(
             spec.error_envelope(LookupError(f"no local job {spec.name!r}"), refused=True)
         )
+    enveloped = payload.startswith(MAGIC)
     try:
         decoded = decode(payload, spec.request_policy, job=spec.wire_name)
-        call = Call.from_wire(decoded.value)
+        if enveloped:
+            call = Call.from_wire(decoded.value)
+            result_serializer = spec.negotiate(decoded.accept or None)
+        else:  # the job opted into bare payloads: the whole value is its one argument
+            call = Call((decoded.value,), {})
+            result_serializer = spec.result_serializer
         if spec.schema is not None:
             call = spec.schema.call.validate(call)
-        result_serializer = spec.negotiate(tuple(decoded.accept) if decoded.accept else None)
     except (SerializerError, NotNegotiable) as exc:
         raise spec.job_error(exc, refused=True) from exc
 
@@ -251,6 +259,8 @@ def execute(
     token = enter_job(context)
     try:
         value = spec.func(*call.args, **call.kwargs)
+        if not enveloped:  # a caller that does not speak envelopes gets the bare body back
+            return result_serializer.encode(value)
         return spec._encode(value, result_serializer, None)
     except Exception as exc:
         raise spec.job_error(exc, refused=False) from exc

@@ -350,3 +350,16 @@ def test_unique_true_derives_a_stable_key() -> None:
     assert _unique_key(True, "f", b"x") != _unique_key(True, "f", b"y")
     assert _unique_key("mine", "f", b"x") == "mine"
     assert _unique_key(False, "f", b"x") is None
+
+
+def test_unenveloped_job_takes_a_bare_payload_as_its_one_argument() -> None:
+    spec = job_spec(jobs.shout)
+    assert execute(spec, b"hello", handle="t") == b"HELLO"
+    assert jobs.shout.submit("quiet") == "QUIET"  # enveloped callers still work
+
+
+def test_bare_payload_is_refused_without_the_opt_in() -> None:
+    spec = job_spec(jobs.echo)
+    with pytest.raises(JobError) as caught:
+        execute(spec, b"hello", handle="t")
+    assert spec.decode_failure(caught.value.data).remote_type.endswith("MalformedEnvelope")

@@ -4,6 +4,7 @@ subprocess, a private gearmand between them."""
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -173,3 +174,28 @@ def test_signed_cluster(server: Gearmand) -> None:
         assert "SignatureMissing" in str(caught.value)
     finally:
         signed.stop()
+
+
+def gearman_cli(server: Gearmand, function: str, data: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["gearman", "-h", "127.0.0.1", "-p", str(server.port), "-f", function, data],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_gearman_command_line_tool_calls_an_unenveloped_job(server: Gearmand, worker: Any) -> None:
+    done = gearman_cli(server, "tests.django.jobs_app.shout", "hello")
+    assert done.stdout.strip() == "HELLO", done.stderr
+
+
+def test_bare_payload_to_an_enveloped_job_is_refused(server: Gearmand, worker: Any) -> None:
+    """Refused with an error envelope (WORK_EXCEPTION); the job never runs."""
+    from django_gearman.protocol import Client
+
+    with Client([server.address]) as raw:
+        result = raw.submit("tests.django.jobs_app.echo", b"hello", timeout=10)
+    assert result.state == "exception"
+    error = decode(result.exception or b"", DecodePolicy(), job="tests.django.jobs_app.echo")
+    assert error.value["error"]["type"] == "serializers.errors.MalformedEnvelope"

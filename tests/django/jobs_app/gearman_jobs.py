@@ -111,3 +111,9 @@ def slow_job(seconds: float, marker: str = "") -> str:
 @gearman_job(name="tests.custom-name")
 def renamed() -> str:
     return "renamed"
+
+
+@gearman_job(unenveloped="text/plain", result_serializer="text")
+def shout(text: str) -> str:
+    """Callable by the `gearman` command line tool: bare text in, bare text out."""
+    return text.upper()
