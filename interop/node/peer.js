@@ -1,5 +1,6 @@
 'use strict'
 // Node peer for the interop tests (docs/interop.md):
+//   node peer.js worker --server=HOST:PORT --prefix=interop.node [--key=KID=HEX] [--max-jobs=N] [--seconds=S]
 //   node peer.js client --server=HOST:PORT --function=NAME --call=JSON [--ct=CT] [--key=KID=HEX]
 //                       [--verify-key=KID=HEX] [--zlib] [--timeout=S]
 //   node peer.js read  < requests.json   # [{payload_hex, job, keys: {kid: hex}, policy: {accept, ...}}]
@@ -107,6 +108,59 @@ function cmdClient (opt) {
   })
 }
 
+// The jobs every peer worker offers (tests/interop/ calls them): PREFIX.reverse, .echo, .add, .fail.
+const JOBS = {
+  reverse: (args) => [...args[0]].reverse().join(''),
+  echo: (args, kwargs) => ({ args, kwargs }),
+  add: (args) => args.reduce((sum, n) => sum + n, 0),
+  fail: (args) => { throw new Error(`failed: ${args[0]}`) }
+}
+
+// Serves the jobs until --max-jobs jobs are done or --seconds have passed.
+function cmdWorker (opt) {
+  const [host, port] = opt.server.split(':')
+  const keys = secrets(Object.fromEntries(opt.key.map((pair) => pair.split('='))))
+  const kid = Object.keys(keys)[0]
+  const maxJobs = Number(opt['max-jobs'] || 100)
+  setTimeout(() => process.exit(0), Number(opt.seconds || 60) * 1000).unref()
+  const worker = gearman(host, Number(port))
+  let done = 0
+  worker.on('error', (err) => { process.stderr.write(`worker error: ${err}\n`); process.exit(1) })
+  worker.on('NOOP', () => worker.grabJob())
+  worker.on('NO_JOB', () => worker.preSleep())
+  worker.on('JOB_ASSIGN', (job) => {
+    const name = job.func_name.slice(opt.prefix.length + 1)
+    let ct = 'application/json'
+    let fields = {}
+    let reply
+    try {
+      const read = readEnvelope(job.payload, job.func_name, keys, { requireSignature: kid !== undefined })
+      ct = read.ct
+      fields = read.fields
+      const call = read.value
+      if (!call || !Array.isArray(call.args) || typeof call.kwargs !== 'object' || Array.isArray(call.kwargs)) {
+        throw new TypeError('body is not {"args": [...], "kwargs": {...}}')
+      }
+      reply = { ok: true, value: JOBS[name](call.args, call.kwargs) }
+    } catch (err) {
+      reply = { ok: false, value: { error: { type: `interop.node.${err.constructor.name}`, message: err.message, traceback: err.stack || '' } } }
+    }
+    const accepted = (fields.accept || '').split(',').filter((c) => c === 'application/json' || c === 'application/msgpack')
+    const sign = kid === undefined ? {} : { kid, secret: keys[kid] }
+    const envelope = writeEnvelope(reply.value, accepted[0] || ct, job.func_name, sign)
+    if (reply.ok) worker.sendWorkComplete(job.handle, envelope)
+    else worker.sendWorkException(job.handle, envelope)
+    done += 1
+    if (done >= maxJobs) { worker.close(); return }
+    worker.grabJob()
+  })
+  worker.connect(() => {
+    for (const name of Object.keys(JOBS)) worker.addFunction(`${opt.prefix}.${name}`)
+    process.stdout.write('ready\n')
+    worker.grabJob()
+  })
+}
+
 module.exports = { canon, fromCanon }
 
 if (require.main === module) {
@@ -114,5 +168,6 @@ if (require.main === module) {
   if (command === 'read') cmdRead()
   else if (command === 'write') cmdWrite()
   else if (command === 'client') cmdClient(parseOptions(rest))
-  else { process.stderr.write('usage: node peer.js read|write|client ...\n'); process.exit(2) }
+  else if (command === 'worker') cmdWorker(parseOptions(rest))
+  else { process.stderr.write('usage: node peer.js read|write|client|worker ...\n'); process.exit(2) }
 }

@@ -1,4 +1,4 @@
-"""A Python client (django_gearman.protocol + serializers) calls jobs of Perl and PHP workers.
+"""A Python client (django_gearman.protocol + serializers) calls jobs of Perl, PHP, Node workers.
 
 The peer workers (interop/*/peer.*) decode the envelope, run the job and reply with an envelope
 (WORK_COMPLETE) or an error envelope (WORK_EXCEPTION), signed with the request's key when they have
@@ -18,7 +18,7 @@ from serializers import BadSignature, DecodePolicy, SigningKey, decode, encode
 from tests.interop.peers import PEER_COMMANDS, background_process, log_tail
 from tests.support.gearmand import Gearmand
 
-WORKER_LANGS = ["perl", "php"]
+WORKER_LANGS = ["perl", "php", "node"]
 SECRET = b"interop-secret-0123456789"
 KEY = SigningKey("k1", SECRET)
 TIMEOUT = 30.0
@@ -109,9 +109,10 @@ def test_echo_keeps_every_type(worker: PeerWorker, serializer: str, compress: st
     assert decoded.value == {"args": [RICH_VALUE], "kwargs": {"k": RICH_VALUE}}
 
 
-def test_msgpack_bytes_come_back_as_bytes_from_php(gearmand: Gearmand, tmp_path: Path) -> None:
-    """PHP reads and writes msgpack bin exactly (Perl cannot write bin: see docs/interop.md)."""
-    for worker in start_worker("php", gearmand, tmp_path, {}):
+@pytest.mark.parametrize("lang", ["php", "node"])
+def test_msgpack_bytes_come_back_as_bytes(gearmand: Gearmand, tmp_path: Path, lang: str) -> None:
+    """PHP and Node read and write msgpack bin exactly (Perl cannot write bin: docs/interop.md)."""
+    for worker in start_worker(lang, gearmand, tmp_path, {}):
         blob = bytes(range(256))
         result = worker.call("echo", [blob, "text"], serializer="msgpack")
         assert decode(result.result).value == {"args": [blob, "text"], "kwargs": {}}
