@@ -33,6 +33,8 @@ log = logging.getLogger("django_gearman.protocol.worker")
 _GRAB = grab_job_uniq()
 _PRE_SLEEP = pre_sleep()
 _SEND_TIMEOUT = 30.0
+# gearmand answers GRAB_JOB_UNIQ at once; past this, fall back to select() with other servers.
+_GRAB_ANSWER_WAIT = 0.2
 
 
 class WorkerJob:
@@ -340,9 +342,15 @@ class Worker:
             while True:
                 packet = next_packet()
                 if packet is None:
-                    if not link.grabbing:
+                    # Wait briefly for the GRAB answer, never for the rest of a partial packet:
+                    # a stalled server must not starve the others (select handles it).
+                    if not link.grabbing or conn.parser.buffered:
                         return done
-                    packet = conn.read_packet(time.monotonic() + _SEND_TIMEOUT)
+                    try:
+                        conn.receive(time.monotonic() + _GRAB_ANSWER_WAIT)
+                    except JobTimeout:
+                        return done
+                    continue
                 ptype = packet.type
                 if ptype == PacketType.JOB_ASSIGN_UNIQ:
                     if self._stopping:  # not started: closing the connection re-queues it
