@@ -42,7 +42,7 @@ class GearmanSettings:
     servers: tuple[str, ...]
     wire_name: Callable[[str], str]
     default_serializer: str
-    signing_keys: Mapping[str, bytes]
+    signing_keys: Mapping[str, bytes] = field(repr=False)
     signing_key_id: str | None
     require_signature: bool
     max_payload_size: int

@@ -174,6 +174,9 @@ def test_signed_cluster(server: Gearmand) -> None:
         assert "SignatureMissing" in str(caught.value)
     finally:
         signed.stop()
+    log = signed.output()
+    assert "job=signed.tests.django.jobs_app.report_progress" in log
+    assert KEYS["k1"] not in log and "not-the-right-secret" not in log
 
 
 def gearman_cli(server: Gearmand, function: str, data: str) -> subprocess.CompletedProcess[str]:

@@ -80,6 +80,12 @@ def test_single_signing_key_is_the_current_one_and_signatures_become_required() 
         assert current.require_signature is True
 
 
+def test_secrets_are_not_in_the_settings_repr() -> None:
+    with override_settings(GEARMAN_SIGNING_KEYS={"k1": "0123456789abcdef-hidden"}):
+        assert "hidden" not in repr(get_settings())
+        assert "k1" in repr(get_settings())
+
+
 def test_several_keys_need_a_current_key_id() -> None:
     keys = {"k1": "0123456789abcdef", "k2": "fedcba9876543210"}
     with override_settings(GEARMAN_SIGNING_KEYS=keys):
