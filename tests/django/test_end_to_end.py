@@ -175,7 +175,7 @@ def test_signed_cluster(server: Gearmand) -> None:
     finally:
         signed.stop()
     log = signed.output()
-    assert "job=signed.tests.django.jobs_app.report_progress" in log
+    assert "job=tests.django.jobs_app.report_progress handle=H:" in log
     assert KEYS["k1"] not in log and "not-the-right-secret" not in log
 
 
