@@ -69,10 +69,18 @@ class PeerFailed(AssertionError):
     """A peer exited non-zero, printed something that is not JSON, or ran out of time."""
 
 
+def check_node_modules() -> None:
+    """The Node peer needs `npm install` in interop/node; say so instead of a module stack trace."""
+    if not (REPO / "interop" / "node" / "node_modules" / "gearman").is_dir():
+        raise PeerFailed("interop/node/node_modules is missing: run scripts/setup.sh (npm install)")
+
+
 def run_peer(
     lang: str, command: str, requests: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
     """Send a batch of requests to `peer read` or `peer write` and return its JSON answers."""
+    if lang == "node":
+        check_node_modules()
     try:
         done = subprocess.run(
             [*PEER_COMMANDS[lang], command],
@@ -257,6 +265,8 @@ def peer_client(
 ) -> dict[str, Any]:
     """Submit one enveloped call with the PHP or Node client; returns the outcome it printed.
     `key` signs the call (and verifies the reply); `verify_key`, if given, verifies the reply."""
+    if lang == "node":
+        check_node_modules()
     command = [
         *PEER_COMMANDS[lang],
         "client",
