@@ -1,0 +1,39 @@
+"""Jobs of the fault and load tests. Each writes to a sqlite ledger (see ``ledger.py``) whose
+path the test passes in, so that the test can see every run, in any worker process."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from django_gearman import gearman_job
+from tests.reliability import ledger
+
+MAX_HOLD = 30.0
+
+
+@gearman_job(name="rel.record")
+def record(key: str, ledger_path: str, hold_first: float = 0.0, pause: float = 0.0) -> dict:
+    """Log the run; the first run of a key may hold (so a test can kill it mid-job).
+
+    ``pause`` is spent by every run, to widen the window in which a random kill lands mid-job.
+    """
+    attempt = ledger.write(ledger_path, key, "start")
+    wait = min(MAX_HOLD, (hold_first if attempt == 1 else 0.0) + pause)
+    if wait:
+        time.sleep(wait)
+    ledger.write(ledger_path, key, "done")
+    return {"key": key, "pid": os.getpid(), "attempt": attempt}
+
+
+@gearman_job(name="rel.always_die")
+def always_die(key: str, ledger_path: str) -> None:
+    """Kills its own worker process on every run, as a segfault in a C extension would."""
+    ledger.write(ledger_path, key, "start")
+    os._exit(3)
+
+
+@gearman_job(name="rel.ping")
+def ping() -> int:
+    """The worker process's pid: proves which process served a job, and that it serves."""
+    return os.getpid()

@@ -1,0 +1,242 @@
+"""Shared helpers of the reliability tests: worker subprocesses, process trees, rogue servers,
+raw submissions and an independent envelope signer."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import os
+import select
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from django_gearman import GearmanClient
+from django_gearman.runtime import remote_spec
+from tests.django.support import WorkerProcess, pid_alive, wait_until, workers_for
+
+__all__ = [
+    "RogueServer",
+    "WorkerProcess",
+    "children_of",
+    "pid_alive",
+    "sign_envelope",
+    "start_worker_process",
+    "submit_raw",
+    "wait_until",
+    "workers_for",
+]
+
+FAULTS_SETTINGS = "tests.reliability.settings"
+SIGNED_SETTINGS = "tests.reliability.settings_signed"
+
+
+def start_worker_process(
+    servers: Sequence[str],
+    *args: str,
+    settings: str = FAULTS_SETTINGS,
+    wait_for: str = "rel.ping",
+    count: int = 1,
+    timeout: float = 30.0,
+    registered_on: Sequence[str] | None = None,
+) -> WorkerProcess:
+    """``manage.py gearman_worker --servers A,B ARGS``, started and registered on every server
+    (or on ``registered_on``: a rogue server cannot answer the admin protocol)."""
+    process = WorkerProcess(",".join(servers), list(args), env={"DJANGO_SETTINGS_MODULE": settings})
+    process.start()
+
+    def ready() -> bool:
+        if process.process is not None and process.process.poll() is not None:
+            raise AssertionError(f"gearman_worker exited early:\n{process.output()}")
+        check = servers if registered_on is None else registered_on
+        return all(workers_for(server, wait_for) >= count for server in check)
+
+    try:
+        wait_until(ready, timeout, f"{count} worker(s) for {wait_for} on {servers}")
+    except BaseException:
+        process.stop()
+        raise
+    return process
+
+
+def children_of(pid: int) -> list[int]:
+    """Live child pids of ``pid`` (the worker processes of a supervisor), from /proc."""
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return sorted(found)
+
+
+def submit_raw(client: GearmanClient, name: str, payload: bytes, timeout: float = 20.0) -> Any:
+    """Send hand-made payload bytes to job ``name`` and read the outcome as ``GearmanClient``
+    does: the result value, or the typed error (``JobRefused``/``JobFailed``/``JobLost``)."""
+    from django_gearman.errors import JobLost
+
+    spec = remote_spec(name, None)
+    result = client.transport.submit(spec.wire_name, payload, timeout=timeout)
+    if result.state == "complete":
+        return spec.decode_result(result.result)
+    if result.state == "exception":
+        raise spec.decode_failure(result.exception or b"")
+    raise JobLost(name, f"transport state {result.state}")
+
+
+def sign_envelope(job: str, header: bytes, body: bytes, secret: str | bytes) -> bytes:
+    """A signed envelope written from the spec (docs/envelope.md), not with ``serializers``:
+    HMAC-SHA256 over JOB LF HEADER_WITHOUT_SIG LF BODY, appended as ``sig=`` to the header."""
+    key = secret.encode() if isinstance(secret, str) else secret
+    mac = hmac.new(key, job.encode() + b"\n" + header + b"\n" + body, hashlib.sha256)
+    return header + b" sig=" + mac.hexdigest().encode() + b"\n" + body
+
+
+# -- rogue servers ------------------------------------------------------------------------------
+
+_HEADER = struct.Struct(">4sII")
+OPTION_RES = _HEADER.pack(b"\0RES", 27, 10) + b"exceptions"
+
+
+def _read_request(conn: socket.socket, stop: threading.Event) -> tuple[int, bytes] | None:
+    """One Gearman request (type, body) from a client, or None when it closed or we stop."""
+    buffer = b""
+    while not stop.is_set():
+        readable, _, _ = select.select([conn], [], [], 0.05)
+        if not readable:
+            continue
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        buffer += chunk
+        if len(buffer) >= 12:
+            _, ptype, size = _HEADER.unpack_from(buffer)
+            if len(buffer) >= 12 + size:
+                return ptype, buffer[12 : 12 + size]
+    return None
+
+
+Behaviour = Callable[[socket.socket, threading.Event], None]
+
+
+def close_at_once(conn: socket.socket, stop: threading.Event) -> None:
+    """Accept, then close before a single byte is exchanged."""
+
+
+def never_answer(conn: socket.socket, stop: threading.Event) -> None:
+    """Read and discard everything, answer nothing, keep the connection open."""
+    while not stop.is_set():
+        readable, _, _ = select.select([conn], [], [], 0.05)
+        if readable and not conn.recv(65536):
+            return
+
+
+def answer_garbage(conn: socket.socket, stop: threading.Event) -> None:
+    """Answer like a web server: not Gearman at all."""
+    if _read_request(conn, stop) is not None:
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        never_answer(conn, stop)
+
+
+def announce_huge_packet(conn: socket.socket, stop: threading.Event) -> None:
+    """Answer with a RES header whose size field says 4 GiB - 1, then nothing."""
+    if _read_request(conn, stop) is not None:
+        conn.sendall(_HEADER.pack(b"\0RES", 8, 0xFFFFFFFF))
+        never_answer(conn, stop)
+
+
+def close_after_submit(conn: socket.socket, stop: threading.Event) -> None:
+    """Speak Gearman until a job is submitted, then close without JOB_CREATED."""
+    request = _read_request(conn, stop)
+    if request is None or request[0] != 26:  # OPTION_REQ
+        return
+    conn.sendall(OPTION_RES)
+    _read_request(conn, stop)
+
+
+def silent_after_submit(conn: socket.socket, stop: threading.Event) -> None:
+    """Speak Gearman until a job is submitted, then say nothing more (a hung server)."""
+    request = _read_request(conn, stop)
+    if request is None or request[0] != 26:
+        return
+    conn.sendall(OPTION_RES)
+    never_answer(conn, stop)
+
+
+def stall_mid_packet(conn: socket.socket, stop: threading.Event) -> None:
+    """Send the first half of a packet header, then stall (a server that hangs mid-write)."""
+    if _read_request(conn, stop) is not None:
+        conn.sendall(b"\0RES\0\0")
+        never_answer(conn, stop)
+
+
+def truncated_job_created(conn: socket.socket, stop: threading.Event) -> None:
+    """Answer a submission with a JOB_CREATED whose body is cut short, then close."""
+    request = _read_request(conn, stop)
+    if request is None or request[0] != 26:
+        return
+    conn.sendall(OPTION_RES)
+    if _read_request(conn, stop) is not None:
+        conn.sendall(_HEADER.pack(b"\0RES", 8, 40) + b"H:rogue")
+
+
+class RogueServer:
+    """A loopback TCP server that misbehaves in one way (``behaviour``) on every connection.
+
+    Runs in a daemon thread; ``connections`` counts accepted connections (to see reconnects).
+    """
+
+    def __init__(self, behaviour: Behaviour) -> None:
+        self.behaviour = behaviour
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.05)
+        self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections = 0
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            self.behaviour(conn, self._stop)
+
+    def __enter__(self) -> RogueServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.listener.close()
+        for thread in self._threads:
+            thread.join(5)
+
+
+@contextlib.contextmanager
+def rogue_server(behaviour: Behaviour) -> Iterator[RogueServer]:
+    with RogueServer(behaviour) as server:
+        yield server
+
+
+def kill(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
