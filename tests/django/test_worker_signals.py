@@ -158,3 +158,15 @@ def worker_signal(pid: int, sig: signal.Signals) -> None:
     import os
 
     os.kill(pid, sig)
+
+
+def test_children_exit_when_the_supervisor_is_killed(
+    start_worker: Callable[..., WorkerProcess],
+) -> None:
+    worker = start_worker("-w", "2", count=2)
+    children = children_of(worker.pid)
+    assert len(children) == 2
+    worker.signal(signal.SIGKILL)
+    worker.wait(10)
+    for child in children:
+        wait_until(lambda child=child: not pid_alive(child), 15, f"orphan {child} to exit")
