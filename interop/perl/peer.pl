@@ -1,6 +1,8 @@
 #!/usr/bin/perl
 # Perl peer for the interop tests (docs/interop.md):
 #   peer.pl worker --server=HOST:PORT --prefix=interop.perl [--key=KID=HEXSECRET] [--max-jobs=N] [--seconds=S]
+#   peer.pl client --server=HOST:PORT --function=NAME --call=JSON [--ct=CT] [--key=KID=HEX]
+#                  [--verify-key=KID=HEX] [--zlib] [--timeout=S]
 #   peer.pl read  < requests.json   # [{payload_hex, job, keys: {kid: hex}, policy: {accept, ...}}]
 #   peer.pl write < requests.json   # [{value, ct, job, kid, secret_hex, zlib}] -> [{payload_hex}]
 # Values cross the process boundary as "canonical JSON": bytes are {"$bytes": HEX}, non-finite
@@ -12,6 +14,7 @@ use FindBin;
 use lib $FindBin::Bin;
 use B ();
 use Getopt::Long qw(GetOptionsFromArray);
+use Gearman::Client;
 use Gearman::Worker;
 use JSON::PP;
 use GmeEnvelope qw(read_envelope write_envelope refuse);
@@ -125,12 +128,43 @@ sub cmd_worker {
     $worker->work(stop_if => sub { $done >= $opt{'max-jobs'} || time > $deadline });
 }
 
+# Submits one enveloped call, waits (bounded) and prints the outcome as canonical JSON.
+sub cmd_client {
+    my @argv = @_;
+    my %opt = (key => {}, 'verify-key' => {}, ct => 'application/json', timeout => 30);
+    GetOptionsFromArray(\@argv, \%opt, 'server=s', 'function=s', 'call=s', 'ct=s', 'key=s%', 'verify-key=s%',
+                        'zlib', 'timeout=f')
+        or die "usage: peer.pl client --server=HOST:PORT --function=NAME --call=JSON [--ct=CT] [--key=KID=HEX]\n";
+    my $keys = secrets($opt{key});
+    my $reply_keys = %{ $opt{'verify-key'} } ? secrets($opt{'verify-key'}) : $keys;
+    my ($kid) = sort keys %$keys;
+    my $function = $opt{function};
+    my $payload = write_envelope($CANON->decode($opt{call}), $opt{ct}, $function, zlib => $opt{zlib},
+                                 accept => 'application/json', $kid ? (kid => $kid, secret => $keys->{$kid}) : ());
+    my %outcome = (state => 'timeout');
+    my $client = Gearman::Client->new(job_servers => [ $opt{server} ], exceptions => 1);
+    my $tasks = $client->new_task_set;
+    $tasks->add_task($function, \$payload, {
+        on_complete  => sub { %outcome = (state => 'complete', data => ${ $_[0] }) },
+        on_exception => sub { %outcome = (state => 'exception', data => $_[0]) },
+        on_fail      => sub { %outcome = (state => 'failed') unless $outcome{data} },
+    });
+    $tasks->wait(timeout => $opt{timeout});
+    if (!defined $outcome{data}) {
+        print $CANON->encode({ state => $outcome{state} }), "\n";
+        return;
+    }
+    my ($ct, $value, $fields) = read_envelope($outcome{data}, $function, $reply_keys);
+    print $CANON->encode({ state => $outcome{state}, ct => $ct, kid => $fields->{kid}, value => to_canon($value) }), "\n";
+}
+
 # Run as a script; `do "peer.pl"` only loads the helpers (to_canon, from_canon).
 unless (caller) {
     my $command = shift @ARGV // '';
     if    ($command eq 'read')   { cmd_read() }
     elsif ($command eq 'write')  { cmd_write() }
     elsif ($command eq 'worker') { cmd_worker(@ARGV) }
-    else  { die "usage: peer.pl read|write|worker ...\n" }
+    elsif ($command eq 'client') { cmd_client(@ARGV) }
+    else  { die "usage: peer.pl read|write|worker|client ...\n" }
 }
 1;

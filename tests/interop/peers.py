@@ -263,7 +263,7 @@ def peer_client(
     zlib: bool = False,
     timeout: float = 30.0,
 ) -> dict[str, Any]:
-    """Submit one enveloped call with the PHP or Node client; returns the outcome it printed.
+    """Submit one enveloped call with the Perl, PHP or Node client; returns the outcome it printed.
     `key` signs the call (and verifies the reply); `verify_key`, if given, verifies the reply."""
     if lang == "node":
         check_node_modules()

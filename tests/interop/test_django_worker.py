@@ -1,4 +1,4 @@
-"""PHP, Node and shell clients call the example app's jobs served by `manage.py gearman_worker`.
+"""Perl, PHP, Node and shell clients call the example app's jobs served by `manage.py gearman_worker`.
 
 The worker runs as a subprocess against the test's private gearmand, with the example project's
 settings (`gearman_example.settings`), or with signing on (`tests.interop.django_settings`).
@@ -26,7 +26,7 @@ from tests.interop.peers import (
 )
 from tests.support.gearmand import Gearmand
 
-CLIENT_LANGS = ["php", "node"]
+CLIENT_LANGS = ["perl", "php", "node"]
 SIGNING_SECRET = b"interop-django-secret-0001"
 ORDER = {
     "customer": "ACME",
