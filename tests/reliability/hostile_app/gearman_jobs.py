@@ -47,3 +47,9 @@ def order_total(order: Order, discount: int = 0) -> int:
 def pickled(value: Any) -> Any:
     """The one job that declares pickle (signed, as the settings require)."""
     return value
+
+
+@gearman_job(name="rel.echo_msgpack", serializer="msgpack")
+def echo_msgpack(value: Any) -> Any:
+    """Reads msgpack, so hostile msgpack bodies reach the msgpack decoder."""
+    return value
