@@ -34,6 +34,9 @@ _SUBMIT_TYPES = {
     (Priority.LOW, True): PacketType.SUBMIT_JOB_LOW_BG,
 }
 
+# gearmand 1.1.20 stores a unique id in 64 bytes including the terminating NUL.
+MAX_UNIQUE_SIZE = 63
+
 # Terminal and reporting states of a JobResult.
 COMPLETE = "complete"
 FAILED = "failed"
@@ -138,6 +141,11 @@ class PendingJob:
         if not function:
             raise ValueError("function name must not be empty")
         unique = b"" if request.unique is None else _name_bytes(request.unique, "unique id")
+        if len(unique) > MAX_UNIQUE_SIZE:
+            raise ValueError(
+                f"unique id is {len(unique)} bytes; gearmand keeps only {MAX_UNIQUE_SIZE} (it "
+                "truncates longer ids, which corrupts persisted jobs): use a shorter id"
+            )
         data = request.data
         if not isinstance(data, bytes):
             data = to_bytes(data, "data")

@@ -330,6 +330,7 @@ def test_no_server_available(client_factory):
         ({"function": 42}, TypeError),
         ({"function": "f", "data": 3.5}, TypeError),
         ({"function": "f", "unique": "u\0"}, ProtocolError),
+        ({"function": "f", "unique": "u" * 64}, ValueError),
         ({"function": "f", "timeout": 0}, ValueError),
         ({"function": "f", "timeout": -1}, ValueError),
         ({"function": "f", "priority": 7}, ValueError),
@@ -339,6 +340,16 @@ def test_bad_arguments_raise_typed_errors_before_any_io(kwargs, error):
     client = Client("127.0.0.1:1")
     with pytest.raises(error):
         client.submit(**kwargs)
+
+
+def test_longest_unique_id_gearmand_keeps_is_accepted_and_coalesces(served):
+    key = "k" * 63
+    results = served.submit_many(
+        [JobRequest("reverse", b"ab", unique=key), JobRequest("reverse", b"ab", unique=key)],
+        timeout=10,
+    )
+    assert [r.result for r in results] == [b"ba", b"ba"]
+    assert results[0].unique == key.encode()
 
 
 def test_connections_are_reused(served, gearmand):
