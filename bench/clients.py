@@ -67,7 +67,7 @@ class PygearmanSubmitter(Submitter):
     """pygearman 0.2.6. Without ``poll_timeout`` its foreground submit returns before the result."""
 
     def __init__(self, address: str, function: str) -> None:
-        import gearman  # type: ignore[import-untyped]
+        import gearman
 
         self.client = gearman.GearmanClient([address])
         self.function = function
@@ -76,7 +76,7 @@ class PygearmanSubmitter(Submitter):
         request = self.client.submit_job(self.function, payload, poll_timeout=JOB_TIMEOUT)
         if not request.complete:
             raise BenchFailure(f"pygearman job not complete: state {request.state}")
-        return request.result  # type: ignore[no-any-return]
+        return request.result
 
     def call_many(self, payloads: Sequence[bytes]) -> int:
         jobs = [{"task": self.function, "data": payload} for payload in payloads]
@@ -154,7 +154,7 @@ class AsyncSubmitter(Submitter):
         )
         if result.state != "complete":
             raise BenchFailure(f"job ended {result.state!r}")
-        return result.result  # type: ignore[no-any-return]
+        return result.result
 
     def call_many(self, payloads: Sequence[bytes]) -> int:
         requests = [self.request(self.function, payload) for payload in payloads]
@@ -168,7 +168,7 @@ class AsyncSubmitter(Submitter):
 
         async def one(payload: bytes) -> str:
             result = await self.client.submit(self.function, payload, timeout=JOB_TIMEOUT)
-            return result.state  # type: ignore[no-any-return]
+            return result.state
 
         async def all_of_them() -> list[str]:
             return await asyncio.gather(*(one(payload) for payload in payloads))

@@ -10,6 +10,7 @@ import json
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import msgpack
@@ -17,6 +18,7 @@ import orjson
 from pydantic import BaseModel
 
 from bench.measure import seconds_per_call
+from bench.plots import bar_chart
 from bench.report import Report, Table, fmt_ratio, fmt_us
 
 JOB_NAME = "bench.codec_job"
@@ -147,7 +149,7 @@ def measure_codec(codec: Codec, value: Any, seconds: float, repeats: int) -> Cod
     )
 
 
-def run(report: Report, seconds: float, repeats: int) -> None:
+def run(report: Report, seconds: float, repeats: int, out: Path) -> None:
     bare = Table(
         "codecs",
         "1. Codec cost per job (encode + decode, microseconds, median of repeats)",
@@ -193,3 +195,18 @@ def run(report: Report, seconds: float, repeats: int) -> None:
                 fmt_us(added),
             )
     report.tables += [bare, envelope]
+    groups = {
+        f"{size} args ({len(orjson.dumps(make_value()))} bytes of JSON)": {
+            name.split(".", 2)[2].removesuffix(".us"): value
+            for name, value in report.metrics.items()
+            if name.startswith((f"codec.{size}.", f"envelope.{size}."))
+            and name.endswith(".us")
+            and not name.endswith("added_us")
+        }
+        for size, (make_value, _) in SIZES.items()
+    }
+    report.figures.append(
+        bar_chart(
+            out / "codecs.png", "Encode + decode per job (lower is better)", "microseconds", groups
+        ).name
+    )

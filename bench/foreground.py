@@ -71,6 +71,19 @@ def run(report: Report, profile: Profile, out: Path) -> None:
         "process start-up."
     )
     latency_table(report, latencies, labels)
+    percentiles = {
+        f"p{p}": {
+            labels[k]: report.metrics[f"latency.{k}.p{p}_us"]
+            for k in latencies
+            if f"latency.{k}.p{p}_us" in report.metrics
+        }
+        for p in (50, 99)
+    }
+    report.figures.append(
+        bar_chart(
+            out / "latency.png", "Foreground latency (lower is better)", "microseconds", percentiles
+        ).name
+    )
     values = {labels[k]: report.metrics[f"foreground.{k}"] for k in samples}
     report.figures.append(
         bar_chart(

@@ -70,14 +70,22 @@ class Scenario:
     def check_echo(self, label: str, submitter: Submitter, payload: bytes) -> bool:
         argument = submitter.prepare(payload)
 
-        def probe() -> bool:
+        def probe() -> None:
+            answer = submitter.call(argument)
+            if answer != argument:
+                raise BenchFailure(f"echo returned {answer!r}, sent {argument!r}")
+
+        return self.warm_up(f"{label} echo check", probe)
+
+    def warm_up(self, label: str, operation: Callable[[], object]) -> bool:
+        """Run ``operation`` a few times untimed (connections, caches); False if it failed."""
+
+        def repeat() -> bool:
             for _ in range(WARM_UP_CALLS):
-                answer = submitter.call(argument)
-                if answer != argument:
-                    raise BenchFailure(f"echo returned {answer!r}, sent {argument!r}")
+                operation()
             return True
 
-        return self.attempt(f"{label} echo check", probe) is True
+        return self.attempt(f"{label} warm-up", repeat) is True
 
     def interleave(
         self, repeats: int, candidates: dict[str, Callable[[], Sample]]

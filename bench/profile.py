@@ -38,8 +38,8 @@ FULL = Profile(
     batched=Budget(max_operations=200_000, seconds=0.6),
     drain_jobs=10_000,
     drain_repeats=3,
-    in_flight=(1, 4, 16, 64, 256, 1024),
-    concurrency=Budget(max_operations=100_000, seconds=0.8),
+    in_flight=(1, 8, 64, 512),
+    concurrency=Budget(max_operations=100_000, seconds=0.6),
     concurrency_repeats=3,
     worker_lifetime=900.0,
 )

@@ -19,12 +19,12 @@ WORKER_KINDS = ("raw", "pygearman", "ours")
 
 def run_pygearman_worker(address: str, function: str, lifetime: float, max_jobs: int) -> int:
     """pygearman 0.2.6's worker; its poll loop is told to stop by the after_* hooks."""
-    import gearman  # type: ignore[import-untyped]
+    import gearman
 
     deadline = time.monotonic() + lifetime
     done = 0
 
-    class BoundedWorker(gearman.GearmanWorker):  # type: ignore[misc]
+    class BoundedWorker(gearman.GearmanWorker):
         def after_poll(self, any_activity: bool) -> bool:
             return done < max_jobs and time.monotonic() < deadline
 
@@ -34,7 +34,7 @@ def run_pygearman_worker(address: str, function: str, lifetime: float, max_jobs:
     def echo(_worker: object, job: gearman.job.GearmanJob) -> bytes:
         nonlocal done
         done += 1
-        return job.data  # type: ignore[no-any-return]
+        return job.data
 
     worker = BoundedWorker([address])
     worker.register_task(function.encode(), echo)  # it compares the bytes off the wire
@@ -44,14 +44,14 @@ def run_pygearman_worker(address: str, function: str, lifetime: float, max_jobs:
 
 def run_our_worker(address: str, function: str, lifetime: float, max_jobs: int) -> int:
     """Our transport's Worker; a timer asks it to stop when the lifetime is over."""
-    from django_gearman.protocol import Worker
+    from django_gearman.protocol import Worker, WorkerJob
 
     done = 0
 
-    def echo(job: object) -> bytes:
+    def echo(job: WorkerJob) -> bytes:
         nonlocal done
         done += 1
-        return job.data  # type: ignore[attr-defined, no-any-return]
+        return job.data
 
     worker = Worker([address])
     worker.register(function, echo)

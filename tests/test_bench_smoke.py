@@ -1,0 +1,98 @@
+"""The benchmark's smoke mode runs end to end against real gearmand and worker processes, and
+writes every table and plot. No timing is asserted: only that each implementation was measured.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TABLES = (
+    "codecs",
+    "envelope",
+    "foreground",
+    "latency",
+    "background",
+    "background_batched",
+    "drain",
+    "concurrency-pairs",
+    "concurrency-shared",
+    "targets",
+)
+PLOTS = (
+    "codecs.png",
+    "foreground.png",
+    "latency.png",
+    "background.png",
+    "concurrency-pairs.png",
+    "concurrency-shared.png",
+)
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("bench-smoke")
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return out, completed.stdout
+
+
+def test_every_table_is_written_and_printed(smoke_run: tuple[Path, str]) -> None:
+    out, stdout = smoke_run
+    summary = (out / "README.md").read_text()
+    for key in TABLES:
+        table = (out / f"{key}.md").read_text()
+        title = table.splitlines()[0]
+        assert title.startswith("### ")
+        assert title in summary
+        assert "|---|" in table
+    assert "### Machine" in summary and "nproc" in summary and "gearmand" in summary
+    assert "### 2. Foreground round trips/s" in stdout
+
+
+def test_every_plot_is_a_png(smoke_run: tuple[Path, str]) -> None:
+    out, _ = smoke_run
+    for name in PLOTS:
+        data = (out / name).read_bytes()
+        assert data.startswith(PNG_MAGIC), name
+        assert len(data) > 5_000, name
+
+
+def test_every_implementation_was_measured_without_problems(smoke_run: tuple[Path, str]) -> None:
+    out, _ = smoke_run
+    results = json.loads((out / "results.json").read_text())
+    assert results["problems"] == []
+    metrics = results["metrics"]
+    expected = [
+        *(f"foreground.{k}" for k in ("raw", "ours", "django", "pygearman", "c")),
+        *(f"background.{k}" for k in ("raw", "ours", "django", "pygearman", "c")),
+        *(f"background_batched.{k}" for k in ("raw", "ours", "pygearman")),
+        *(f"drain.{k}" for k in ("raw", "ours", "pygearman", "c", "django_w1", "django_w2")),
+        "latency.ours.p50_us",
+        "envelope.small.envelope json.added_us",
+    ]
+    for name in expected:
+        assert name in metrics, name
+        assert metrics[name] > 0, name
+    assert any(name.startswith("inflight.pairs.async_tasks.") for name in metrics)
+
+
+def test_every_target_gets_a_verdict(smoke_run: tuple[Path, str]) -> None:
+    out, stdout = smoke_run
+    targets = json.loads((out / "results.json").read_text())["targets"]
+    assert len(targets) >= 9
+    for target in targets:
+        assert target["verdict"] in ("PASS", "MISS"), target
+        assert f"{target['verdict']:4}  {target['name']}" in stdout
