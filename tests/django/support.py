@@ -131,3 +131,21 @@ def children_of(pid: int) -> list[int]:
             if int(fields[1]) == pid and fields[0] != "Z":
                 found.append(int(entry.name))
     return sorted(found)
+
+
+def check_progress_reports(steps: int) -> None:
+    """Run ``report_progress`` and check that every report reached the caller's callbacks."""
+    from tests.django.jobs_app.gearman_jobs import report_progress
+
+    statuses: list[tuple[int, int]] = []
+    data: list[object] = []
+    warnings: list[str] = []
+    job = report_progress.using(
+        on_status=lambda n, d: statuses.append((n, d)),
+        on_data=data.append,
+        on_warning=warnings.append,
+    )
+    assert job.submit(steps) == steps
+    assert statuses == [(step, steps) for step in range(1, steps + 1)]
+    assert data == [{"done": steps}]
+    assert warnings == ["all steps done"]

@@ -22,6 +22,7 @@ from django_gearman.errors import JobRefused
 from django_gearman.runtime import JobError, execute, job_spec, remote_spec
 from serializers import PayloadTooLarge, ValidationFailed, encode, read_header
 from tests.django.jobs_app import gearman_jobs as jobs
+from tests.django.support import check_progress_reports
 
 pytestmark = pytest.mark.usefixtures("eager")
 
@@ -36,20 +37,8 @@ def client() -> GearmanClient:
 
 
 def test_reserved_keywords_are_the_documented_set() -> None:
-    assert (
-        frozenset(
-            {
-                "data",
-                "unique",
-                "priority",
-                "background",
-                "wait_until_complete",
-                "max_retries",
-                "poll_timeout",
-            }
-        )
-        == RESERVED_KEYWORDS
-    )
+    documented = "data unique priority background wait_until_complete max_retries poll_timeout"
+    assert frozenset(documented.split()) == RESERVED_KEYWORDS
 
 
 @pytest.mark.parametrize("payload", [{"a": 1}, [1, "two"], "text", 7, None, True])
@@ -247,18 +236,7 @@ def test_bytes_result_in_msgpack(client: GearmanClient) -> None:
 
 
 def test_progress_is_delivered_to_callbacks_in_eager_mode() -> None:
-    statuses: list[tuple[int, int]] = []
-    data: list[Any] = []
-    warnings: list[str] = []
-    result = jobs.report_progress.using(
-        on_status=lambda n, d: statuses.append((n, d)),
-        on_data=data.append,
-        on_warning=warnings.append,
-    ).submit(3)
-    assert result == 3
-    assert statuses == [(1, 3), (2, 3), (3, 3)]
-    assert data == [{"done": 3}]
-    assert warnings == ["all steps done"]
+    check_progress_reports(3)
 
 
 def test_progress_outside_a_job_is_a_no_op() -> None:

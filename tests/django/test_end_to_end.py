@@ -19,7 +19,7 @@ from django_gearman.protocol import JobTimeout, Worker
 from django_gearman.protocol.worker import WorkerJob
 from serializers import DecodePolicy, ValidationFailed, decode, encode
 from tests.django.jobs_app import gearman_jobs as jobs
-from tests.django.support import WorkerProcess, wait_until, workers_for
+from tests.django.support import WorkerProcess, check_progress_reports, wait_until, workers_for
 from tests.support.gearmand import Gearmand
 
 KEYS = {"k1": "an-end-to-end-secret-123"}
@@ -99,18 +99,7 @@ def test_result_is_validated_on_the_client(client: GearmanClient) -> None:
 
 
 def test_progress_data_and_warnings_reach_the_caller(client: GearmanClient) -> None:
-    statuses: list[tuple[int, int]] = []
-    data: list[Any] = []
-    warnings: list[str] = []
-    job = jobs.report_progress.using(
-        on_status=lambda n, d: statuses.append((n, d)),
-        on_data=data.append,
-        on_warning=warnings.append,
-    )
-    assert job.submit(4) == 4
-    assert statuses == [(1, 4), (2, 4), (3, 4), (4, 4)]
-    assert data == [{"done": 4}]
-    assert warnings == ["all steps done"]
+    check_progress_reports(4)
 
 
 def test_foreground_timeout_for_a_function_nobody_serves(client: GearmanClient) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
+from django_gearman.management.commands._options import add_queue_option, settings_or_error
 from django_gearman.tables import render_table
 
 
@@ -14,24 +15,12 @@ class Command(BaseCommand):
     help = "List the registered Gearman jobs: name, queue, serializer, accepted types, signature."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "-q",
-            "--queue",
-            action="append",
-            default=[],
-            dest="queues",
-            help="only jobs of this queue (repeatable)",
-        )
+        add_queue_option(parser, "only jobs of this queue (repeatable)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django_gearman.conf import get_settings
-        from django_gearman.errors import ConfigurationError
         from django_gearman.jobs import registry
 
-        try:
-            current = get_settings()
-        except ConfigurationError as exc:
-            raise CommandError(str(exc)) from exc
+        current = settings_or_error()
         rows = []
         for job in registry.for_queues(options["queues"]):
             spec = job.spec

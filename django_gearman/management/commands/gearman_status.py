@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from django_gearman.management.commands._options import add_servers_option, servers_or_error
 from django_gearman.tables import render_table
 
 
@@ -13,31 +14,16 @@ class Command(BaseCommand):
     help = "Show, for every Gearman server, the queued and running jobs and workers per function."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--servers",
-            default=None,
-            help="comma-separated host:port list (default: GEARMAN_SERVERS)",
-        )
+        add_servers_option(parser)
         parser.add_argument(
             "--timeout", type=float, default=5.0, help="seconds to wait for each server (default 5)"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django_gearman.conf import get_settings
-        from django_gearman.errors import ConfigurationError
         from django_gearman.protocol import GearmanError
         from django_gearman.protocol.admin import AdminClient
 
-        try:
-            servers = (
-                options["servers"].split(",")
-                if options["servers"]
-                else list(get_settings().servers)
-            )
-        except ConfigurationError as exc:
-            raise CommandError(str(exc)) from exc
-        if not servers:
-            raise CommandError("no Gearman server: set GEARMAN_SERVERS or pass --servers")
+        servers = servers_or_error(options["servers"])
         rows: list[list[object]] = []
         unreachable: list[str] = []
         for server in servers:

@@ -8,6 +8,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from django_gearman.management.commands._options import (
+    add_queue_option,
+    add_servers_option,
+    servers_or_error,
+)
+
 
 def positive_int(text: str) -> int:
     value = int(text)
@@ -30,14 +36,7 @@ class Command(BaseCommand):
             default=1,
             help="number of worker processes (default 1)",
         )
-        parser.add_argument(
-            "-q",
-            "--queue",
-            action="append",
-            default=[],
-            dest="queues",
-            help="serve only this queue's jobs (repeatable; default: all jobs)",
-        )
+        add_queue_option(parser, "serve only this queue's jobs (repeatable; default: all jobs)")
         parser.add_argument(
             "--max-jobs",
             type=positive_int,
@@ -50,25 +49,13 @@ class Command(BaseCommand):
             choices=["DEBUG", "INFO", "WARNING", "ERROR"],
             help="level of the worker log on stderr, when LOGGING configures no handler for it",
         )
-        parser.add_argument(
-            "--servers",
-            default=None,
-            help="comma-separated host:port list (default: GEARMAN_SERVERS)",
-        )
+        add_servers_option(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         _log_to_stderr(options["log_level"])
-        from django_gearman.conf import get_settings
-        from django_gearman.errors import ConfigurationError
         from django_gearman.worker import Supervisor, select_jobs
 
-        try:
-            current = get_settings()
-        except ConfigurationError as exc:
-            raise CommandError(str(exc)) from exc
-        servers = options["servers"].split(",") if options["servers"] else list(current.servers)
-        if not servers:
-            raise CommandError("no Gearman server: set GEARMAN_SERVERS or pass --servers")
+        servers = servers_or_error(options["servers"])
         jobs = select_jobs(options["queues"])
         if not jobs:
             wanted = ", ".join(options["queues"]) or "any queue"
