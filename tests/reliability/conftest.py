@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from django.test import override_settings
 
 from django_gearman import GearmanClient
