@@ -37,19 +37,22 @@ def sequential(
     operation: Callable[[], object], budget: Budget, latencies: list[float] | None = None
 ) -> Sample:
     """Run ``operation`` one call at a time; record each call's duration if asked."""
-    clock = time.perf_counter
-    start = clock()
-    stop_at = start + budget.seconds
-    done = 0
-    now = start
-    while done < budget.max_operations and now < stop_at:
-        before = now
-        operation()
-        now = clock()
-        done += 1
-        if latencies is not None:
-            latencies.append(now - before)
-    return Sample(done, now - start)
+    if latencies is None:
+
+        def one() -> int:
+            operation()
+            return 1
+
+    else:
+        clock, record = time.perf_counter, latencies.append
+
+        def one() -> int:
+            before = clock()
+            operation()
+            record(clock() - before)
+            return 1
+
+    return batched(one, budget)
 
 
 def batched(operation: Callable[[], int], budget: Budget) -> Sample:
