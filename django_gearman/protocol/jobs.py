@@ -9,7 +9,7 @@ from enum import IntEnum
 from typing import NamedTuple
 
 from .errors import GearmanError, JobTimeout, OutcomeUnknown, ProtocolError, ServerError
-from .packets import PacketType, encode_submit
+from .packets import HEADER, REQ, PacketType
 
 log = logging.getLogger("django_gearman.protocol")
 
@@ -116,6 +116,27 @@ def _name_bytes(value: object, what: str) -> bytes:
     return raw
 
 
+_function_cache: dict[str | bytes, bytes] = {}
+_new_tuple = tuple.__new__
+_pack_header = HEADER.pack
+
+
+def _function_bytes(value: object) -> bytes:
+    """Function name as bytes, validated once per distinct name (names repeat a lot)."""
+    try:
+        cached = _function_cache.get(value)  # type: ignore[call-overload]
+    except TypeError:  # unhashable (bytearray): validate, do not cache
+        cached = None
+    if cached is not None:
+        return cached
+    raw = _name_bytes(value, "function name")
+    if not raw:
+        raise ValueError("function name must not be empty")
+    if isinstance(value, str | bytes) and len(_function_cache) < 4096:
+        _function_cache[value] = raw
+    return raw
+
+
 class PendingJob:
     """A submitted job waiting for JOB_CREATED and (foreground) its final packet."""
 
@@ -135,29 +156,32 @@ class PendingJob:
     )
 
     def __init__(self, request: JobRequest) -> None:
-        if not isinstance(request, JobRequest):
+        if type(request) is not JobRequest and not isinstance(request, JobRequest):
             raise TypeError(f"expected a JobRequest, not {type(request).__name__}")
-        function = _name_bytes(request.function, "function name")
-        if not function:
-            raise ValueError("function name must not be empty")
-        unique = b"" if request.unique is None else _name_bytes(request.unique, "unique id")
-        if len(unique) > MAX_UNIQUE_SIZE:
-            raise ValueError(
-                f"unique id is {len(unique)} bytes; gearmand keeps only {MAX_UNIQUE_SIZE} (it "
-                "truncates longer ids, which corrupts persisted jobs): use a shorter id"
-            )
-        data = request.data
-        if not isinstance(data, bytes):
+        function, data, unique_in, priority, background = request[:5]
+        function = _function_bytes(function)
+        if unique_in is None:
+            unique = b""
+        else:
+            unique = _name_bytes(unique_in, "unique id")
+            if len(unique) > MAX_UNIQUE_SIZE:
+                raise ValueError(
+                    f"unique id is {len(unique)} bytes; gearmand keeps only {MAX_UNIQUE_SIZE} "
+                    "(it truncates longer ids, which corrupts persisted jobs): use a shorter id"
+                )
+        if type(data) is not bytes:
             data = to_bytes(data, "data")
-        background = request.background
-        ptype = _SUBMIT_TYPES.get((request.priority, bool(background)))
+        ptype = _SUBMIT_TYPES.get((priority, bool(background)))
         if ptype is None:
-            raise ValueError(f"invalid priority {request.priority!r}")
+            raise ValueError(f"invalid priority {priority!r}")
         self.request = request
         self.background = background
         self.function = function
         self.unique = unique
-        self.packet = encode_submit(ptype, function, unique, data)
+        size = len(function) + len(unique) + len(data) + 2
+        self.packet = b"".join(
+            (_pack_header(REQ, ptype, size), function, b"\0", unique, b"\0", data)
+        )
         self.server = ""
         self.handle: bytes | None = None
         self.state: str | None = None
@@ -182,16 +206,20 @@ class PendingJob:
                 self.state = ERROR
 
     def to_result(self) -> JobResult:
-        return JobResult(
-            handle=self.handle,
-            state=self.state or UNKNOWN,
-            result=self.result,
-            exception=self.exception,
-            server=self.server,
-            function=self.function,
-            unique=self.unique,
-            status=self.status,
-            error=self.error,
+        # tuple.__new__ skips the NamedTuple's Python-level __new__ (this runs once per job).
+        return _new_tuple(
+            JobResult,
+            (
+                self.handle,
+                self.state or UNKNOWN,
+                self.result,
+                self.exception,
+                self.server,
+                self.function,
+                self.unique,
+                self.status,
+                self.error,
+            ),
         )
 
     def _callback(self, callback: Callable[..., object] | None, *args: object) -> None:

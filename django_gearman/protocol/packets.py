@@ -238,6 +238,7 @@ class PacketParser:
         expect = self.expect_magic
         limit = self.max_packet
         counts = ARGUMENT_COUNTS
+        new_packet = tuple.__new__  # skips the NamedTuple's Python-level __new__
         view = memoryview(buffer)
         try:
             while total - offset >= HEADER_SIZE:
@@ -261,7 +262,7 @@ class PacketParser:
                     if len(args) != count:
                         name = PacketType(ptype).name
                         raise self._fail(f"{name} needs {count} arguments, got {len(args)}")
-                out.append(Packet(magic, ptype, args))
+                out.append(new_packet(Packet, (magic, ptype, args)))
                 offset = end
         except ProtocolError:
             if not out:
