@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from serializers import SerializerError
+
 from .conf import get_settings, on_settings_reset
-from .errors import ConfigurationError, JobLost
+from .errors import ConfigurationError, GearmanJobError, JobLost
 from .jobs import PRIORITIES, GearmanJob, SubmitOptions, registry
-from .protocol import Priority
+from .protocol import GearmanError, JobRequest, Priority
 from .runtime import JobSpec, job_spec, remote_spec, run_eagerly
 
 if TYPE_CHECKING:
@@ -264,6 +266,53 @@ class GearmanClient:
 
     def do_task(self, task: Task) -> Any:
         """Run a ``Task`` and return its result (its handle when ``task.background``)."""
+        spec, call_args, call_kwargs, options = self._prepare_task(task)
+        return self._run(spec, call_args, call_kwargs, options, 0)
+
+    def do_tasks(
+        self,
+        tasks: Iterable[Task],
+        *,
+        timeout: float | None = None,
+        return_exceptions: bool = False,
+    ) -> list[Any]:
+        """Run many tasks at once, pipelined to the servers; results come back in task order.
+
+        Every call is validated and encoded before anything is sent. A failed task raises its
+        error (``JobFailed``, ``JobTimeout``, ...) unless ``return_exceptions``, which puts the
+        exception in its place in the list instead.
+        """
+        prepared = []
+        for task in tasks:
+            spec, call_args, call_kwargs, options = self._prepare_task(task)
+            prepared.append((spec, spec.encode_call(call_args, call_kwargs), options))
+        if self.eager if self.eager is not None else get_settings().eager:
+            outcomes = [
+                _settled(run_eagerly, spec, payload, options) for spec, payload, options in prepared
+            ]
+        else:
+            requests = [
+                JobRequest(
+                    spec.wire_name,
+                    payload,
+                    _unique_key(options.unique, spec.wire_name, payload),
+                    _PRIORITY[options.priority],
+                    options.background,
+                )
+                for spec, payload, options in prepared
+            ]
+            results = self.transport.submit_many(requests, timeout=timeout or self.timeout)
+            outcomes = [
+                _settled(self._outcome, spec, result, options)
+                for (spec, _, options), result in zip(prepared, results, strict=True)
+            ]
+        if not return_exceptions:
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+        return outcomes
+
+    def _prepare_task(self, task: Task) -> tuple[JobSpec, list[Any], dict[str, Any], SubmitOptions]:
         call_args, call_kwargs = _call_body(task.name, task.data, task.args, task.kwargs, {})
         options = SubmitOptions(
             priority=_priority(task.priority),
@@ -272,7 +321,7 @@ class GearmanClient:
             timeout=task.timeout,
         )
         spec = self._spec(task.name, registry.find(task.name), task.serializer)
-        return self._run(spec, call_args, call_kwargs, options, 0)
+        return spec, call_args, call_kwargs, options
 
     def dispatch_background_task(self, name: str, data: Any = UNSET) -> str:
         """Queue job ``name`` with one argument (``None`` is an argument) and return its handle."""
@@ -334,6 +383,8 @@ class GearmanClient:
         )
 
     def _outcome(self, spec: JobSpec, result: Any, options: SubmitOptions) -> Any:
+        if result.error is not None:  # submit_many reports transport failures per job
+            raise result.error
         if result.state == "queued":
             return result.handle.decode("ascii", "replace") if result.handle else ""
         if result.state == "complete":
@@ -341,6 +392,14 @@ class GearmanClient:
         if result.state == "exception":
             raise spec.decode_failure(result.exception or b"")
         raise JobLost(spec.name, "the worker reported WORK_FAIL (it crashed or gave up)")
+
+
+def _settled(function: Callable[..., Any], *args: Any) -> Any:
+    """The function's result, or the exception it raised (for ``return_exceptions``)."""
+    try:
+        return function(*args)
+    except (GearmanJobError, GearmanError, SerializerError) as exc:
+        return exc
 
 
 def _unique_key(unique: str | bool | None, wire_name: str, payload: bytes) -> str | None:

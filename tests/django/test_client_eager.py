@@ -341,3 +341,22 @@ def test_bare_payload_is_refused_without_the_opt_in() -> None:
     with pytest.raises(JobError) as caught:
         execute(spec, b"hello", handle="t")
     assert spec.decode_failure(caught.value.data).remote_type.endswith("MalformedEnvelope")
+
+
+def test_do_tasks_returns_results_in_order_and_can_collect_errors(client: GearmanClient) -> None:
+    tasks = [
+        Task("gearman_example.reverse", "abc"),
+        Task(ADD, args=[1, 2]),
+        Task("tests.django.jobs_app.explode", "bad"),
+    ]
+    results = client.do_tasks(tasks, return_exceptions=True)
+    assert results[:2] == ["cba", 3]
+    assert isinstance(results[2], JobFailed)
+    with pytest.raises(JobFailed):
+        client.do_tasks(tasks)
+
+
+def test_do_tasks_validates_every_call_before_running_any(client: GearmanClient) -> None:
+    marker_job = Task("tests.django.jobs_app.explode", "must not run")
+    with pytest.raises(ValidationFailed):
+        client.do_tasks([marker_job, Task(ADD, kwargs={"one": "x", "two": 1})])

@@ -191,3 +191,13 @@ def test_bare_payload_to_an_enveloped_job_is_refused(server: Gearmand, worker: A
     assert result.state == "exception"
     error = decode(result.exception or b"", DecodePolicy(), job="tests.django.jobs_app.echo")
     assert error.value["error"]["type"] == "serializers.errors.MalformedEnvelope"
+
+
+def test_do_tasks_pipelines_many_jobs(client: GearmanClient) -> None:
+    tasks = [Task("tests.django.jobs_app.add", args=[index, index]) for index in range(50)]
+    tasks.append(Task("tests.django.jobs_app.explode", "one bad"))
+    tasks.append(Task("gearman_example.background_counting", None, background=True))
+    results = client.do_tasks(tasks, timeout=30, return_exceptions=True)
+    assert results[:50] == [index * 2 for index in range(50)]
+    assert isinstance(results[50], JobFailed) and results[50].remote_message == "one bad"
+    assert isinstance(results[51], str) and results[51].startswith("H:")
