@@ -3,12 +3,15 @@ package GmeEnvelope;
 #   my ($ct, $value) = GmeEnvelope::read_envelope($payload, $job, {k1 => "secret"});
 #   my $payload = GmeEnvelope::write_envelope($value, "application/json", $job, kid => "k1", secret => "secret");
 # Errors die with "gme:CATEGORY: message\n" so callers (and our tests) can tell a tampered
-# envelope (bad-signature) from a malformed one without parsing prose.
+# envelope (bad-signature) from a malformed one without parsing prose. Bytes (msgpack bin, an
+# octet-stream body) are GmeMsgpack::Bytes objects; JSON objects and msgpack maps are hashes.
 use strict;
 use warnings;
 use Compress::Raw::Zlib ();
 use Compress::Zlib ();
-use Data::MessagePack;
+use File::Basename ();
+use lib File::Basename::dirname(__FILE__);
+use GmeMsgpack ();
 use Digest::SHA qw(hmac_sha256_hex);
 use Encode ();
 use JSON::PP;
@@ -16,7 +19,6 @@ use Exporter 'import';
 our @EXPORT_OK = qw(read_envelope write_envelope refuse);
 
 my $JSON    = JSON::PP->new->utf8->allow_nonref->canonical;
-my $MSGPACK = Data::MessagePack->new->utf8;
 
 sub refuse { die "gme:$_[0]: $_[1]\n" }
 
@@ -31,9 +33,9 @@ sub same_string {
 
 my %BODY_READERS = (
     'application/json'         => sub { $JSON->decode($_[0]) },
-    'application/msgpack'      => sub { $MSGPACK->unpack($_[0]) },
+    'application/msgpack'      => \&GmeMsgpack::unpack_one,
     'text/plain'               => sub { Encode::decode('UTF-8', $_[0], Encode::FB_CROAK) },
-    'application/octet-stream' => sub { $_[0] },
+    'application/octet-stream' => sub { GmeMsgpack::Bytes->new($_[0]) },
 );
 
 my %DEFAULT_POLICY = (
@@ -122,21 +124,11 @@ sub inflate {
     return $out;
 }
 
-# JSON::PP and Data::MessagePack each accept only their own boolean objects.
-sub with_booleans {
-    my ($v, $true, $false) = @_;
-    my $ref = ref $v;
-    return [ map { with_booleans($_, $true, $false) } @$v ] if $ref eq 'ARRAY';
-    return { map { $_ => with_booleans($v->{$_}, $true, $false) } keys %$v } if $ref eq 'HASH';
-    return $v ? $true : $false if $ref =~ /Boolean\z/;
-    return $v;
-}
-
 our %WRITABLE = (
-    'application/json'         => sub { $JSON->encode(with_booleans($_[0], JSON::PP::true, JSON::PP::false)) },
-    'application/msgpack'      => sub { $MSGPACK->pack(with_booleans($_[0], Data::MessagePack::true, Data::MessagePack::false)) },
+    'application/json'         => sub { $JSON->encode($_[0]) },
+    'application/msgpack'      => \&GmeMsgpack::pack_value,
     'text/plain'               => sub { Encode::encode('UTF-8', $_[0]) },
-    'application/octet-stream' => sub { $_[0] },
+    'application/octet-stream' => sub { ref $_[0] ? $_[0]->bytes : $_[0] },
 );
 
 # The writer. %opts: kid + secret (sign), zlib => 1, accept => "ct1,ct2".

@@ -21,8 +21,6 @@ use GmeEnvelope qw(read_envelope write_envelope refuse);
 
 my $CANON = JSON::PP->new->utf8->canonical->allow_nonref;
 
-# Perl has no bytes type: a string without the UTF-8 flag that holds high bytes came from a
-# msgpack bin or an octet-stream body; an ASCII-only one is indistinguishable from text.
 sub to_canon {
     my ($v) = @_;
     return undef unless defined $v;
@@ -30,14 +28,13 @@ sub to_canon {
     return [ map { to_canon($_) } @$v ] if $ref eq 'ARRAY';
     return { map { $_ => to_canon($v->{$_}) } keys %$v } if $ref eq 'HASH';
     return $v ? JSON::PP::true : JSON::PP::false if $ref =~ /Boolean\z/;
+    return { '$bytes' => unpack('H*', $v->bytes) } if $ref eq 'GmeMsgpack::Bytes';
     die "cannot show a $ref value\n" if $ref;
     my $flags = B::svref_2object(\$v)->FLAGS;
     if (!($flags & B::SVf_POK) && ($flags & (B::SVf_NOK | B::SVf_IOK))) {
         return { '$float' => $v > 0 ? 'inf' : '-inf' } if $v == 9**9**9 || $v == -9**9**9;
         return { '$float' => 'nan' } if $v != $v;
-        return $v;
     }
-    return { '$bytes' => unpack('H*', $v) } if !utf8::is_utf8($v) && $v =~ /[\x80-\xff]/;
     return $v;
 }
 
@@ -45,7 +42,7 @@ sub from_canon {
     my ($v) = @_;
     return [ map { from_canon($_) } @$v ] if ref $v eq 'ARRAY';
     if (ref $v eq 'HASH') {
-        return pack('H*', $v->{'$bytes'}) if keys %$v == 1 && exists $v->{'$bytes'};
+        return GmeMsgpack::Bytes->new(pack('H*', $v->{'$bytes'})) if keys %$v == 1 && exists $v->{'$bytes'};
         return 0 + $v->{'$int'} if keys %$v == 1 && exists $v->{'$int'};
         return { map { $_ => from_canon($v->{$_}) } keys %$v };
     }

@@ -40,10 +40,6 @@ PEER_COMMANDS: dict[str, list[str]] = {
 }
 #: Seconds any single peer command may take; far above what they need (well under a second).
 PEER_TIMEOUT = 60.0
-#: Perl and PHP have no bytes type: a peer shows an ASCII-only msgpack bin or octet-stream body as
-#: text (Perl) or as text when it is UTF-8 (PHP reads bin exactly; only octet-stream is loose).
-LOOSE_BYTES = {"perl": "ascii", "php": "none", "node": "none"}
-
 # The refusal category each peer reports for each error class of serializers.decode.
 _CATEGORIES: list[tuple[type[SerializerError], str]] = [
     (UnsupportedVersion, "unsupported-version"),
@@ -153,15 +149,9 @@ def peer_write(lang: str, requests: Sequence[Mapping[str, Any]]) -> list[bytes]:
     return [bytes.fromhex(answer["payload_hex"]) for answer in run_peer(lang, "write", requests)]
 
 
-def canon(value: Any, loose_bytes: str = "none") -> Any:
-    """`value` in the peers' canonical JSON form. `loose_bytes="ascii"` shows ASCII bytes as text
-    and `"utf8"` shows UTF-8 bytes as text (for peers whose language has no bytes type)."""
+def canon(value: Any) -> Any:
+    """`value` in the peers' canonical JSON form."""
     if isinstance(value, bytes):
-        if loose_bytes == "ascii" and value.isascii():
-            return value.decode("ascii")
-        if loose_bytes == "utf8":
-            with contextlib.suppress(UnicodeDecodeError):
-                return value.decode("utf-8")
         return {"$bytes": value.hex()}
     if isinstance(value, float) and not math.isfinite(value):
         return {"$float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
@@ -170,9 +160,9 @@ def canon(value: Any, loose_bytes: str = "none") -> Any:
             "$timestamp": value.astimezone(dt.UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
         }
     if isinstance(value, list | tuple):
-        return [canon(item, loose_bytes) for item in value]
+        return [canon(item) for item in value]
     if isinstance(value, dict):
-        return {str(key): canon(item, loose_bytes) for key, item in value.items()}
+        return {str(key): canon(item) for key, item in value.items()}
     return value
 
 

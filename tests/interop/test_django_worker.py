@@ -1,4 +1,4 @@
-"""Perl, PHP, Node and shell clients call the example app's jobs served by `manage.py gearman_worker`.
+"""Perl, PHP, Node and shell clients call the example jobs served by `manage.py gearman_worker`.
 
 The worker runs as a subprocess against the test's private gearmand, with the example project's
 settings (`gearman_example.settings`), or with signing on (`tests.interop.django_settings`).
