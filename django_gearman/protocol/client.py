@@ -37,6 +37,7 @@ from .jobs import (
 from .packets import PacketType, encode_packet
 from .ring import ClientBase
 
+_FRESH_IDLE = 0.001
 _OPTION_EXCEPTIONS = encode_packet(PacketType.OPTION_REQ, (b"exceptions",))
 
 
@@ -51,6 +52,15 @@ class JobStatus:
     denominator: int
 
 
+class _ClientConnection(PacketConnection):
+    """A pooled client connection: knows its pool and keeps one reusable JobTracker."""
+
+    __slots__ = ("pool_index", "tracker")
+
+    pool_index: int
+    tracker: JobTracker
+
+
 class _ServerPool:
     """Idle connections to one server (guarded by the client lock)."""
 
@@ -58,7 +68,7 @@ class _ServerPool:
 
     def __init__(self, address: ServerAddress) -> None:
         self.address = address
-        self.idle: list[PacketConnection] = []
+        self.idle: list[_ClientConnection] = []
 
 
 class Client(ClientBase):
@@ -85,20 +95,25 @@ class Client(ClientBase):
 
     # ----------------------------------------------------------------- connections
 
-    def _checkout_idle(self, pool: _ServerPool) -> PacketConnection | None:
+    def _checkout_idle(self, pool: _ServerPool) -> _ClientConnection | None:
         while True:
             with self._lock:
                 if not pool.idle:
                     return None
                 conn = pool.idle.pop()
-            if not conn.is_stale():
+            # A server cannot restart within _FRESH_IDLE; past it, one poll(0) tells whether it
+            # closed the connection meanwhile (then the job never left: try a new connection).
+            if time.monotonic() - conn.idle_since < _FRESH_IDLE or not conn.is_stale():
                 return conn
             conn.close()
 
-    def _connect(self, pool: _ServerPool, deadline: float) -> PacketConnection:
+    def _connect(self, index: int, deadline: float) -> _ClientConnection:
         """New connection with the 'exceptions' option negotiated (one round trip)."""
         timeout = self._connect_timeout(deadline)
-        conn = PacketConnection.connect(pool.address, timeout, max_packet=self.max_packet)
+        conn = _ClientConnection.connect(self.servers[index], timeout, max_packet=self.max_packet)
+        assert isinstance(conn, _ClientConnection)
+        conn.pool_index = index
+        conn.tracker = JobTracker()
         try:
             conn.send(_OPTION_EXCEPTIONS, deadline)
             packet = conn.read_packet(min(deadline, time.monotonic() + self.connect_timeout))
@@ -109,8 +124,11 @@ class Client(ClientBase):
             raise
         return conn
 
-    def _acquire(self, start: int, deadline: float) -> PacketConnection:
+    def _acquire(self, start: int, deadline: float) -> _ClientConnection:
         """An idle or new connection, trying servers in rotation with bounded retries."""
+        conn = self._checkout_idle(self._pools[start])  # fast path: a warm connection
+        if conn is not None:
+            return conn
         errors: list[str] = []
         for pause, index in self.ring.attempts(start):
             if pause:
@@ -124,7 +142,7 @@ class Client(ClientBase):
             if time.monotonic() >= deadline:
                 raise JobTimeout("timed out while connecting to a gearmand server")
             try:
-                conn = self._connect(pool, deadline)
+                conn = self._connect(index, deadline)
             except (OSError, ConnectionLost, JobTimeout, ProtocolError) as exc:
                 self.ring.mark_down(index)
                 errors.append(f"{pool.address}: {exc}")
@@ -133,10 +151,11 @@ class Client(ClientBase):
             return conn
         raise NoServerAvailable("no gearmand server available: " + "; ".join(errors[-4:]))
 
-    def _release(self, conn: PacketConnection) -> None:
-        pool = self._pools[self.ring.index_of(conn.address)]
+    def _release(self, conn: _ClientConnection) -> None:
+        pool = self._pools[conn.pool_index]
         with self._lock:
             if not self._closed and len(pool.idle) < self.max_idle_per_server:
+                conn.idle_since = time.monotonic()
                 pool.idle.append(conn)
                 return
         conn.close()
@@ -159,18 +178,18 @@ class Client(ClientBase):
 
     # ----------------------------------------------------------------- exchanges
 
-    def _exchange(self, conn: PacketConnection, jobs: list[PendingJob], deadline: float) -> None:
+    def _exchange(self, conn: _ClientConnection, jobs: list[PendingJob], deadline: float) -> None:
         """Send the batch in one write, then read until each job is final or out of time."""
         tracker = self._send_batch(conn, jobs, deadline)
         if tracker is not None:
             self._drain(conn, tracker, deadline)
 
     def _send_batch(
-        self, conn: PacketConnection, jobs: list[PendingJob], deadline: float
+        self, conn: _ClientConnection, jobs: list[PendingJob], deadline: float
     ) -> JobTracker | None:
         """Write every job in one ``sendall``; None if the connection failed (jobs recorded)."""
-        tracker = JobTracker()
-        server = str(conn.address)
+        tracker = conn.tracker  # empty: a connection is pooled only after a clean exchange
+        server = conn.name
         for job in jobs:
             job.server = server
             tracker.submitted(job)
@@ -182,7 +201,7 @@ class Client(ClientBase):
             return None
         return tracker
 
-    def _drain(self, conn: PacketConnection, tracker: JobTracker, deadline: float) -> None:
+    def _drain(self, conn: _ClientConnection, tracker: JobTracker, deadline: float) -> None:
         """Read until every job of ``tracker`` is final; afterwards every job has a state.
 
         The connection goes back to the pool only if the exchange ended cleanly.
@@ -203,13 +222,13 @@ class Client(ClientBase):
         self._release(conn)
 
     @staticmethod
-    def _abandon(conn: PacketConnection, tracker: JobTracker, exc: BaseException) -> None:
+    def _abandon(conn: _ClientConnection, tracker: JobTracker, exc: BaseException) -> None:
         """A failed exchange: close the connection, give every open job its outcome.
 
         Anything that is not a GearmanError (e.g. KeyboardInterrupt) is re-raised.
         """
         conn.close()
-        server = str(conn.address)
+        server = conn.name
         if isinstance(exc, ConnectionLost):
             tracker.abandon(OutcomeUnknown(f"server {server} failed with the job in flight: {exc}"))
         elif isinstance(exc, JobTimeout):
@@ -261,7 +280,7 @@ class Client(ClientBase):
             return []
         deadline = self._deadline(timeout)
         groups = self._group_by_server(jobs)
-        batches: list[tuple[PacketConnection, list[PendingJob]]] = []
+        batches: list[tuple[_ClientConnection, list[PendingJob]]] = []
         unreachable: NoServerAvailable | None = None
         for start, group in groups.items():
             try:
@@ -279,7 +298,7 @@ class Client(ClientBase):
         return [job.to_result() for job in jobs]
 
     def _run_batches(
-        self, batches: list[tuple[PacketConnection, list[PendingJob]]], deadline: float
+        self, batches: list[tuple[_ClientConnection, list[PendingJob]]], deadline: float
     ) -> None:
         """Write every batch first (servers work in parallel), then drain each connection.
 
@@ -328,7 +347,7 @@ class Client(ClientBase):
         conn = self._checkout_idle(pool)
         if conn is None:
             try:
-                conn = self._connect(pool, deadline)
+                conn = self._connect(index, deadline)
             except (OSError, ConnectionLost) as exc:
                 raise NoServerAvailable(f"cannot reach {pool.address}: {exc}") from exc
         try:

@@ -38,7 +38,17 @@ class PacketConnection:
     (at most ``_TIMEOUT_SLACK`` late).
     """
 
-    __slots__ = ("_poller", "_rcv_timeout", "_snd_timeout", "_view", "address", "parser", "sock")
+    __slots__ = (
+        "_poller",
+        "_rcv_timeout",
+        "_snd_timeout",
+        "_view",
+        "address",
+        "idle_since",
+        "name",
+        "parser",
+        "sock",
+    )
 
     def __init__(
         self,
@@ -49,6 +59,7 @@ class PacketConnection:
         expect_magic: bytes | None = RES,
     ) -> None:
         self.address = address
+        self.name = str(address)
         sock.settimeout(None)
         self.sock = sock
         self.parser = PacketParser(max_packet=max_packet, expect_magic=expect_magic)
@@ -56,6 +67,7 @@ class PacketConnection:
         self._rcv_timeout = _FOREVER
         self._snd_timeout = _FOREVER
         self._poller: select.poll | None = None
+        self.idle_since = 0.0  # when a pool last put it back (monotonic)
 
     @classmethod
     def connect(cls, address: ServerAddress, timeout: float, **kwargs: object) -> PacketConnection:
