@@ -14,22 +14,21 @@ before anything is sent: the value would otherwise never reach the job.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 from serializers import SerializerError
 
-from .conf import get_settings, on_settings_reset
+from .conf import GearmanSettings, get_settings, on_settings_reset
 from .errors import ConfigurationError, GearmanJobError, JobLost
 from .jobs import PRIORITIES, GearmanJob, SubmitOptions, registry
-from .protocol import GearmanError, JobRequest, Priority
+from .protocol import AsyncClient, Client, GearmanError, JobRequest, Priority
 from .runtime import JobSpec, job_spec, remote_spec, run_eagerly
-
-if TYPE_CHECKING:
-    from .protocol import Client
 
 RESERVED_KEYWORDS = frozenset(
     {
@@ -162,6 +161,9 @@ class GearmanClient:
         self.eager = eager
         self.timeout = timeout
         self._transport: Client | None = None
+        self._async_transports: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, AsyncClient
+        ] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     # -- transport -------------------------------------------------------------------------
@@ -174,18 +176,19 @@ class GearmanClient:
             return transport
         with self._lock:
             if self._transport is None:
-                from .protocol import Client
-
                 current = get_settings()
-                servers = self._servers if self._servers is not None else list(current.servers)
-                if not servers:
-                    raise ConfigurationError("GEARMAN_SERVERS lists no server to submit to")
                 self._transport = Client(
-                    servers,
+                    self._server_list(current),
                     connect_timeout=current.connect_timeout,
                     default_timeout=current.timeout,
                 )
             return self._transport
+
+    def _server_list(self, current: GearmanSettings) -> list[str]:
+        servers = list(current.servers) if self._servers is None else self._servers
+        if not servers:
+            raise ConfigurationError("GEARMAN_SERVERS lists no server to submit to")
+        return [servers] if isinstance(servers, str) else list(servers)
 
     def close(self) -> None:
         """Close the pooled connections (a later submit reconnects)."""
@@ -356,31 +359,73 @@ class GearmanClient:
         retries: int,
     ) -> Any:
         payload = spec.encode_call(args, kwargs)
-        eager = options.eager if options.eager is not None else self.eager
-        if eager if eager is not None else spec.eager:
+        if self._eager(spec, options):
             return run_eagerly(spec, payload, options)
         unique = _unique_key(options.unique, spec.wire_name, payload)
+        arguments = self._submit_arguments(spec, unique, options)
         for attempt in range(retries + 1):
-            result = self._submit_once(spec, payload, unique, options)
+            result = self.transport.submit(spec.wire_name, payload, **arguments)
             if result.state != "failed" or attempt == retries:
                 break
         return self._outcome(spec, result, options)
 
-    def _submit_once(
-        self, spec: JobSpec, payload: bytes, unique: str | None, options: SubmitOptions
+    async def arun_job(
+        self,
+        job: GearmanJob[Any, Any],
+        args: list[Any],
+        kwargs: dict[str, Any],
+        options: SubmitOptions,
     ) -> Any:
-        timeout = options.timeout or self.timeout or spec.timeout
-        return self.transport.submit(
-            spec.wire_name,
-            payload,
-            unique=unique,
-            priority=_PRIORITY[options.priority],
-            background=options.background,
-            timeout=timeout,
-            on_status=options.on_status,
-            on_data=spec.data_callback(options.on_data) if options.on_data else None,
-            on_warning=_warning_callback(options.on_warning) if options.on_warning else None,
-        )
+        """``run_job`` for asyncio code: the same checks, an ``AsyncClient`` for the I/O."""
+        spec = self._spec(job.name, job, None)
+        payload = spec.encode_call(args, kwargs)
+        if self._eager(spec, options):
+            return run_eagerly(spec, payload, options)
+        unique = _unique_key(options.unique, spec.wire_name, payload)
+        arguments = self._submit_arguments(spec, unique, options)
+        result = await self._async_transport().submit(spec.wire_name, payload, **arguments)
+        return self._outcome(spec, result, options)
+
+    def _async_transport(self) -> AsyncClient:
+        """One ``AsyncClient`` per event loop (its connections belong to that loop)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            transport = self._async_transports.get(loop)
+            if transport is None:
+                current = get_settings()
+                transport = AsyncClient(
+                    self._server_list(current),
+                    connect_timeout=current.connect_timeout,
+                    default_timeout=current.timeout,
+                )
+                self._async_transports[loop] = transport
+            return transport
+
+    async def aclose(self) -> None:
+        """Close the asyncio connections of the running loop (and the sync ones)."""
+        with self._lock:
+            transport = self._async_transports.pop(asyncio.get_running_loop(), None)
+        if transport is not None:
+            await transport.close()
+        self.close()
+
+    def _eager(self, spec: JobSpec, options: SubmitOptions) -> bool:
+        eager = options.eager if options.eager is not None else self.eager
+        return eager if eager is not None else spec.eager
+
+    def _submit_arguments(
+        self, spec: JobSpec, unique: str | None, options: SubmitOptions
+    ) -> dict[str, Any]:
+        """The transport's submit keywords, shared by the sync and asyncio paths."""
+        return {
+            "unique": unique,
+            "priority": _PRIORITY[options.priority],
+            "background": options.background,
+            "timeout": options.timeout or self.timeout or spec.timeout,
+            "on_status": options.on_status,
+            "on_data": spec.data_callback(options.on_data) if options.on_data else None,
+            "on_warning": _warning_callback(options.on_warning) if options.on_warning else None,
+        }
 
     def _outcome(self, spec: JobSpec, result: Any, options: SubmitOptions) -> Any:
         if result.error is not None:  # submit_many reports transport failures per job

@@ -133,6 +133,19 @@ class GearmanJob(Generic[P, T]):
         handle: str = client.run_job(self, list(args), dict(kwargs), options)
         return handle
 
+    async def asubmit(self, *args: P.args, **kwargs: P.kwargs) -> T:
+        """``submit`` for asyncio code (many jobs in flight on one connection per server)."""
+        client = self.options.client or _client_module().default_client()
+        result: T = await client.arun_job(self, list(args), dict(kwargs), self.options)
+        return result
+
+    async def adispatch(self, *args: P.args, **kwargs: P.kwargs) -> str:
+        """``dispatch`` for asyncio code; returns the Gearman job handle."""
+        client = self.options.client or _client_module().default_client()
+        options = dataclasses.replace(self.options, background=True)
+        handle: str = await client.arun_job(self, list(args), dict(kwargs), options)
+        return handle
+
     @property
     def wire_name(self) -> str:
         """The Gearman function name (after GEARMAN_JOB_NAME), what any worker registers."""

@@ -360,3 +360,13 @@ def test_do_tasks_validates_every_call_before_running_any(client: GearmanClient)
     marker_job = Task("tests.django.jobs_app.explode", "must not run")
     with pytest.raises(ValidationFailed):
         client.do_tasks([marker_job, Task(ADD, kwargs={"one": "x", "two": 1})])
+
+
+def test_asyncio_api_in_eager_mode() -> None:
+    import asyncio
+
+    async def main() -> tuple[int, str]:
+        return await jobs.add.asubmit(2, 3), await jobs.add.adispatch(1, 1)
+
+    total, handle = asyncio.run(main())
+    assert total == 5 and handle.startswith("eager:")

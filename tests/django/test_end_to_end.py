@@ -201,3 +201,20 @@ def test_do_tasks_pipelines_many_jobs(client: GearmanClient) -> None:
     assert results[:50] == [index * 2 for index in range(50)]
     assert isinstance(results[50], JobFailed) and results[50].remote_message == "one bad"
     assert isinstance(results[51], str) and results[51].startswith("H:")
+
+
+def test_asyncio_submit_many_jobs_in_flight(client: GearmanClient) -> None:
+    import asyncio
+
+    job = jobs.add.using(client=client)
+
+    async def main() -> list[Any]:
+        try:
+            results = await asyncio.gather(*(job.asubmit(i, 1) for i in range(20)))
+            return [*results, await job.adispatch(1, 1)]
+        finally:
+            await client.aclose()
+
+    gathered = asyncio.run(main())
+    assert gathered[:20] == [i + 1 for i in range(20)]
+    assert gathered[20].startswith("H:")
