@@ -13,15 +13,21 @@ MAX_HOLD = 30.0
 
 
 @gearman_job(name="rel.record")
-def record(key: str, ledger_path: str, hold_first: float = 0.0, pause: float = 0.0) -> dict:
-    """Log the run; the first run of a key may hold (so a test can kill it mid-job).
+def record(
+    key: str, ledger_path: str, hold_first: float = 0.0, pause: float = 0.0, release: str = ""
+) -> dict:
+    """Log the run; the first run of a key may hold (so a test can kill it mid-job) until
+    ``hold_first`` seconds pass or the file ``release`` exists.
 
     ``pause`` is spent by every run, to widen the window in which a random kill lands mid-job.
     """
     attempt = ledger.write(ledger_path, key, "start")
-    wait = min(MAX_HOLD, (hold_first if attempt == 1 else 0.0) + pause)
-    if wait:
-        time.sleep(wait)
+    if hold_first and attempt == 1:
+        deadline = time.monotonic() + min(hold_first, MAX_HOLD)
+        while time.monotonic() < deadline and not (release and os.path.exists(release)):
+            time.sleep(0.02)
+    if pause:
+        time.sleep(min(pause, MAX_HOLD))
     ledger.write(ledger_path, key, "done")
     return {"key": key, "pid": os.getpid(), "attempt": attempt}
 
