@@ -260,7 +260,8 @@ class Client(ClientBase):
         )
         job = PendingJob(request)
         deadline = self._deadline(timeout)
-        conn = self._acquire(self.ring.start_index(job.unique), deadline)
+        start = 0 if len(self._pools) == 1 else self.ring.start_index(job.unique)
+        conn = self._acquire(start, deadline)
         self._exchange(conn, [job], deadline)
         if job.error is not None:
             raise job.error

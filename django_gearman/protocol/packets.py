@@ -185,12 +185,16 @@ class PacketParser:
         """Append received bytes; raises ProtocolError at once if a header is already invalid."""
         if self._error is not None:
             raise self._error
-        if self._offset and self._offset == len(self._buffer):
-            self._buffer.clear()
-            self._offset = 0
-        self._buffer += data
-        if len(self._buffer) - self._offset >= HEADER_SIZE:
-            self._check_header(self._offset)
+        buffer = self._buffer
+        offset = self._offset
+        if offset and offset == len(buffer):
+            buffer.clear()
+            offset = self._offset = 0
+        buffer += data
+        if len(buffer) - offset >= HEADER_SIZE:
+            magic, ptype, size = HEADER.unpack_from(buffer, offset)
+            if size > self.max_packet or ptype not in ARGUMENT_COUNTS or magic != self.expect_magic:
+                self._check_header(offset)  # raises the precise error (or accepts expect=None)
 
     def _fail(self, message: str) -> ProtocolError:
         self._error = ProtocolError(message)
@@ -227,6 +231,8 @@ class PacketParser:
         """
         if self._error is not None:
             raise self._error
+        if len(self._buffer) - self._offset < HEADER_SIZE and not self._ready:
+            return []
         out: list[Packet] = []
         if self._ready:
             out.extend(self._ready)

@@ -111,7 +111,7 @@ class ClientBase:
 
     def _deadline(self, timeout: float | None) -> float:
         if timeout is None:
-            timeout = self.default_timeout
+            return time.monotonic() + self.default_timeout
         if not isinstance(timeout, int | float) or timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
         return time.monotonic() + timeout
