@@ -32,12 +32,25 @@ function refuseExtensions (value) {
   else if (value && typeof value === 'object' && !(value instanceof Uint8Array) && !(value instanceof Date)) Object.values(value).forEach(refuseExtensions)
 }
 
+// Python refuses containers nested more than 1024 deep; JSON.parse and @msgpack/msgpack do not.
+const MAX_DEPTH = 1024
+function refuseDeepNesting (value) {
+  const stack = [[value, 0]]
+  while (stack.length) {
+    const [item, depth] = stack.pop()
+    if (item === null || typeof item !== 'object' || item instanceof Uint8Array || item instanceof Date) continue
+    if (depth >= MAX_DEPTH) refuse('decode', `nested deeper than ${MAX_DEPTH} levels`)
+    for (const child of Object.values(item)) stack.push([child, depth + 1])
+  }
+  return value
+}
+
 const BODY_READERS = {
-  'application/json': (body) => JSON.parse(strictUtf8.decode(body)),
+  'application/json': (body) => refuseDeepNesting(JSON.parse(strictUtf8.decode(body))),
   'application/msgpack': (body) => {
     const value = new StrictDecoder({ useBigInt64: true }).decode(body)
     refuseExtensions(value)
-    return value
+    return refuseDeepNesting(value)
   },
   'text/plain': (body) => strictUtf8.decode(body),
   'application/octet-stream': (body) => Buffer.from(body)

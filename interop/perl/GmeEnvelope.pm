@@ -18,7 +18,7 @@ use JSON::PP;
 use Exporter 'import';
 our @EXPORT_OK = qw(read_envelope write_envelope refuse);
 
-my $JSON    = JSON::PP->new->utf8->allow_nonref->canonical;
+my $JSON    = JSON::PP->new->utf8->allow_nonref->canonical->max_depth(1024);  # as Python: 1024 levels
 
 sub refuse { die "gme:$_[0]: $_[1]\n" }
 

@@ -6,6 +6,7 @@ package GmeMsgpack;
 #   my $data  = GmeMsgpack::pack_value($value);
 use strict;
 use warnings;
+no warnings 'recursion';    # values may nest 1024 deep, as in Python
 use B ();
 use Encode ();
 use JSON::PP ();
@@ -44,9 +45,9 @@ sub text {
     return $text;
 }
 
+# $depth: how many containers enclose this value (Python allows 1024 nested containers).
 sub read_value {
     my ($data, $at, $depth) = @_;
-    die "msgpack: nested deeper than $MAX_DEPTH levels\n" if $depth > $MAX_DEPTH;
     my $t = ord take($data, $at, 1);
     return $t if $t <= 0x7f;
     return $t - 0x100 if $t >= 0xe0;
@@ -68,11 +69,13 @@ sub read_value {
 
 sub read_list {
     my ($data, $at, $n, $depth) = @_;
+    die "msgpack: nested deeper than $MAX_DEPTH levels\n" if $depth >= $MAX_DEPTH;
     return [ map { read_value($data, $at, $depth + 1) } 1 .. $n ];
 }
 
 sub read_map {
     my ($data, $at, $n, $depth) = @_;
+    die "msgpack: nested deeper than $MAX_DEPTH levels\n" if $depth >= $MAX_DEPTH;
     my %map;
     for (1 .. $n) {
         my $key = read_value($data, $at, $depth + 1);

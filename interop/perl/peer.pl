@@ -19,7 +19,8 @@ use Gearman::Worker;
 use JSON::PP;
 use GmeEnvelope qw(read_envelope write_envelope refuse);
 
-my $CANON = JSON::PP->new->utf8->canonical->allow_nonref;
+my $CANON = JSON::PP->new->utf8->canonical->allow_nonref->max_depth(4096);
+no warnings 'recursion';    # values may nest 1024 deep, as in Python
 
 sub to_canon {
     my ($v) = @_;

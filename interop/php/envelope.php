@@ -28,7 +28,8 @@ const GME_DEFAULT_POLICY = [
     'max_decoded_bytes' => 32 * 1024 * 1024,
     'unenveloped' => null,  // a content type for payloads without the GME/ marker
 ];
-const GME_UNSAFE = ['application/x-python-pickle'];  // needs a signature; never readable here
+const GME_UNSAFE = ['application/x-python-pickle'];
+const GME_MAX_DEPTH = 1024;  // nested containers, as in Python  // needs a signature; never readable here
 
 /**
  * The reader (copy this one). Checks run in the order of docs/envelope.md: marker, header grammar,
@@ -110,7 +111,7 @@ function gme_decode_body(string $ct, string $body): mixed
     switch ($ct) {
         case 'application/json':
             try {
-                return json_decode($body, false, 512, JSON_THROW_ON_ERROR);
+                return json_decode($body, false, GME_MAX_DEPTH + 1, JSON_THROW_ON_ERROR);  // PHP counts one more level
             } catch (JsonException $e) {
                 throw new GmeError('decode', 'unreadable JSON: ' . $e->getMessage());
             }
@@ -182,9 +183,9 @@ function gme_mp_int(string $b, int &$at, int $size): int
     return ($size < 8 && $v >= 1 << ($bits - 1)) ? $v - (1 << $bits) : $v;
 }
 
+/** $depth: how many containers enclose this value (Python allows 1024 nested containers). */
 function gme_mp_read(string $b, int &$at, int $depth): mixed
 {
-    if ($depth > 512) throw new GmeError('decode', 'msgpack nested too deeply');
     $t = ord(gme_mp_take($b, $at, 1));
     $len = null;
     if ($t <= 0x7f) return $t;
@@ -214,6 +215,7 @@ function gme_mp_text(string $s): string
 
 function gme_mp_list(string $b, int &$at, int $n, int $depth): array
 {
+    if ($depth >= GME_MAX_DEPTH) throw new GmeError('decode', 'msgpack nested too deeply');
     $items = [];
     for ($i = 0; $i < $n; $i++) $items[] = gme_mp_read($b, $at, $depth + 1);
     return $items;
@@ -221,6 +223,7 @@ function gme_mp_list(string $b, int &$at, int $n, int $depth): array
 
 function gme_mp_map(string $b, int &$at, int $n, int $depth): stdClass
 {
+    if ($depth >= GME_MAX_DEPTH) throw new GmeError('decode', 'msgpack nested too deeply');
     $map = new stdClass();
     for ($i = 0; $i < $n; $i++) {
         $key = gme_mp_read($b, $at, $depth + 1);

@@ -65,6 +65,17 @@ class PeerFailed(AssertionError):
     """A peer exited non-zero, printed something that is not JSON, or ran out of time."""
 
 
+def deep_json(text: bytes) -> Any:
+    """json.loads for answers that hold values nested 1024 deep (past the default recursion
+    limit, which the json module's C scanner obeys)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 5000))
+    try:
+        return json.loads(text)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
 def check_node_modules() -> None:
     """The Node peer needs `npm install` in interop/node; say so instead of a module stack trace."""
     if not (REPO / "interop" / "node" / "node_modules" / "gearman").is_dir():
@@ -92,7 +103,7 @@ def run_peer(
             f"{lang} {command} exited {done.returncode}: {done.stderr.decode()[-3000:]}"
         )
     try:
-        answers = json.loads(done.stdout)
+        answers = deep_json(done.stdout)
     except ValueError as exc:
         raise PeerFailed(f"{lang} {command} printed no JSON: {done.stdout[:500]!r}") from exc
     if len(answers) != len(requests):

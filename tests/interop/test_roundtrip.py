@@ -123,3 +123,37 @@ def test_invalid_utf8_in_a_msgpack_str_is_refused_everywhere() -> None:
     for lang in PEERS:
         (answer,) = run_peer(lang, "read", [read_request(bad, JOB)])
         assert (lang, answer.get("error")) == (lang, "decode"), answer
+
+
+def nested_envelope(content_type: str, levels: int) -> bytes:
+    """`levels` lists inside each other around the string "core", written by hand (orjson
+    refuses to write that deep)."""
+    if content_type == "application/json":
+        body = b"[" * levels + b'"core"' + b"]" * levels
+    else:
+        body = b"\x91" * levels + b"\xa4core"
+    return f"GME/1 ct={content_type}\n".encode() + body
+
+
+def levels_around_core(value: Any) -> int:
+    """How many lists wrap "core" (iterative: the value is too deep for == or recursion)."""
+    levels = 0
+    while isinstance(value, list) and len(value) == 1:
+        value, levels = value[0], levels + 1
+    assert value == "core"
+    return levels
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/msgpack"])
+def test_nesting_limit_is_the_same_everywhere(content_type: str) -> None:
+    """1024 nested containers are read, 1025 are refused, by Python and by every peer."""
+    at_limit, too_deep = (nested_envelope(content_type, n) for n in (1024, 1025))
+    assert levels_around_core(decode(at_limit, job=JOB).value) == 1024
+    with pytest.raises(DecodeError):
+        decode(too_deep, job=JOB)
+    requests = [read_request(at_limit, JOB), read_request(too_deep, JOB)]
+    for lang in PEERS:
+        ok, refused = run_peer(lang, "read", requests)
+        assert ok["ok"], (lang, ok)
+        assert levels_around_core(ok["value"]) == 1024, lang
+        assert refused.get("error") == "decode", (lang, refused)
