@@ -68,15 +68,12 @@ def batched(operation: Callable[[], int], budget: Budget) -> Sample:
     return Sample(done, now - start)
 
 
-def seconds_per_call(function: Callable[[], object], seconds: float, repeats: int) -> float:
-    """Median over ``repeats`` of the mean time of one call, each repeat lasting ~``seconds``.
-
-    The number of calls per repeat is calibrated first, so the clock is read once per repeat,
-    not once per call (for microsecond-sized work the clock would be the measurement).
-    """
+def calls_per_batch(function: Callable[[], object], seconds: float) -> int:
+    """How many calls of ``function`` take about ``seconds`` (doubling, then scaling)."""
     clock = time.perf_counter
     calls = 1
-    for _ in range(40):  # calibration: double until one batch takes a tenth of the target
+    elapsed = 0.0
+    for _ in range(40):  # bounded: 2**40 calls would never be reached in time anyway
         start = clock()
         for _ in range(calls):
             function()
@@ -84,14 +81,29 @@ def seconds_per_call(function: Callable[[], object], seconds: float, repeats: in
         if elapsed >= seconds / 10 or calls >= 1 << 24:
             break
         calls *= 2
-    per_batch = max(1, int(calls * seconds / max(elapsed, 1e-9)))
-    timings = []
+    return max(1, int(calls * seconds / max(elapsed, 1e-9)))
+
+
+def best_seconds_per_call(
+    functions: dict[str, Callable[[], object]], seconds: float, repeats: int
+) -> dict[str, float]:
+    """Per function, the best (lowest) mean time of one call over ``repeats`` batches.
+
+    Batches of all functions are interleaved round by round, and the minimum is kept (as
+    ``timeit`` advises): other load on the machine only ever adds time. The clock is read once
+    per batch, never per call, so it does not weigh on microsecond-sized work.
+    """
+    clock = time.perf_counter
+    sizes = {name: calls_per_batch(function, seconds) for name, function in functions.items()}
+    best = dict.fromkeys(functions, math.inf)
     for _ in range(repeats):
-        start = clock()
-        for _ in range(per_batch):
-            function()
-        timings.append((clock() - start) / per_batch)
-    return statistics.median(timings)
+        for name, function in functions.items():
+            calls = sizes[name]
+            start = clock()
+            for _ in range(calls):
+                function()
+            best[name] = min(best[name], (clock() - start) / calls)
+    return best
 
 
 def median_rate(samples: Sequence[Sample]) -> float:
