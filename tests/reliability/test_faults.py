@@ -334,3 +334,35 @@ def test_job_that_always_kills_its_worker_is_stopped_by_job_retries(
     assert runs == 2, f"--job-retries=2 bounds the runs; saw {runs}"
     # The supervisor replaced the dead worker: the next job is served.
     assert isinstance(gearman.submit_job(PING, poll_timeout=30), int)
+
+
+def test_outcome_unknown_is_never_resubmitted_even_with_max_retries(
+    gearmand: Gearmand,
+    tmp_path: Path,
+    ledger_path: Path,
+    worker_process: Callable[..., WorkerProcess],
+    client: Callable[..., GearmanClient],
+) -> None:
+    """max_retries re-submits WORK_FAIL only: a job that may have run is left to the caller."""
+    worker_process([gearmand.address])
+    gearman = client([gearmand.address])
+    release = tmp_path / "release"
+    call = Call(
+        lambda: gearman.submit_job(
+            RECORD,
+            key="once",
+            ledger_path=str(ledger_path),
+            hold_first=30.0,
+            release=str(release),
+            max_retries=3,
+            poll_timeout=60,
+        )
+    )
+    first_run_pid(ledger_path, "once")
+    gearmand.kill()
+    outcome = call.result()
+    assert isinstance(outcome, OutcomeUnknown), outcome
+    release.touch()
+    gearmand.start()
+    assert isinstance(gearman.submit_job(PING, poll_timeout=20), int)
+    assert ledger.counts(ledger_path, "start")["once"] == 1

@@ -162,23 +162,19 @@ def canary_payload(path: Path) -> bytes:
     return pickle.dumps(Canary(path))
 
 
-@pytest.mark.parametrize(
-    ("case", "job", "sign_with", "error"),
-    [
-        ("signed-pickle-to-json-job", ECHO, SECRET, "ContentTypeNotAccepted"),
-        ("unsigned-pickle-to-json-job", ECHO, None, "ContentTypeNotAccepted"),
-        ("unsigned-pickle-to-pickle-job", "rel.pickled", None, "SignatureMissing"),
-        ("bad-signature-pickle-to-pickle-job", "rel.pickled", "wrong-secret", "BadSignature"),
-    ],
-)
+PICKLE_CASES = {
+    "signed-pickle-to-json-job": (ECHO, SECRET, "ContentTypeNotAccepted"),
+    "unsigned-pickle-to-json-job": (ECHO, None, "ContentTypeNotAccepted"),
+    "unsigned-pickle-to-pickle-job": ("rel.pickled", None, "SignatureMissing"),
+    "bad-signature-pickle-to-pickle-job": ("rel.pickled", "wrong-secret", "BadSignature"),
+}
+
+
+@pytest.mark.parametrize("case", list(PICKLE_CASES))
 def test_pickle_is_refused_without_being_unpickled(
-    case: str,
-    job: str,
-    sign_with: str | None,
-    error: str,
-    tmp_path: Path,
-    signed_worker: SignedWorker,
+    case: str, tmp_path: Path, signed_worker: SignedWorker
 ) -> None:
+    job, sign_with, error = PICKLE_CASES[case]
     trace = tmp_path / "unpickled"
     body = canary_payload(trace)
     if sign_with is None:

@@ -95,7 +95,12 @@ def run_load(
     def one(key: str) -> None:
         try:
             value: Any = gearman.submit_job(
-                "rel.record", key=key, ledger_path=str(ledger_path), pause=0.002, poll_timeout=120
+                "rel.record",
+                key=key,
+                ledger_path=str(ledger_path),
+                pause=0.001,
+                linger=0.001,
+                poll_timeout=120,
             )
         except Exception as exc:
             value = exc

@@ -14,12 +14,19 @@ MAX_HOLD = 30.0
 
 @gearman_job(name="rel.record")
 def record(
-    key: str, ledger_path: str, hold_first: float = 0.0, pause: float = 0.0, release: str = ""
+    key: str,
+    ledger_path: str,
+    hold_first: float = 0.0,
+    pause: float = 0.0,
+    linger: float = 0.0,
+    release: str = "",
 ) -> dict:
     """Log the run; the first run of a key may hold (so a test can kill it mid-job) until
     ``hold_first`` seconds pass or the file ``release`` exists.
 
-    ``pause`` is spent by every run, to widen the window in which a random kill lands mid-job.
+    Every run spends ``pause`` before its work is done and ``linger`` after (as a job that
+    cleans up before returning): a random kill then lands mid-job often enough to be seen, and
+    a kill during ``linger`` shows Gearman's at-least-once duplicate.
     """
     attempt = ledger.write(ledger_path, key, "start")
     if hold_first and attempt == 1:
@@ -29,6 +36,8 @@ def record(
     if pause:
         time.sleep(min(pause, MAX_HOLD))
     ledger.write(ledger_path, key, "done")
+    if linger:
+        time.sleep(min(linger, MAX_HOLD))
     return {"key": key, "pid": os.getpid(), "attempt": attempt}
 
 
