@@ -7,6 +7,7 @@ package GmeEnvelope;
 # octet-stream body) are GmeMsgpack::Bytes objects; JSON objects and msgpack maps are hashes.
 use strict;
 use warnings;
+use B ();
 use Compress::Raw::Zlib ();
 use Compress::Zlib ();
 use File::Basename ();
@@ -16,7 +17,7 @@ use Digest::SHA qw(hmac_sha256_hex);
 use Encode ();
 use JSON::PP;
 use Exporter 'import';
-our @EXPORT_OK = qw(read_envelope write_envelope refuse);
+our @EXPORT_OK = qw(read_envelope write_envelope refuse json_text);
 
 my $JSON    = JSON::PP->new->utf8->allow_nonref->canonical->max_depth(1024);  # as Python: 1024 levels
 
@@ -124,8 +125,30 @@ sub inflate {
     return $out;
 }
 
+my $JSON_ASCII = JSON::PP->new->allow_nonref->ascii;    # strings as \uXXXX: the text stays ASCII
+
+# JSON text (ASCII) with floats exact: JSON::PP prints 15 significant digits (Perl's default) and 17 are
+# needed to give back the same double. $special turns bytes and non-finite floats into text (the
+# default refuses them: JSON has neither).
+sub json_text {
+    my ($v, $special) = @_;
+    $special //= sub { refuse('not-accepted', 'JSON cannot carry ' . (ref $_[0] ? 'bytes' : "the float $_[0]")) };
+    return 'null' unless defined $v;
+    my $ref = ref $v;
+    return '[' . join(',', map { json_text($_, $special) } @$v) . ']' if $ref eq 'ARRAY';
+    return '{' . join(',', map { $JSON_ASCII->encode("$_") . ':' . json_text($v->{$_}, $special) } sort keys %$v) . '}' if $ref eq 'HASH';
+    return $v ? 'true' : 'false' if $ref =~ /Boolean\z/;
+    return $special->($v) if $ref eq 'GmeMsgpack::Bytes';
+    refuse('not-accepted', "JSON cannot carry a $ref") if $ref;
+    my $flags = B::svref_2object(\$v)->FLAGS;
+    return $JSON_ASCII->encode($v) if $flags & B::SVf_POK || !($flags & (B::SVf_NOK | B::SVf_IOK));
+    return "$v" if $flags & B::SVf_IOK;
+    return $special->($v) if $v != $v || $v == 9**9**9 || $v == -9**9**9;
+    return sprintf('%.17g', $v);
+}
+
 our %WRITABLE = (
-    'application/json'         => sub { $JSON->encode($_[0]) },
+    'application/json'         => \&json_text,
     'application/msgpack'      => \&GmeMsgpack::pack_value,
     'text/plain'               => sub { Encode::encode('UTF-8', $_[0]) },
     'application/octet-stream' => sub { ref $_[0] ? $_[0]->bytes : $_[0] },

@@ -17,26 +17,18 @@ use Getopt::Long qw(GetOptionsFromArray);
 use Gearman::Client;
 use Gearman::Worker;
 use JSON::PP;
-use GmeEnvelope qw(read_envelope write_envelope refuse);
+use GmeEnvelope qw(read_envelope write_envelope refuse json_text);
 
 my $CANON = JSON::PP->new->utf8->canonical->allow_nonref->max_depth(4096);
 no warnings 'recursion';    # values may nest 1024 deep, as in Python
 
+# A value as canonical JSON text: bytes become {"$bytes": HEX}, non-finite floats {"$float": ...}.
 sub to_canon {
-    my ($v) = @_;
-    return undef unless defined $v;
-    my $ref = ref $v;
-    return [ map { to_canon($_) } @$v ] if $ref eq 'ARRAY';
-    return { map { $_ => to_canon($v->{$_}) } keys %$v } if $ref eq 'HASH';
-    return $v ? JSON::PP::true : JSON::PP::false if $ref =~ /Boolean\z/;
-    return { '$bytes' => unpack('H*', $v->bytes) } if $ref eq 'GmeMsgpack::Bytes';
-    die "cannot show a $ref value\n" if $ref;
-    my $flags = B::svref_2object(\$v)->FLAGS;
-    if (!($flags & B::SVf_POK) && ($flags & (B::SVf_NOK | B::SVf_IOK))) {
-        return { '$float' => $v > 0 ? 'inf' : '-inf' } if $v == 9**9**9 || $v == -9**9**9;
-        return { '$float' => 'nan' } if $v != $v;
-    }
-    return $v;
+    return json_text($_[0], sub {
+        my ($v) = @_;
+        return '{"$bytes":"' . unpack('H*', $v->bytes) . '"}' if ref $v;
+        return '{"$float":"' . ($v != $v ? 'nan' : $v > 0 ? 'inf' : '-inf') . '"}';
+    });
 }
 
 sub from_canon {
@@ -61,12 +53,12 @@ sub cmd_read {
         my @got = eval { read_envelope(pack('H*', $req->{payload_hex}), $req->{job}, secrets($req->{keys}), %$policy) };
         if (my $err = $@) {
             my ($category, $message) = $err =~ /\Agme:([a-z-]+): (.*)/s ? ($1, $2) : ('crash', $err);
-            push @out, { ok => JSON::PP::false, error => $category, message => $message };
+            push @out, $CANON->encode({ ok => JSON::PP::false, error => $category, message => $message });
         } else {
-            push @out, { ok => JSON::PP::true, ct => $got[0], value => to_canon($got[1]) };
+            push @out, '{"ok":true,"ct":' . $CANON->encode($got[0]) . ',"value":' . to_canon($got[1]) . '}';
         }
     }
-    print $CANON->encode(\@out), "\n";
+    print '[', join(',', @out), "]\n";
 }
 
 sub cmd_write {
@@ -153,7 +145,8 @@ sub cmd_client {
         return;
     }
     my ($ct, $value, $fields) = read_envelope($outcome{data}, $function, $reply_keys);
-    print $CANON->encode({ state => $outcome{state}, ct => $ct, kid => $fields->{kid}, value => to_canon($value) }), "\n";
+    my $head = $CANON->encode({ state => $outcome{state}, ct => $ct, kid => $fields->{kid} });
+    print substr($head, 0, -1), ',"value":', to_canon($value), "}\n";
 }
 
 # Run as a script; `do "peer.pl"` only loads the helpers (to_canon, from_canon).

@@ -7,12 +7,12 @@ my @out;
 for my $r (@{ $json->decode(do { local $/; <STDIN> }) }) {
     if ($r->{mode} eq 'write') {
         my @key = defined $r->{kid} ? ($r->{kid}, pack('H*', $r->{secret_hex})) : ();
-        push @out, { payload_hex => unpack('H*', write_gme_envelope($r->{value}, $r->{job}, @key)) };
+        push @out, $json->encode({ payload_hex => unpack('H*', write_gme_envelope($r->{value}, $r->{job}, @key)) });
         next;
     }
     my %keys = map { $_ => pack('H*', $r->{keys}{$_}) } keys %{ $r->{keys} };
     my @got = eval { read_gme_envelope(pack('H*', $r->{payload_hex}), $r->{job}, \%keys) };
-    push @out, $@ ? { ok => JSON::PP::false, error => "$@" }
-                  : { ok => JSON::PP::true, ct => $got[0], value => to_canon($got[1]) };
+    push @out, $@ ? $json->encode({ ok => JSON::PP::false, error => "$@" })
+                  : '{"ok":true,"ct":' . $json->encode($got[0]) . ',"value":' . to_canon($got[1]) . '}';
 }
-print $json->encode(\@out);
+print '[', join(',', @out), ']';
