@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
+import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -298,7 +299,7 @@ class GearmanClient:
                 JobRequest(
                     spec.wire_name,
                     payload,
-                    _unique_key(options.unique, spec.wire_name, payload),
+                    _unique_key(options, spec.wire_name, payload),
                     _PRIORITY[options.priority],
                     options.background,
                 )
@@ -361,7 +362,7 @@ class GearmanClient:
         payload = spec.encode_call(args, kwargs)
         if self._eager(spec, options):
             return run_eagerly(spec, payload, options)
-        unique = _unique_key(options.unique, spec.wire_name, payload)
+        unique = _unique_key(options, spec.wire_name, payload)
         arguments = self._submit_arguments(spec, unique, options)
         for attempt in range(retries + 1):
             result = self.transport.submit(spec.wire_name, payload, **arguments)
@@ -381,7 +382,7 @@ class GearmanClient:
         payload = spec.encode_call(args, kwargs)
         if self._eager(spec, options):
             return run_eagerly(spec, payload, options)
-        unique = _unique_key(options.unique, spec.wire_name, payload)
+        unique = _unique_key(options, spec.wire_name, payload)
         arguments = self._submit_arguments(spec, unique, options)
         result = await self._async_transport().submit(spec.wire_name, payload, **arguments)
         return self._outcome(spec, result, options)
@@ -447,14 +448,30 @@ def _settled(function: Callable[..., Any], *args: Any) -> Any:
         return exc
 
 
-def _unique_key(unique: str | bool | None, wire_name: str, payload: bytes) -> str | None:
-    """``True`` derives the key from the job and its payload: equal calls coalesce."""
+MAX_UNIQUE_BYTES = 63  # gearmand 1.1.20 keeps 63 bytes of a unique id (64 with its NUL)
+
+
+def _unique_key(options: SubmitOptions, wire_name: str, payload: bytes) -> str | None:
+    """The unique id sent to gearmand.
+
+    ``True`` derives it from the function name and the encoded call, so equal calls coalesce (a
+    192-bit digest: short enough for gearmand). Without one, a background job still gets a random
+    id: gearmand's persistent queues key their rows by (unique, function), so two background
+    jobs with an empty id would overwrite each other in the queue store.
+    """
+    unique = options.unique
     if unique is None or unique is False:
-        return None
+        return uuid.uuid4().hex if options.background else None
     if unique is True:
-        return hashlib.sha256(wire_name.encode() + b"\n" + payload).hexdigest()
+        return hashlib.blake2b(wire_name.encode() + b"\n" + payload, digest_size=24).hexdigest()
     if not isinstance(unique, str):
         raise TypeError(f"unique must be a string or True, not {type(unique).__name__}")
+    size = len(unique.encode())
+    if not 0 < size <= MAX_UNIQUE_BYTES or "\0" in unique:
+        raise ValueError(
+            f"unique must be 1 to {MAX_UNIQUE_BYTES} bytes without NUL (gearmand truncates longer "
+            f"ids), not {size} bytes"
+        )
     return unique
 
 

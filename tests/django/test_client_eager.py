@@ -321,13 +321,25 @@ def test_eager_per_call_and_per_client_without_settings() -> None:
         assert GearmanClient(eager=True).submit_job(ADD, one=2, two=2) == 4
 
 
-def test_unique_true_derives_a_stable_key() -> None:
-    from django_gearman.client import _unique_key
+def test_unique_keys_fit_gearmand_and_background_jobs_never_share_one() -> None:
+    from dataclasses import replace
 
-    assert _unique_key(True, "f", b"x") == _unique_key(True, "f", b"x")
-    assert _unique_key(True, "f", b"x") != _unique_key(True, "f", b"y")
-    assert _unique_key("mine", "f", b"x") == "mine"
-    assert _unique_key(False, "f", b"x") is None
+    from django_gearman.client import MAX_UNIQUE_BYTES, _unique_key
+    from django_gearman.jobs import SubmitOptions
+
+    foreground, background = SubmitOptions(), SubmitOptions(background=True)
+    derived = _unique_key(replace(foreground, unique=True), "f", b"x")
+    assert derived == _unique_key(replace(background, unique=True), "f", b"x")
+    assert derived != _unique_key(replace(foreground, unique=True), "f", b"y")
+    assert derived is not None and len(derived) <= MAX_UNIQUE_BYTES
+    assert _unique_key(replace(foreground, unique="mine"), "f", b"x") == "mine"
+    assert _unique_key(foreground, "f", b"x") is None
+    first, second = (_unique_key(replace(background, unique=False), "f", b"x") for _ in range(2))
+    assert first and second and first != second
+    with pytest.raises(ValueError, match="63 bytes"):
+        _unique_key(replace(foreground, unique="u" * 64), "f", b"x")
+    with pytest.raises(TypeError):
+        _unique_key(replace(foreground, unique=3), "f", b"x")
 
 
 def test_unenveloped_job_takes_a_bare_payload_as_its_one_argument() -> None:
