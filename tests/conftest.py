@@ -12,10 +12,12 @@ from hypothesis import HealthCheck, settings
 
 from tests.support.gearmand import Gearmand
 
-settings.register_profile("ci", max_examples=200, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("fuzz", max_examples=50_000, deadline=None,
-                          suppress_health_check=list(HealthCheck))
+settings.register_profile(
+    "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "fuzz", max_examples=50_000, deadline=None, suppress_health_check=list(HealthCheck)
+)
 settings.load_profile("ci")
 
 

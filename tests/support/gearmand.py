@@ -122,7 +122,11 @@ class Gearmand:
         while time.monotonic() < deadline:
             code = self.process.poll()
             if code is not None:
-                stderr = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+                stderr = (
+                    self.process.stderr.read().decode(errors="replace")
+                    if self.process.stderr
+                    else ""
+                )
                 raise GearmandError(
                     f"gearmand exited with {code} on port {self.port}: {stderr.strip()} {self._log_tail()}"
                 )
