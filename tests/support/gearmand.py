@@ -128,7 +128,8 @@ class Gearmand:
                     else ""
                 )
                 raise GearmandError(
-                    f"gearmand exited with {code} on port {self.port}: {stderr.strip()} {self._log_tail()}"
+                    f"gearmand exited with {code} on port {self.port}: "
+                    f"{stderr.strip()} {self._log_tail()}"
                 )
             if _listening_inodes(self.port) & _socket_inodes_of(self.process.pid):
                 return self
