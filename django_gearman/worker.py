@@ -36,6 +36,7 @@ RESTART_BACKOFF_MIN = 0.1
 RESTART_BACKOFF_MAX = 10.0
 RESTARTS_PER_MINUTE_PER_CHILD = 10
 STOP_GRACE_SECONDS = 300.0
+_SUPERVISOR_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
 PARENT_CHECK_SECONDS = 1.0
 
 
@@ -167,6 +168,7 @@ class Supervisor:
     slots: list[_Slot] = field(default_factory=list)
     restarts: deque[float] = field(default_factory=deque)
     signals_seen: int = 0
+    wake_fds: tuple[int, ...] = ()
 
     def run(self) -> int:
         """Supervise until a signal; returns the exit status for the command."""
@@ -177,6 +179,7 @@ class Supervisor:
         connections.close_all()  # never share a database socket with the children
         gc.freeze()  # children share the loaded modules copy-on-write; gc never scans them
         wake_read, wake_write = os.pipe()
+        self.wake_fds = (wake_read, wake_write)
         os.set_blocking(wake_read, False)
         os.set_blocking(wake_write, False)
         previous_wakeup = signal.set_wakeup_fd(wake_write)
@@ -281,19 +284,34 @@ class Supervisor:
                 continue
             self.restarts.append(now)
             slot.pid = self._fork()
+            if slot.pid is None:
+                slot.start_after = now + RESTART_BACKOFF_MAX
 
-    def _fork(self) -> int:
-        pid = os.fork()
+    def _fork(self) -> int | None:
+        """Start one child; ``None`` if the system refused to fork (retried later)."""
+        # Signals stay blocked across fork, so a child never runs the parent's handler (which
+        # would signal its siblings) before it has installed its own.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _SUPERVISOR_SIGNALS)
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _SUPERVISOR_SIGNALS)
+            log.error("supervisor: cannot start a worker process: %s", exc)
+            return None
         if pid != 0:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _SUPERVISOR_SIGNALS)
             return pid
         code = 1
         try:
-            # Until run_child installs its own handlers, a signal must not run the parent's.
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             signal.set_wakeup_fd(-1)
+            for fd in self.wake_fds:
+                os.close(fd)
             os.setpgid(0, 0)  # a terminal's Ctrl-C reaches the parent only; it relays once
             self.slots = []
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _SUPERVISOR_SIGNALS)
             run_child(self.jobs, self.max_jobs, self.servers, parent_pid=os.getppid())
             code = 0
         except BaseException:
