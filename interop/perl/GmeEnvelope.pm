@@ -14,7 +14,6 @@ use File::Basename ();
 use lib File::Basename::dirname(__FILE__);
 use GmeMsgpack ();
 use Digest::SHA qw(hmac_sha256_hex);
-use Encode ();
 use JSON::PP;
 use Exporter 'import';
 our @EXPORT_OK = qw(read_envelope write_envelope refuse json_text);
@@ -35,7 +34,7 @@ sub same_string {
 my %BODY_READERS = (
     'application/json'         => sub { $JSON->decode($_[0]) },
     'application/msgpack'      => \&GmeMsgpack::unpack_one,
-    'text/plain'               => sub { Encode::decode('UTF-8', $_[0], Encode::FB_CROAK) },
+    'text/plain'               => \&GmeMsgpack::text,
     'application/octet-stream' => sub { GmeMsgpack::Bytes->new($_[0]) },
 );
 
@@ -150,7 +149,7 @@ sub json_text {
 our %WRITABLE = (
     'application/json'         => \&json_text,
     'application/msgpack'      => \&GmeMsgpack::pack_value,
-    'text/plain'               => sub { Encode::encode('UTF-8', $_[0]) },
+    'text/plain'               => sub { my $octets = $_[0]; utf8::encode($octets); $octets },
     'application/octet-stream' => sub { ref $_[0] ? $_[0]->bytes : $_[0] },
 );
 

@@ -8,7 +8,6 @@ use strict;
 use warnings;
 no warnings 'recursion';    # values may nest 1024 deep, as in Python
 use B ();
-use Encode ();
 use JSON::PP ();
 
 package GmeMsgpack::Bytes {
@@ -38,20 +37,29 @@ sub take {
     return $chunk;
 }
 
+# UTF-8 as Python reads it: Encode's strict "UTF-8" also refuses noncharacters such as U+FFFF,
+# which Python accepts, so decode laxly and refuse surrogates and code points past U+10FFFF.
 sub text {
     my ($octets) = @_;
-    my $text = eval { Encode::decode('UTF-8', $octets, Encode::FB_CROAK) };
-    die "msgpack: str is not valid UTF-8\n" unless defined $text;
+    my $text = $octets;
+    no warnings 'utf8';
+    die "str is not valid UTF-8\n" unless utf8::decode($text) && $text !~ /[\x{D800}-\x{DFFF}]|[^\x{0}-\x{10FFFF}]/;
     return $text;
 }
 
 # $depth: how many containers enclose this value (Python allows 1024 nested containers).
+sub text_or_die {
+    my $text = eval { text($_[0]) };
+    die "msgpack: $@" unless defined $text;
+    return $text;
+}
+
 sub read_value {
     my ($data, $at, $depth) = @_;
     my $t = ord take($data, $at, 1);
     return $t if $t <= 0x7f;
     return $t - 0x100 if $t >= 0xe0;
-    return text(take($data, $at, $t & 0x1f)) if ($t & 0xe0) == 0xa0;
+    return text_or_die(take($data, $at, $t & 0x1f)) if ($t & 0xe0) == 0xa0;
     return read_list($data, $at, $t & 0x0f, $depth) if ($t & 0xf0) == 0x90;
     return read_map($data, $at, $t & 0x0f, $depth) if ($t & 0xf0) == 0x80;
     return undef if $t == 0xc0;
@@ -60,7 +68,7 @@ sub read_value {
     if (my $format = $LENGTH{$t}) {
         my $n = unpack $format, take($data, $at, length pack($format, 0));
         return GmeMsgpack::Bytes->new(take($data, $at, $n)) if $t <= 0xc6;
-        return text(take($data, $at, $n)) if $t <= 0xdb;
+        return text_or_die(take($data, $at, $n)) if $t <= 0xdb;
         return $t <= 0xdd ? read_list($data, $at, $n, $depth) : read_map($data, $at, $n, $depth);
     }
     my $format = $NUMBER{$t} // die sprintf("msgpack: unsupported type 0x%02x\n", $t);
@@ -120,7 +128,8 @@ sub pack_integer {
 }
 
 sub pack_text {
-    my $octets = Encode::encode('UTF-8', $_[0]);
+    my $octets = $_[0];
+    utf8::encode($octets);    # not Encode's strict "UTF-8": it would replace noncharacters (U+FFFF)
     return head(length $octets, 0xa0, "\xd9", "\xda", "\xdb") . $octets;
 }
 

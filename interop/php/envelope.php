@@ -228,6 +228,7 @@ function gme_mp_map(string $b, int &$at, int $n, int $depth): stdClass
     for ($i = 0; $i < $n; $i++) {
         $key = gme_mp_read($b, $at, $depth + 1);
         if (!is_string($key)) throw new GmeError('decode', 'msgpack map key is not a string');
+        if (str_starts_with($key, "\0")) throw new GmeError('decode', 'a PHP object key cannot start with NUL');
         $map->{$key} = gme_mp_read($b, $at, $depth + 1);
     }
     return $map;

@@ -157,3 +157,16 @@ def test_nesting_limit_is_the_same_everywhere(content_type: str) -> None:
         assert ok["ok"], (lang, ok)
         assert levels_around_core(ok["value"]) == 1024, lang
         assert refused.get("error") == "decode", (lang, refused)
+
+
+def test_object_key_starting_with_nul() -> None:
+    """Perl and Node read a key that starts with NUL like Python; PHP refuses it (a decode error),
+    as stdClass cannot hold such a property."""
+    value = {"\x00hidden": 1, "plain": 2}
+    requests = [read_request(encode(value, s, job=JOB), JOB) for s in ("json", "msgpack")]
+    for lang in PEERS:
+        for answer in run_peer(lang, "read", requests):
+            if lang == "php":
+                assert answer.get("error") == "decode", answer
+            else:
+                assert answer["ok"] and answer["value"] == value, (lang, answer)
