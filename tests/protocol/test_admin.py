@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from django_gearman.protocol import (
     AdminClient,
@@ -102,3 +104,29 @@ def test_admin_on_a_dead_server_raises_typed_error(gearmand):
     with pytest.raises(GearmanError):
         admin.status()
     admin.close()
+
+
+def check_admin_bytes(data: bytes, as_list: bool) -> None:
+    parser = AdminParser(max_response=1024)
+    try:
+        parser.feed(data)
+        for _ in range(len(data) + 1):  # bounded: each answer consumes at least one line
+            answer = parser.next_list() if as_list else parser.next_line()
+            if answer is None:
+                break
+            if as_list:
+                assert isinstance(answer, list)
+                parse_status(answer)  # lines parse, or ProtocolError
+    except (ProtocolError, ServerError):
+        pass
+
+
+@given(st.binary(max_size=600), st.booleans())
+def test_fuzz_admin_answers_give_lines_or_typed_errors(data, as_list):
+    check_admin_bytes(data, as_list)
+
+
+@pytest.mark.fuzz
+@given(st.binary(max_size=2000), st.booleans())
+def test_long_fuzz_admin_answers(data, as_list):
+    check_admin_bytes(data, as_list)

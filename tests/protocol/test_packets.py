@@ -125,8 +125,7 @@ def test_negative_max_packet_is_refused():
         PacketParser(max_packet=-1)
 
 
-@given(st.binary(max_size=2048), st.integers(min_value=1, max_value=64))
-def test_fuzz_any_bytes_give_packets_or_protocol_error(data, chunk):
+def check_any_bytes(data: bytes, chunk: int) -> None:
     parser = PacketParser(max_packet=4096, expect_magic=None)
     try:
         for start in range(0, len(data), chunk):
@@ -138,6 +137,35 @@ def test_fuzz_any_bytes_give_packets_or_protocol_error(data, chunk):
             assert parser.buffered <= HEADER_SIZE + 4096 + chunk
     except ProtocolError:
         pass
+
+
+@given(st.binary(max_size=2048), st.integers(min_value=1, max_value=64))
+def test_fuzz_any_bytes_give_packets_or_protocol_error(data, chunk):
+    check_any_bytes(data, chunk)
+
+
+def packet_streams():
+    """Mostly well-framed packets (with random types and bodies) so the fuzzer gets past headers."""
+    header = st.tuples(
+        st.sampled_from([REQ, RES, b"\0RE\x00", b"abcd"]),
+        st.integers(min_value=0, max_value=50),
+        st.integers(min_value=0, max_value=80),
+    )
+    frame = st.tuples(header, st.binary(max_size=80)).map(
+        lambda item: struct.pack(">4sII", *item[0]) + item[1]
+    )
+    return st.lists(frame, max_size=12).map(b"".join)
+
+
+@pytest.mark.fuzz
+@given(st.one_of(st.binary(max_size=4096), packet_streams()), st.integers(1, 128))
+def test_long_fuzz_any_bytes_give_packets_or_protocol_error(data, chunk):
+    check_any_bytes(data, chunk)
+
+
+@given(packet_streams(), st.integers(min_value=1, max_value=64))
+def test_fuzz_framed_garbage_gives_packets_or_protocol_error(data, chunk):
+    check_any_bytes(data, chunk)
 
 
 @given(
