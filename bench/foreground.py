@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import statistics
 from collections.abc import Callable
 from pathlib import Path
 
 from bench.clients import LABELS
+from bench.cpu import CpuMeter, process_tree
 from bench.djangosite import ECHO_WIRE_NAME
 from bench.harness import Scenario, c_tool_sample, private_gearmand
 from bench.measure import Sample, percentile, sequential
 from bench.plots import bar_chart
-from bench.processes import worker_for
+from bench.processes import RunningWorkers, worker_for
 from bench.profile import TINY_PAYLOAD, Profile
 from bench.report import Report, Table, rate_table
 
@@ -32,26 +34,36 @@ def function_for(kind: str) -> str:
 def run(report: Report, profile: Profile, out: Path) -> None:
     candidates: dict[str, Callable[[], Sample]] = {}
     latencies: dict[str, list[float]] = {}
+    cpu: dict[str, list[dict[str, float]]] = {}
     with contextlib.ExitStack() as stack:
-        address = stack.enter_context(private_gearmand()).address
+        server = stack.enter_context(private_gearmand())
+        address = server.address
         scenario = Scenario(report, "foreground", stack)
         for kind in PAIRS:
             function = function_for(kind)
             spec = worker_for(kind, address, function, profile.worker_lifetime)
-            if not scenario.workers(kind, address, [spec]):
+            pool = scenario.workers(kind, address, [spec])
+            if pool is None:
                 continue
             submitter = scenario.submitter(kind, address, function)
             if submitter is None or not scenario.check_echo(kind, submitter, TINY_PAYLOAD):
                 continue
             call = functools.partial(submitter.call, submitter.prepare(TINY_PAYLOAD))
             latencies[kind] = []
-            candidates[kind] = functools.partial(
-                sequential, call, profile.sequential, latencies[kind]
+            candidates[kind] = metered(
+                functools.partial(sequential, call, profile.sequential, latencies[kind]),
+                CpuMeter(roles(pool, server.pid)),
+                cpu.setdefault(kind, []),
             )
         c_spec = worker_for("c", address, "fg.c", profile.worker_lifetime)
-        if scenario.workers("c", address, [c_spec]):
-            candidates["c"] = functools.partial(
-                c_tool_sample, address, "fg.c", TINY_PAYLOAD, profile.c_tool_jobs, False
+        pool = scenario.workers("c", address, [c_spec])
+        if pool is not None:
+            candidates["c"] = metered(
+                functools.partial(
+                    c_tool_sample, address, "fg.c", TINY_PAYLOAD, profile.c_tool_jobs, False
+                ),
+                CpuMeter(roles(pool, server.pid)),
+                cpu.setdefault("c", []),
             )
         samples = scenario.interleave(profile.repeats, candidates)
 
@@ -70,6 +82,7 @@ def run(report: Report, profile: Profile, out: Path) -> None:
         "validates call and result; the others move bytes. The C tool's time includes its "
         "process start-up."
     )
+    cpu_table(report, cpu, labels)
     latency_table(report, latencies, labels)
     percentiles = {
         f"p{p}": {
@@ -93,6 +106,57 @@ def run(report: Report, profile: Profile, out: Path) -> None:
             {"1 client, 1 worker process, 16-byte payload": values},
         ).name
     )
+
+
+def roles(pool: RunningWorkers, gearmand_pid: int) -> dict[str, Callable[[], list[int]]]:
+    def workers() -> list[int]:
+        return [pid for process in pool.processes for pid in process_tree(process.pid)]
+
+    return {"worker": workers, "gearmand": lambda: [gearmand_pid]}
+
+
+def metered(
+    sample: Callable[[], Sample], meter: CpuMeter, found: list[dict[str, float]]
+) -> Callable[[], Sample]:
+    """``sample``, also recording the CPU microseconds per job of each process into ``found``."""
+
+    def run() -> Sample:
+        before = meter.snapshot()
+        result = sample()
+        after = meter.snapshot(client_first=True)
+        found.append(CpuMeter.per_job(before, after, result.operations))
+        return result
+
+    return run
+
+
+def cpu_table(
+    report: Report, cpu: dict[str, list[dict[str, float]]], labels: dict[str, str]
+) -> None:
+    table = Table(
+        "foreground_cpu",
+        "2b. CPU time per sequential round trip, by process (microseconds, median)",
+        ["implementation", "client", "worker", "gearmand", "sum", "wall per job"],
+    )
+    for kind, runs in cpu.items():
+        if not runs:
+            continue
+        medians = {role: statistics.median(run[role] for run in runs) for role in runs[0]}
+        for role, value in medians.items():
+            report.metrics[f"cpu.{kind}.{role}_us"] = value
+        wall = report.metrics.get(f"foreground.{kind}")
+        table.add(
+            labels[kind],
+            *(f"{medians[role]:.1f}" for role in ("client", "worker", "gearmand")),
+            f"{sum(medians.values()):.1f}",
+            f"{1e6 / wall:.1f}" if wall else "n/a",
+        )
+    table.notes.append(
+        "From /proc schedstat of every thread of each process during the samples of section 2. "
+        "Less sensitive to other load than wall time; the sum above the wall time per job "
+        "means the processes ran in parallel, below it that they waited (wake-ups, scheduling)."
+    )
+    report.tables.append(table)
 
 
 def latency_table(

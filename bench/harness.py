@@ -52,10 +52,10 @@ class Scenario:
             self.report.problems.append(f"{self.name}: {label}: {type(exc).__name__}: {exc}")
             return None
 
-    def workers(self, label: str, address: str, specs: list[WorkerSpec]) -> bool:
-        """Start workers for the whole scenario; False (and a problem noted) if they fail."""
+    def workers(self, label: str, address: str, specs: list[WorkerSpec]) -> RunningWorkers | None:
+        """Start workers for the whole scenario; None (and a problem noted) if they fail."""
         pool = RunningWorkers(address, specs)
-        return self.attempt(f"{label} workers", lambda: self.stack.enter_context(pool)) is not None
+        return self.attempt(f"{label} workers", lambda: self.stack.enter_context(pool))
 
     def submitter(self, kind: str, address: str, function: str) -> Submitter | None:
         """A connected client whose echo answers were checked, warmed up; None if it failed."""
