@@ -110,8 +110,9 @@ class _GearmanProtocol(asyncio.Protocol):
         return futures
 
     def forget(self, job: PendingJob) -> None:
-        """A caller gave up (timeout/cancel): stop resolving its future."""
+        """A caller gave up (timeout/cancel): stop resolving its future and tracking it."""
         self.waiters.pop(id(job), None)
+        self.tracker.discard(job)
 
 
 class AsyncClient(ClientBase):

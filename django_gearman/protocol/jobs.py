@@ -321,6 +321,20 @@ class JobTracker:
             return [job]
         return []  # NOOP, OPTION_RES, STATUS_RES for someone else: nothing to route
 
+    def discard(self, job: PendingJob) -> None:
+        """Stop tracking a job whose caller gave up, once its handle is known.
+
+        A job still waiting for JOB_CREATED must stay queued: it keeps the FIFO aligned.
+        """
+        if job.handle is None:
+            return
+        waiting = self.by_handle.get(job.handle)
+        if waiting and job in waiting:
+            waiting.remove(job)
+            self.open_jobs -= 1
+            if not waiting:
+                del self.by_handle[job.handle]
+
     def abandon(self, error: GearmanError) -> list[PendingJob]:
         """The connection is gone or out of time: every open job gets ``error``."""
         jobs = list(self.awaiting_created)

@@ -156,3 +156,30 @@ def test_same_unique_in_flight_twice_both_callers_get_the_result(gearmand, start
     assert first.result == second.result == b"r:A"
     assert first.handle == second.handle
     assert calls == [b"A"]
+
+
+def test_timed_out_jobs_are_not_tracked_forever(gearmand):
+    async def main():
+        async with AsyncClient(gearmand.address) as client:
+            for _ in range(3):
+                with pytest.raises(JobTimeout):
+                    await client.submit("nobody-serves-this", b"x", timeout=0.2)
+            (protocol,) = client._connections.values()
+            return protocol.tracker.open_jobs, len(protocol.tracker.by_handle), protocol.waiters
+
+    open_jobs, handles, waiters = run(main())
+    assert (open_jobs, handles, waiters) == (0, 0, {})
+
+
+def test_failover_to_the_live_server(two_gearmands, start_worker):
+    a, b = two_gearmands
+    start_worker([a.address, b.address], {"reverse": reverse})
+    b.kill()
+
+    async def main():
+        async with AsyncClient([a.address, b.address], retries=0) as client:
+            return await asyncio.gather(*(client.submit("reverse", b"%d" % i) for i in range(20)))
+
+    results = run(main())
+    assert [r.result for r in results] == [(b"%d" % i)[::-1] for i in range(20)]
+    assert {r.server for r in results} == {a.address}
