@@ -16,6 +16,7 @@ TABLES = (
     "codecs",
     "envelope",
     "foreground",
+    "foreground_cpu",
     "latency",
     "background",
     "background_batched",
