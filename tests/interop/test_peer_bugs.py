@@ -178,3 +178,21 @@ def test_falsy_results_survive_the_perl_worker(gearmand: Gearmand, tmp_path: Pat
             result = client.submit(name, encode({"args": args, "kwargs": {}}, job=name), timeout=20)
             assert result.state == "complete", (result, log_tail(log))
             assert decode(result.result).value == expected
+
+
+@pytest.mark.parametrize("result", [b"", b"0", None])
+def test_python_worker_completes_false_results_properly(gearmand: Gearmand, result: Any) -> None:
+    """Unlike Gearman::Worker, django_gearman.protocol.Worker keeps the NUL after the handle for
+    an empty or "0" result, so even a raw (unenveloped) falsy result completes at once."""
+    worker = Worker([gearmand.address])
+    worker.register("raw.falsy", lambda job: result)
+    thread = threading.Thread(target=worker.work, kwargs={"max_jobs": 1}, daemon=True)
+    thread.start()
+    try:
+        with Client([gearmand.address]) as client:
+            outcome = client.submit("raw.falsy", b"x", timeout=20)
+        assert (outcome.state, outcome.result) == ("complete", result or b"")
+    finally:
+        worker.stop()
+        thread.join(timeout=10)
+        worker.close()
