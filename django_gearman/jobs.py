@@ -122,26 +122,26 @@ class GearmanJob(Generic[P, T]):
 
     def submit(self, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run the job on a worker and return its (validated) result."""
-        client = self.options.client or _client_module().default_client()
+        client = _client(self.options)
         result: T = client.run_job(self, list(args), dict(kwargs), self.options)
         return result
 
     def dispatch(self, *args: P.args, **kwargs: P.kwargs) -> str:
         """Queue the job in the background; returns the Gearman job handle (no result)."""
-        client = self.options.client or _client_module().default_client()
+        client = _client(self.options)
         options = dataclasses.replace(self.options, background=True)
         handle: str = client.run_job(self, list(args), dict(kwargs), options)
         return handle
 
     async def asubmit(self, *args: P.args, **kwargs: P.kwargs) -> T:
         """``submit`` for asyncio code (many jobs in flight on one connection per server)."""
-        client = self.options.client or _client_module().default_client()
+        client = _client(self.options)
         result: T = await client.arun_job(self, list(args), dict(kwargs), self.options)
         return result
 
     async def adispatch(self, *args: P.args, **kwargs: P.kwargs) -> str:
         """``dispatch`` for asyncio code; returns the Gearman job handle."""
-        client = self.options.client or _client_module().default_client()
+        client = _client(self.options)
         options = dataclasses.replace(self.options, background=True)
         handle: str = await client.arun_job(self, list(args), dict(kwargs), options)
         return handle
@@ -161,11 +161,20 @@ class GearmanJob(Generic[P, T]):
         return job_spec(self)
 
 
-def _client_module() -> Any:
-    """``client`` imports this module, so it is imported on first use (then it is cached)."""
-    from . import client
+_default_client: Callable[[], GearmanClient] | None = None
 
-    return client
+
+def _client(options: SubmitOptions) -> GearmanClient:
+    """The client of a call: ``using(client=...)``, else the process-wide one. ``client``
+    imports this module, so it is imported on first use and the function kept."""
+    global _default_client
+    if options.client is not None:
+        return options.client
+    if _default_client is None:
+        from .client import default_client
+
+        _default_client = default_client
+    return _default_client()
 
 
 def default_job_name(func: Callable[..., Any]) -> str:
