@@ -218,3 +218,18 @@ def test_asyncio_submit_many_jobs_in_flight(client: GearmanClient) -> None:
     gathered = asyncio.run(main())
     assert gathered[:20] == [i + 1 for i in range(20)]
     assert gathered[20].startswith("H:")
+
+
+def test_worker_validates_calls_from_clients_that_do_not(server: Gearmand, worker: Any) -> None:
+    """Another program skips validation: the worker refuses, naming the parameter."""
+    from django_gearman.protocol import Client
+
+    name = "tests.django.jobs_app.add"
+    bad_call = encode({"args": ["one", 2], "kwargs": {}}, "json", job=name)
+    with Client([server.address]) as raw:
+        result = raw.submit(name, bad_call, timeout=10)
+    assert result.state == "exception"
+    error = decode(result.exception or b"", DecodePolicy(), job=name).value["error"]
+    assert error["type"] == "serializers.errors.ValidationFailed"
+    assert error["refused"] is True
+    assert [detail["loc"] for detail in error["errors"]] == ["args.0"]
