@@ -122,8 +122,17 @@ def other(value: int) -> int:
 
 
 def test_the_project_jobs_pass_the_checks() -> None:
-    found = checks.run_checks(tags=["gearman"])
+    from django_gearman import registry
+
+    ours = [
+        job
+        for job in registry
+        if job.func.__module__.startswith(("gearman_example.", "tests.django."))
+    ]
+    assert len(ours) > 10
+    found = check_settings() + check_jobs(_registry_with(*ours))
     assert [m for m in found if m.level >= checks.ERROR] == []
+    assert "gearman" in checks.registry.registry.tags_available()
 
 
 def test_pickle_job_without_signing_keys_is_an_error() -> None:
