@@ -93,6 +93,16 @@ def check_jobs(
                 )
             )
         messages += _schema_errors(job)
+        if job.unenveloped and current.require_signature:
+            messages.append(
+                checks.Warning(
+                    f"job {job.name!r} accepts unenveloped payloads, but signatures are required: "
+                    f"bare payloads cannot be signed, so every one will be refused",
+                    hint="Drop unenveloped=, or set GEARMAN_REQUIRE_SIGNATURE = False.",
+                    obj=job.func,
+                    id="django_gearman.W002",
+                )
+            )
         if job.timeout is not None:
             messages.append(
                 checks.Warning(

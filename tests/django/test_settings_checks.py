@@ -178,6 +178,13 @@ def test_can_do_timeout_gets_a_warning() -> None:
     assert warnings[0].level == checks.WARNING
 
 
+def test_unenveloped_job_with_required_signatures_gets_a_warning() -> None:
+    local = _registry_with(GearmanJob(plain, name="bare", unenveloped="text/plain"))
+    assert check_jobs(local) == []
+    with override_settings(GEARMAN_SIGNING_KEYS={"k1": "0123456789abcdef"}):
+        assert ids(check_jobs(local)) == ["django_gearman.W002"]
+
+
 def test_autodiscovery_imported_the_jobs_modules() -> None:
     from django_gearman import registry
 
