@@ -181,7 +181,11 @@ class Worker:
     # ----------------------------------------------------------------- abilities
 
     def register(self, function: str, callback: Callback, timeout: int | None = None) -> None:
-        """Serve ``function`` with ``callback``; ``timeout`` (s) makes gearmand fail slow jobs."""
+        """Serve ``function`` with ``callback``.
+
+        ``timeout`` (whole seconds) sends CAN_DO_TIMEOUT: gearmand 1.1.20 then re-queues a job
+        that runs longer (it does not fail it), and refuses the late result.
+        """
         name = to_bytes(function, "function")
         if not name or b"\0" in name:
             raise ValueError("function name must be non-empty and without NUL bytes")
@@ -216,7 +220,11 @@ class Worker:
             self._wake_w.send(b"x")
 
     def stop(self) -> None:
-        """Ask ``work()`` to return after the current job; safe from threads and signal handlers."""
+        """Ask ``work()`` to return after the current job; safe from threads and signal handlers.
+
+        Called before ``work()``, it makes the next ``work()`` return at once (a SIGTERM during
+        start-up is not lost).
+        """
         self._stopping = True
         self._wake()
 
@@ -276,7 +284,6 @@ class Worker:
                 raise ValueError("register at least one function before work()")
             self._running = True
             self._pending_packets.clear()
-        self._stopping = False
         done = 0
         links = [_ServerLink(address) for address in self.servers]
         selector = _Poller()
@@ -306,6 +313,7 @@ class Worker:
                     self._close_quietly(link.conn)
             with self._lock:
                 self._running = False
+            self._stopping = False  # the Worker can work() again
         self.jobs_done += done
         return done
 

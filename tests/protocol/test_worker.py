@@ -11,6 +11,7 @@ import pytest
 
 from django_gearman.protocol import (
     AdminClient,
+    Client,
     JobRequest,
     JobTimeout,
     OutcomeUnknown,
@@ -223,3 +224,18 @@ def test_progress_sent_after_the_server_died_does_not_kill_the_worker(
     gearmand.start()
     assert client.submit("reverse", b"again", timeout=15).result == b"niaga"
     assert runner.thread.is_alive()
+
+
+def test_stop_before_work_is_not_lost(gearmand):
+    worker = Worker(gearmand.address)
+    worker.register("reverse", reverse)
+    try:
+        worker.stop()
+        assert worker.work() == 0  # returns at once instead of serving forever
+        runner = RunningWorker(worker, max_jobs=1)  # and it can work again afterwards
+        client = Client(gearmand.address)
+        assert client.submit("reverse", b"ab", timeout=10).result == b"ba"
+        runner.join()
+        client.close()
+    finally:
+        worker.close()
