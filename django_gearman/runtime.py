@@ -39,6 +39,9 @@ from .protocol.errors import WorkException
 from .reporting import JobContext, enter_job, leave_job
 
 JSON = "application/json"
+MAX_ERROR_MESSAGE = 8 * 1024  # characters of an exception message in an error envelope
+MAX_TRACEBACK = 64 * 1024  # characters of traceback text in an error envelope
+MAX_NEGOTIATED = 64  # distinct accept lists remembered per job
 ERROR_KEY = "error"
 
 
@@ -78,6 +81,21 @@ class Schemas:
 def schema_for(func: Callable[..., Any]) -> Schemas:
     """The schemas of a job function; raises ``SchemaError`` for annotations it cannot use."""
     return Schemas(CallSchema.from_function(func), ResultSchema.from_function(func))
+
+
+def _safe_str(exc: BaseException) -> str:
+    """``str(exc)``, even for an exception whose ``__str__`` itself fails."""
+    try:
+        return str(exc)
+    except Exception:
+        return f"<{type(exc).__name__}: unprintable message>"
+
+
+def _bounded(text: str, limit: int) -> str:
+    """Keep error texts small: the tail of a traceback is where the cause is."""
+    if len(text) <= limit:
+        return text
+    return f"...[{len(text) - limit} characters cut]...\n" + text[-limit:]
 
 
 def remote_type_name(exc: BaseException) -> str:
@@ -174,7 +192,8 @@ class JobSpec:
                     f"job {self.name!r} cannot write any content type the caller accepts "
                     f"({', '.join(accept)})"
                 )
-            self._negotiated[accept] = found
+            if len(self._negotiated) < MAX_NEGOTIATED:  # accept lists come from the network
+                self._negotiated[accept] = found
         return found
 
     def _encode(self, value: Any, serializer: Serializer, accept: tuple[str, ...] | None) -> bytes:
@@ -202,8 +221,8 @@ class JobSpec:
         """Encode an exception as the job error envelope (always JSON: every peer reads it)."""
         error: dict[str, Any] = {
             "type": remote_type_name(exc),
-            "message": str(exc),
-            "traceback": "".join(traceback.format_exception(exc)),
+            "message": _bounded(_safe_str(exc), MAX_ERROR_MESSAGE),
+            "traceback": _bounded("".join(traceback.format_exception(exc)), MAX_TRACEBACK),
         }
         if refused:
             error["refused"] = True

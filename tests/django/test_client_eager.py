@@ -382,3 +382,21 @@ def test_asyncio_api_in_eager_mode() -> None:
 
     total, handle = asyncio.run(main())
     assert total == 5 and handle.startswith("eager:")
+
+
+def test_error_texts_are_bounded_and_unprintable_messages_survive() -> None:
+    from django_gearman.runtime import MAX_ERROR_MESSAGE, MAX_TRACEBACK
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    spec = job_spec(jobs.echo)
+    for exc in (ValueError("m" * (MAX_ERROR_MESSAGE * 2)), Unprintable()):
+        failure = spec.decode_failure(spec.error_envelope(exc, refused=False))
+        assert len(failure.remote_message) <= MAX_ERROR_MESSAGE + 100
+        assert len(failure.remote_traceback) <= MAX_TRACEBACK + 100
+    assert (
+        "unprintable"
+        in spec.decode_failure(spec.error_envelope(Unprintable(), refused=False)).remote_message
+    )
