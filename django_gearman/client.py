@@ -26,10 +26,10 @@ from typing import Any, TypeAlias
 from serializers import SerializerError
 
 from .conf import GearmanSettings, get_settings, on_settings_reset
-from .errors import ConfigurationError, GearmanJobError, JobLost
+from .errors import ConfigurationError, GearmanJobError, JobLost, ReservedKeywordConflict
 from .jobs import PRIORITIES, GearmanJob, SubmitOptions, registry
 from .protocol import AsyncClient, Client, GearmanError, JobRequest, Priority
-from .runtime import JobSpec, job_spec, remote_spec, run_eagerly
+from .runtime import JobSpec, job_spec, parameter_names, remote_spec, run_eagerly
 
 RESERVED_KEYWORDS = frozenset(
     {
@@ -115,9 +115,6 @@ def _check_reserved(
     the call does not otherwise fill (through ``args``, ``kwargs`` or the payload)."""
     if job is None or not passed:
         return
-    from .errors import ReservedKeywordConflict
-    from .runtime import parameter_names
-
     names, positional = parameter_names(job.func)
     covered = set(call_kwargs) | set(positional[: len(call_args)])
     clashing = [key for key in names if key in passed and key not in covered]
