@@ -171,7 +171,8 @@ class Supervisor:
     wake_fds: tuple[int, ...] = ()
 
     def run(self) -> int:
-        """Supervise until a signal; returns the exit status for the command."""
+        """Supervise until a signal; returns the exit status for the command (0 after a
+        graceful stop, 1 when a second signal killed the children)."""
         if self.processes < 1:
             raise ValueError("the number of worker processes must be at least 1")
         from django.db import connections
@@ -209,7 +210,7 @@ class Supervisor:
                 signal.signal(sig, handler)
             os.close(wake_read)
             os.close(wake_write)
-        return 0
+        return 0 if self.signals_seen <= 1 else 1  # 1: the children were killed, jobs cut short
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGCHLD:

@@ -110,7 +110,7 @@ def test_second_sigterm_to_a_child_exits_at_once(
     worker.signal(signal.SIGTERM)
     wait_until(lambda: "supervisor: stopping" in worker.output(), 10, "the supervisor's stop")
     worker.signal(signal.SIGTERM)
-    worker.wait(15)
+    assert worker.wait(15) == 1
     wait_until(lambda: not pid_alive(replacement), 10, "the replacement to be killed")
     assert not Path(f"{marker}.done").exists()
     assert "second signal, killing the children now" in worker.output()

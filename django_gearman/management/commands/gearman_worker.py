@@ -65,7 +65,9 @@ class Command(BaseCommand):
             f"Serving {len(jobs)} job(s) with {options['workers']} worker(s): {names}"
         )
         self.stdout.flush()
-        Supervisor(jobs, options["workers"], options["max_jobs"], servers).run()
+        status = Supervisor(jobs, options["workers"], options["max_jobs"], servers).run()
+        if status:
+            sys.exit(status)
 
 
 def _log_to_stderr(level: str) -> None:
