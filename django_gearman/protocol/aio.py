@@ -38,16 +38,43 @@ from .ring import ClientBase
 _OPTION_EXCEPTIONS = encode_packet(PacketType.OPTION_REQ, (b"exceptions",))
 
 
+class _Batch:
+    """Jobs of one ``_run`` call: a single future resolved when the last of them is final."""
+
+    __slots__ = ("future", "pending")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, pending: int) -> None:
+        self.future: asyncio.Future[None] = loop.create_future()
+        self.pending = pending
+
+    def one_done(self) -> None:
+        self.pending -= 1
+        if self.pending <= 0 and not self.future.done():
+            self.future.set_result(None)
+
+    def expire(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
+
+
 class _GearmanProtocol(asyncio.Protocol):
-    """One client connection: parses packets and resolves each job's future."""
+    """One client connection: parses packets and resolves each job's batch.
+
+    Submissions made during one event-loop iteration are written together (one ``write``), so
+    many coroutines submitting at once cost one syscall, not one each. The tracker FIFO is
+    appended in the same order as the outbox, which keeps JOB_CREATED matching exact.
+    """
 
     def __init__(self, address: ServerAddress, max_packet: int) -> None:
         self.address = address
+        self.name = str(address)
         self.parser = PacketParser(max_packet=max_packet)
         self.tracker = JobTracker()
         self.transport: asyncio.Transport | None = None
-        self.waiters: dict[int, tuple[PendingJob, asyncio.Future[None]]] = {}
-        self.option_ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters: dict[int, _Batch] = {}
+        self.loop = asyncio.get_running_loop()
+        self.option_ack: asyncio.Future[None] = self.loop.create_future()
+        self.outbox: list[bytes] = []
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -62,11 +89,12 @@ class _GearmanProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         try:
             self.parser.feed(data)
-            while (packet := self.parser.next_packet()) is not None:
+            handle = self.tracker.handle_packet
+            for packet in self.parser.packets():
                 if packet.type == PacketType.OPTION_RES and not self.option_ack.done():
                     self.option_ack.set_result(None)
                     continue
-                for job in self.tracker.handle_packet(packet.type, packet.args):
+                for job in handle(packet.type, packet.args):
                     self._resolve(job)
         except GearmanError as exc:
             self._fail_all(exc if isinstance(exc, ProtocolError) else OutcomeUnknown(str(exc)))
@@ -74,12 +102,13 @@ class _GearmanProtocol(asyncio.Protocol):
                 self.transport.abort()
 
     def _resolve(self, job: PendingJob) -> None:
-        entry = self.waiters.pop(id(job), None)
-        if entry is not None and not entry[1].done():
-            entry[1].set_result(None)
+        batch = self.waiters.pop(id(job), None)
+        if batch is not None:
+            batch.one_done()
 
     def _fail_all(self, error: GearmanError) -> None:
         self.closed = True
+        self.outbox.clear()
         for job in self.tracker.abandon(error):
             self._resolve(job)
         if not self.option_ack.done():
@@ -93,24 +122,29 @@ class _GearmanProtocol(asyncio.Protocol):
             )
         )
 
-    def submit(self, jobs: list[PendingJob]) -> list[asyncio.Future[None]]:
-        """Write the jobs in one call; each gets a future resolved when the job is final."""
+    def submit(self, jobs: list[PendingJob], batch: _Batch) -> None:
+        """Queue the jobs for this iteration's write; ``batch`` hears when each is final."""
         if self.closed or self.transport is None or self.transport.is_closing():
             raise ConnectionLost(f"connection to {self.address} is closed")
-        loop = asyncio.get_running_loop()
-        futures = []
-        server = str(self.address)
+        server = self.name
+        waiters = self.waiters
+        submitted = self.tracker.submitted
+        outbox = self.outbox
+        if not outbox:
+            self.loop.call_soon(self._flush)
         for job in jobs:
             job.server = server
-            future: asyncio.Future[None] = loop.create_future()
-            self.waiters[id(job)] = (job, future)
-            self.tracker.submitted(job)
-            futures.append(future)
-        self.transport.write(b"".join(job.packet for job in jobs))
-        return futures
+            waiters[id(job)] = batch
+            submitted(job)
+            outbox.append(job.packet)
+
+    def _flush(self) -> None:
+        if self.outbox and self.transport is not None and not self.closed:
+            self.transport.write(b"".join(self.outbox))
+        self.outbox.clear()
 
     def forget(self, job: PendingJob) -> None:
-        """A caller gave up (timeout/cancel): stop resolving its future and tracking it."""
+        """A caller gave up (timeout/cancel): stop resolving it and stop tracking it."""
         self.waiters.pop(id(job), None)
         self.tracker.discard(job)
 
@@ -157,6 +191,9 @@ class AsyncClient(ClientBase):
             return protocol
 
     async def _acquire(self, start: int, deadline: float) -> _GearmanProtocol:
+        current = self._connections.get(start)  # fast path: the connection is up
+        if current is not None and not current.closed:
+            return current
         errors: list[str] = []
         for pause, index in self.ring.attempts(start):
             if pause:
@@ -177,29 +214,29 @@ class AsyncClient(ClientBase):
 
     async def _run(self, jobs: list[PendingJob], deadline: float) -> None:
         """Submit jobs grouped by server, wait until all are final or the deadline passes."""
-        groups = self._group_by_server(jobs)
-        waiting: list[tuple[_GearmanProtocol, PendingJob, asyncio.Future[None]]] = []
-        for start, group in groups.items():
+        loop = asyncio.get_running_loop()
+        batch = _Batch(loop, len(jobs))
+        placed: list[tuple[_GearmanProtocol, list[PendingJob]]] = []
+        for start, group in self._group_by_server(jobs).items():
             try:
                 protocol = await self._acquire(start, deadline)
-                futures = protocol.submit(group)
+                protocol.submit(group, batch)
             except GearmanError as exc:
                 for job in group:
                     job.fail_with(exc)
+                    batch.one_done()
                 continue
-            waiting.extend(zip([protocol] * len(group), group, futures, strict=True))
-        if not waiting:
-            return
-        remaining = deadline - time.monotonic()
-        futures_only = [future for _, _, future in waiting]
+            placed.append((protocol, group))
+        timer = loop.call_later(max(deadline - time.monotonic(), 0.0), batch.expire)
         try:
-            await asyncio.wait(futures_only, timeout=max(remaining, 0.0))
+            await batch.future
         finally:
-            for protocol, job, future in waiting:
-                if not future.done():
-                    protocol.forget(job)
-                    future.cancel()
-                    job.fail_with(JobTimeout(f"job did not finish in time on {job.server}"))
+            timer.cancel()
+            for protocol, group in placed:
+                for job in group:
+                    if job.state is None:
+                        protocol.forget(job)
+                        job.fail_with(JobTimeout(f"job did not finish in time on {job.server}"))
 
     async def submit(
         self,
