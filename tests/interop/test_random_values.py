@@ -15,14 +15,7 @@ from typing import Any
 import pytest
 
 from serializers import decode, encode
-from tests.interop.peers import (
-    canon,
-    differences,
-    peer_write,
-    read_request,
-    run_peer,
-    write_request,
-)
+from tests.interop import peers
 
 PEERS = ["perl", "php", "node"]
 JOB = "interop.random"
@@ -105,13 +98,17 @@ def test_random_values_python_to_peer(lang: str, content_type: str) -> None:
         )
         for i, value in enumerate(values)
     ]
-    answers = run_peer(lang, "read", [read_request(envelope, JOB) for envelope in envelopes])
+    answers = peers.run_peer(
+        lang, "read", [peers.read_request(envelope, JOB) for envelope in envelopes]
+    )
     problems = []
     for i, (value, answer) in enumerate(zip(values, answers, strict=True)):
         if not answer["ok"]:
             problems.append(f"value {i} {value!r:.80}: refused {answer}")
         else:
-            problems += [f"value {i}: {d}" for d in differences(canon(value), answer["value"])]
+            problems += [
+                f"value {i}: {d}" for d in peers.differences(peers.canon(value), answer["value"])
+            ]
     assert not problems, "\n".join(problems[:20])
 
 
@@ -120,9 +117,10 @@ def test_random_values_python_to_peer(lang: str, content_type: str) -> None:
 def test_random_values_peer_to_python(lang: str, content_type: str) -> None:
     values = random_values(content_type)
     requests = [
-        write_request(value, content_type, JOB, zlib=i % 3 == 0) for i, value in enumerate(values)
+        peers.write_request(value, content_type, JOB, zlib=i % 3 == 0)
+        for i, value in enumerate(values)
     ]
-    envelopes = peer_write(lang, requests)
+    envelopes = peers.peer_write(lang, requests)
     problems = []
     for i, (value, envelope) in enumerate(zip(values, envelopes, strict=True)):
         got = decode(envelope, job=JOB).value

@@ -16,14 +16,7 @@ from serializers import (
     decode,
     encode,
 )
-from tests.interop.peers import (
-    canon,
-    differences,
-    peer_write,
-    read_request,
-    run_peer,
-    write_request,
-)
+from tests.interop import peers
 
 PEERS = ["perl", "php", "node"]
 JOB = "billing.charge"
@@ -51,8 +44,8 @@ def tampered_versions(envelope: bytes) -> dict[str, bytes]:
     ("content_type", "zlib"), [("application/json", False), ("application/msgpack", True)]
 )
 def test_peer_signed_envelope_verifies_in_python(lang: str, content_type: str, zlib: bool) -> None:
-    (envelope,) = peer_write(
-        lang, [write_request(VALUE, content_type, JOB, key=("k1", SECRET), zlib=zlib)]
+    (envelope,) = peers.peer_write(
+        lang, [peers.write_request(VALUE, content_type, JOB, key=("k1", SECRET), zlib=zlib)]
     )
     decoded = decode(envelope, STRICT, job=JOB)
     assert (decoded.value, decoded.key_id, decoded.signed) == (VALUE, "k1", True)
@@ -76,29 +69,31 @@ def test_python_signed_envelope_verifies_in_peer(lang: str) -> None:
         encode(VALUE, "json", job=JOB, signing_key=KEY),
         encode(VALUE, "msgpack", job=JOB, signing_key=KEY, compress="zlib", compress_min_bytes=0),
     ]
-    good = [read_request(envelope, JOB, keys, require_signature=True) for envelope in envelopes]
+    good = [
+        peers.read_request(envelope, JOB, keys, require_signature=True) for envelope in envelopes
+    ]
     unsigned = encode(VALUE, "json", job=JOB)
     cases: list[tuple[str, dict[str, Any], str]] = [
-        ("other job", read_request(envelopes[0], "billing.refund", keys), "bad-signature"),
+        ("other job", peers.read_request(envelopes[0], "billing.refund", keys), "bad-signature"),
         (
             "wrong secret",
-            read_request(envelopes[0], JOB, {"k1": b"another-secret"}),
+            peers.read_request(envelopes[0], JOB, {"k1": b"another-secret"}),
             "bad-signature",
         ),
-        ("unknown key id", read_request(envelopes[0], JOB, {"k2": SECRET}), "unknown-key"),
+        ("unknown key id", peers.read_request(envelopes[0], JOB, {"k2": SECRET}), "unknown-key"),
         (
             "unsigned",
-            read_request(unsigned, JOB, keys, require_signature=True),
+            peers.read_request(unsigned, JOB, keys, require_signature=True),
             "signature-missing",
         ),
     ]
     for envelope in envelopes:
         for what, bad in tampered_versions(envelope).items():
-            cases.append((what, read_request(bad, JOB, keys), "bad-signature"))
-    answers = run_peer(lang, "read", good + [request for _, request, _ in cases])
+            cases.append((what, peers.read_request(bad, JOB, keys), "bad-signature"))
+    answers = peers.run_peer(lang, "read", good + [request for _, request, _ in cases])
     for answer in answers[: len(good)]:
         assert answer["ok"], answer
-        assert not differences(canon(VALUE), answer["value"])
+        assert not peers.differences(peers.canon(VALUE), answer["value"])
     refusals = {
         what: answer.get("error")
         for (what, _, _), answer in zip(cases, answers[len(good) :], strict=True)
@@ -107,7 +102,7 @@ def test_python_signed_envelope_verifies_in_peer(lang: str) -> None:
 
 
 def test_python_refuses_unsigned_peer_envelope_when_signatures_are_required() -> None:
-    (envelope,) = peer_write("php", [write_request(VALUE, "application/json", JOB)])
+    (envelope,) = peers.peer_write("php", [peers.write_request(VALUE, "application/json", JOB)])
     assert decode(envelope, job=JOB).value == VALUE
     with pytest.raises(SignatureMissing):
         decode(envelope, STRICT, job=JOB)
