@@ -228,23 +228,26 @@ def test_mutated_envelopes_through_the_worker(
 
 # -- long budget: make fuzz -------------------------------------------------------------------
 
-FUZZ = pytest.mark.fuzz
+
+def fuzz(test: Any) -> Any:
+    """The fuzz marker, with a time budget to match the fuzz profile's 50,000 examples."""
+    return pytest.mark.fuzz(pytest.mark.timeout(1800)(test))
 
 
-@FUZZ
+@fuzz
 @given(mutations())
 def test_fuzz_changed_signed_envelope(case: tuple[Any, bytes]) -> None:
     decodes_to_original_or_typed_error(*case)
 
 
-@FUZZ
+@fuzz
 @given(st.binary(min_size=12, max_size=4096), st.integers(1, 64))
 def test_fuzz_packet_parser(data: bytes, chunk: int) -> None:
     test_any_bytes_in_any_chunks_only_ever_raise_protocol_error.hypothesis.inner_test(data, chunk)
 
 
-@FUZZ
-@settings(max_examples=3000, suppress_health_check=list(HealthCheck))
+@fuzz
+@settings(max_examples=10_000, suppress_health_check=list(HealthCheck))
 @given(mutations())
 def test_fuzz_mutated_envelopes_through_the_worker(
     signed_worker: SignedWorker, case: tuple[Any, bytes]

@@ -71,7 +71,7 @@ def test_pickle_needs_a_signature_by_default(tmp_path: Path) -> None:
     # and a project that declares a pickle job without signing keys fails its system check
     jobs = JobRegistry()
     jobs.add(unregistered("rel.sd.pickled", serializer="pickle"))
-    assert [message.id for message in check_jobs(jobs, read_settings())] == ["django_gearman.E003"]
+    assert "django_gearman.E003" in {message.id for message in check_jobs(jobs, read_settings())}
 
 
 def test_default_worker_refuses_pickle_without_unpickling(
