@@ -8,8 +8,10 @@ failed is closed, never reused (its stream position is unknown).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +40,17 @@ from .packets import PacketType, encode_packet
 from .ring import ClientBase
 
 _FRESH_IDLE = 0.001
+# Clients alive in this process, so a fork (gunicorn/uWSGI pre-fork, multiprocessing) never
+# lets parent and child share a pooled socket.
+_live_clients: weakref.WeakSet[Client] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for client in list(_live_clients):
+        client._forget_parent_connections()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 _OPTION_EXCEPTIONS = encode_packet(PacketType.OPTION_REQ, (b"exceptions",))
 
 
@@ -92,6 +105,15 @@ class Client(ClientBase):
         self._pools = [_ServerPool(address) for address in self.servers]
         self._lock = threading.Lock()
         self._closed = False
+        _live_clients.add(self)
+
+    def _forget_parent_connections(self) -> None:
+        """In a forked child: the pooled sockets belong to the parent (shared streams)."""
+        self._lock = threading.Lock()
+        for pool in self._pools:
+            for conn in pool.idle:
+                conn.close()  # closes the child's descriptor only; the parent keeps its own
+            pool.idle = []
 
     # ----------------------------------------------------------------- connections
 

@@ -358,3 +358,36 @@ def test_connections_are_reused(served, gearmand):
     with AdminClient(gearmand.address) as admin:
         # one admin, one worker, one client connection
         assert len(admin.workers()) == 3
+
+
+def test_a_forked_child_does_not_share_pooled_sockets_with_its_parent(served):
+    import os
+    import time
+
+    assert served.submit("reverse", b"parent-1", timeout=10).result == b"1-tnerap"
+    (parent_conn,) = served._pools[0].idle
+    parent_port = parent_conn.sock.getsockname()[1]
+    pid = os.fork()
+    if pid == 0:  # child: must open its own connection, and get its own result
+        code = 1
+        try:
+            ok = served.submit("reverse", b"child", timeout=10).result == b"dlihc"
+            (child_conn,) = served._pools[0].idle
+            own = child_conn.sock.getsockname()[1] != parent_port
+            code = 0 if ok and own else 2
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 20
+    status = None
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.02)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("forked child did not finish in time")
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert served.submit("reverse", b"parent-2", timeout=10).result == b"2-tnerap"
+    assert served._pools[0].idle[0] is parent_conn  # the parent's socket is still the parent's
