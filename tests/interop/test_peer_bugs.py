@@ -8,6 +8,7 @@ library release fixes it the test fails and the documentation must be updated.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -16,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from django_gearman.protocol import Client, Worker, WorkerJob
-from serializers import SigningKey, decode, encode
+from django_gearman.protocol import Client, Worker, WorkerJob, WorkException
+from serializers import MalformedEnvelope, SigningKey, decode, encode
 from tests.interop.peers import PEER_COMMANDS, REPO, background_process, log_tail
 from tests.support.gearmand import Gearmand
 
@@ -196,3 +197,50 @@ def test_python_worker_completes_false_results_properly(gearmand: Gearmand, resu
         worker.stop()
         thread.join(timeout=10)
         worker.close()
+
+
+def test_perl_worker_sends_a_storable_blob_when_a_job_dies(gearmand: Gearmand) -> None:
+    """Gearman::Worker answers a dying job with a Perl Storable blob (the Perl peer worker
+    catches errors and sends an error envelope instead)."""
+    command = ["perl", str(PERL_BUGS / "dying_job_worker.pl"), gearmand.address, "bug.dies", "30"]
+    worker = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with Client([gearmand.address]) as client:
+            outcome = client.submit("bug.dies", b"x", timeout=20)
+    finally:
+        worker.kill()
+        worker.wait(timeout=10)
+    assert outcome.state == "exception", outcome
+    assert outcome.exception and not outcome.exception.startswith(b"GME/")
+    assert b"job died" in outcome.exception  # inside the Storable framing
+    with pytest.raises(MalformedEnvelope):
+        decode(outcome.exception)
+
+
+def test_node_client_gets_exceptions_as_utf8_text(gearmand: Gearmand) -> None:
+    """gearman 2.1.0 (npm) decodes a WORK_EXCEPTION payload as UTF-8 text: bytes that are not
+    UTF-8 are lost (our error envelopes are JSON, so they survive)."""
+    worker = Worker([gearmand.address])
+
+    def fail(job: WorkerJob) -> bytes:
+        raise WorkException(b"\xff\xfe binary")
+
+    worker.register("bug.binary_exception", fail)
+    thread = threading.Thread(target=worker.work, kwargs={"max_jobs": 1}, daemon=True)
+    thread.start()
+    host, port = gearmand.address.split(":")
+    script = REPO / "interop" / "node" / "bugs" / "exception_as_text.js"
+    try:
+        done = subprocess.run(
+            ["node", str(script), host, port, "bug.binary_exception", "20"],
+            capture_output=True,
+            timeout=40,
+            check=False,
+            env={**os.environ, "NODE_PATH": str(REPO / "interop" / "node" / "node_modules")},
+        )
+    finally:
+        worker.stop()
+        thread.join(timeout=10)
+        worker.close()
+    received = bytes.fromhex(done.stdout.decode().strip())
+    assert received == "\ufffd\ufffd binary".encode(), done
