@@ -19,6 +19,7 @@ from bench.plots import line_chart
 from bench.processes import python_worker
 from bench.profile import TINY_PAYLOAD, Profile
 from bench.report import Report, Table, fmt_rate, fmt_ratio
+from bench.targets import in_flight_ratio
 
 FUNCTION = "inflight.echo"
 WORKER_PROCESSES = 2
@@ -58,7 +59,7 @@ SETUPS: dict[str, tuple[str, dict[str, str]]] = {
 def run(report: Report, profile: Profile, out: Path) -> None:
     for setup, (title, worker_kinds) in SETUPS.items():
         curves = measure_curves(report, profile, setup, worker_kinds)
-        report.tables.append(curve_table(setup, title, curves, profile.in_flight))
+        report.tables.append(curve_table(report, setup, title, curves, profile.in_flight))
         report.figures.append(
             line_chart(
                 out / f"concurrency-{setup}.png",
@@ -108,11 +109,16 @@ def measure_curves(
             for name, runs in samples.items():
                 curves.setdefault(name, {})[size] = median_rate(runs)
                 report.metrics[f"inflight.{setup}.{name}.{size}"] = median_rate(runs)
+                report.series[f"inflight.{setup}.{name}.{size}"] = [run.rate for run in runs]
     return curves
 
 
 def curve_table(
-    setup: str, title: str, curves: dict[str, dict[int, float]], sizes: tuple[int, ...]
+    report: Report,
+    setup: str,
+    title: str,
+    curves: dict[str, dict[int, float]],
+    sizes: tuple[int, ...],
 ) -> Table:
     largest = sizes[-1]
     table = Table(
@@ -120,14 +126,12 @@ def curve_table(
         title,
         ["client", *[f"{size} in flight" for size in sizes], f"vs pygearman at {largest}"],
     )
-    reference = curves.get("pygearman", {}).get(largest)
     for name in sorted(curves, key=list(CURVES).index):
         points = curves[name]
-        at_largest = points.get(largest)
         table.add(
             CURVES.get(name, LABELS.get(name, name)),
             *[fmt_rate(points.get(size)) for size in sizes],
-            fmt_ratio(at_largest / reference) if at_largest and reference else "n/a",
+            fmt_ratio(in_flight_ratio(report, setup, name)),
         )
     table.notes.append(
         f"A batch of k foreground jobs is submitted and all k results awaited (k in flight); "

@@ -29,18 +29,18 @@ class Profile:
 
 FULL = Profile(
     name="full",
-    repeats=5,
-    sequential=Budget(max_operations=30_000, seconds=1.0),
+    repeats=9,
+    sequential=Budget(max_operations=30_000, seconds=0.6),
     codec_seconds=0.1,
-    codec_repeats=5,
-    c_tool_jobs=4_000,
+    codec_repeats=7,
+    c_tool_jobs=3_000,
     batch_size=1_000,
-    batched=Budget(max_operations=200_000, seconds=0.6),
-    drain_jobs=10_000,
-    drain_repeats=3,
+    batched=Budget(max_operations=200_000, seconds=0.5),
+    drain_jobs=20_000,
+    drain_repeats=5,
     in_flight=(1, 8, 64, 512),
-    concurrency=Budget(max_operations=100_000, seconds=0.6),
-    concurrency_repeats=3,
+    concurrency=Budget(max_operations=100_000, seconds=0.5),
+    concurrency_repeats=5,
     worker_lifetime=900.0,
 )
 

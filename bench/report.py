@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,7 @@ class Report:
 
     tables: list[Table] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
+    series: dict[str, list[float]] = field(default_factory=dict)  # per-repetition rates
     figures: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -69,6 +71,13 @@ class Report:
         return self.metrics.get(name)
 
     def ratio(self, numerator: str, denominator: str) -> float | None:
+        """Median of the per-repetition ratios when both were measured in the same rounds
+        (neighbours in time share the machine's load), else the ratio of the medians."""
+        tops, bottoms = self.series.get(numerator), self.series.get(denominator)
+        if tops and bottoms and len(tops) == len(bottoms) and all(bottoms):
+            return statistics.median(
+                top / bottom for top, bottom in zip(tops, bottoms, strict=True)
+            )
         top, bottom = self.metrics.get(numerator), self.metrics.get(denominator)
         if top is None or not bottom:
             return None
@@ -115,6 +124,7 @@ def write_outputs(report: Report, targets: list[TargetCheck], header: str, out: 
             for t in targets
         ],
         "problems": report.problems,
+        "series": report.series,
     }
     (out / "results.json").write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
     return summary
@@ -142,16 +152,20 @@ def rate_table(
     medians = {name: median_rate(found) for name, found in samples.items()}
     for name, value in medians.items():
         report.metrics[f"{key}.{name}"] = value
+        report.series[f"{key}.{name}"] = [sample.rate for sample in samples[name]]
     for name, value in medians.items():
         rates = [sample.rate for sample in samples[name]]
         table.add(
             labels.get(name, name),
             fmt_rate(value),
             f"{fmt_rate(min(rates))} - {fmt_rate(max(rates))}",
-            fmt_ratio(value / medians[baseline]) if medians.get(baseline) else "n/a",
-            fmt_ratio(value / medians[ceiling]) if medians.get(ceiling) else "n/a",
+            fmt_ratio(report.ratio(f"{key}.{name}", f"{key}.{baseline}")),
+            fmt_ratio(report.ratio(f"{key}.{name}", f"{key}.{ceiling}")),
         )
     runs = max((len(found) for found in samples.values()), default=0)
-    table.notes.append(f"Median of {runs} interleaved repetition(s); ratios within this run.")
+    table.notes.append(
+        f"Median of {runs} interleaved repetition(s); a ratio is the median of the ratios of "
+        f"the same round."
+    )
     report.tables.append(table)
     return table

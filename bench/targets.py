@@ -21,9 +21,10 @@ def _largest_in_flight(report: Report, setup: str, name: str) -> tuple[int, floa
 def in_flight_ratio(report: Report, setup: str, name: str) -> float | None:
     ours = _largest_in_flight(report, setup, name)
     theirs = _largest_in_flight(report, setup, "pygearman")
-    if ours is None or theirs is None or ours[0] != theirs[0] or not theirs[1]:
+    if ours is None or theirs is None or ours[0] != theirs[0]:
         return None
-    return ours[1] / theirs[1]
+    size = ours[0]
+    return report.ratio(f"inflight.{setup}.{name}.{size}", f"inflight.{setup}.pygearman.{size}")
 
 
 def evaluate(report: Report) -> list[TargetCheck]:
