@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
+from collections.abc import Iterator
 from io import StringIO
 
 import pytest
@@ -92,3 +94,34 @@ def test_manage_py_check_fails_on_a_pickle_job_without_keys(tmp_path: object) ->
     )
     assert done.returncode != 0
     assert "django_gearman.E003" in done.stderr
+
+
+@pytest.fixture
+def gearman_logger() -> Iterator[logging.Logger]:
+    logger = logging.getLogger("django_gearman")
+    saved = (logger.level, list(logger.handlers))
+    logger.handlers = []
+    yield logger
+    logger.setLevel(saved[0])
+    logger.handlers = saved[1]
+
+
+def test_worker_logging_keeps_the_level_logging_sets(gearman_logger: logging.Logger) -> None:
+    from django_gearman.management.commands.gearman_worker import _log_to_stderr
+
+    gearman_logger.setLevel(logging.WARNING)
+    _log_to_stderr(None)
+    assert gearman_logger.level == logging.WARNING
+    assert gearman_logger.hasHandlers()
+    handlers = list(gearman_logger.handlers)
+    _log_to_stderr("DEBUG")
+    assert gearman_logger.level == logging.DEBUG
+    assert gearman_logger.handlers == handlers  # never a second handler
+
+
+def test_worker_logging_defaults_to_info(gearman_logger: logging.Logger) -> None:
+    from django_gearman.management.commands.gearman_worker import _log_to_stderr
+
+    gearman_logger.setLevel(logging.NOTSET)
+    _log_to_stderr(None)
+    assert gearman_logger.level == logging.INFO

@@ -45,9 +45,9 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--log-level",
-            default="INFO",
+            default=None,
             choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-            help="level of the worker log on stderr, when LOGGING configures no handler for it",
+            help="level of the worker log (default: the level LOGGING sets, else INFO)",
         )
         add_servers_option(parser)
 
@@ -70,12 +70,18 @@ class Command(BaseCommand):
             sys.exit(status)
 
 
-def _log_to_stderr(level: str) -> None:
-    """One line per job on stderr, unless the project's LOGGING already routes these logs."""
+def _log_to_stderr(level: str | None) -> None:
+    """One line per job on stderr, unless the project's LOGGING already routes these logs.
+
+    A level set in LOGGING is kept (a project may silence the per-job lines); ``--log-level``
+    overrides it; otherwise the worker logs at INFO.
+    """
     logger = logging.getLogger("django_gearman")
-    if logger.handlers or logging.getLogger().handlers:
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    logger.addHandler(handler)
-    logger.setLevel(level)
+    if level is not None:
+        logger.setLevel(level)
+    elif logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+    if not logger.hasHandlers():
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logger.addHandler(handler)
