@@ -15,6 +15,7 @@ from collections.abc import Sequence
 REQUEST_MAGIC = b"\0REQ"
 RESPONSE_MAGIC = b"\0RES"
 HEADER = struct.Struct(">4sII")
+TIMEVAL = struct.Struct("@ll")
 
 CAN_DO = 1
 PRE_SLEEP = 4
@@ -54,10 +55,20 @@ class PacketSocket:
     def __init__(self, address: str, timeout: float) -> None:
         self.sock = socket.create_connection(split_address(address), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # A Python-level timeout would poll() before every recv and send; a kernel timeout on a
+        # blocking socket bounds each wait with no extra system call.
+        self.sock.settimeout(None)
+        whole = int(timeout)
+        timeval = TIMEVAL.pack(whole, int((timeout - whole) * 1_000_000))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
         self.buffer = bytearray()
 
     def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
+        try:
+            self.sock.sendall(data)
+        except BlockingIOError as exc:  # SO_SNDTIMEO expired: gearmand stopped reading
+            raise TimeoutError("gearmand did not take our data in time") from exc
 
     def receive(self) -> tuple[int, bytes]:
         """Block (up to the socket timeout) until one whole packet is buffered, and return it."""
@@ -74,7 +85,10 @@ class PacketSocket:
                     if packet_type == ERROR:
                         raise WireError(f"server error: {body!r}")
                     return packet_type, body
-            chunk = self.sock.recv(65536)
+            try:
+                chunk = self.sock.recv(65536)
+            except BlockingIOError as exc:  # SO_RCVTIMEO expired
+                raise TimeoutError("no packet from gearmand in time") from exc
             if not chunk:
                 raise WireError("server closed the connection")
             buffer += chunk
