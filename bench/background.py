@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from bench.admin import AdminConnection, AdminError, FunctionStatus
 from bench.clients import LABELS
+from bench.cpu import cpu_seconds, process_tree
 from bench.djangosite import ECHO_WIRE_NAME
 from bench.harness import Scenario, c_tool_sample, private_gearmand
 from bench.measure import Sample, batched, sequential
 from bench.plots import bar_chart
 from bench.processes import RunningWorkers, WorkerSpec, django_worker, python_worker, worker_for
 from bench.profile import TINY_PAYLOAD, Profile
-from bench.report import Report, rate_table
+from bench.report import Report, Table, fmt_rate, rate_table
 from bench.wire import RawClient
 
 SUBMIT_KINDS = ("raw", "ours", "django", "pygearman")
@@ -127,8 +129,10 @@ def django_payload() -> bytes:
 
 def drains(report: Report, profile: Profile) -> None:
     samples: dict[str, list[Sample]] = {}
+    busy: dict[str, list[tuple[float, float]]] = {}
     with contextlib.ExitStack() as stack:
-        address = stack.enter_context(private_gearmand()).address
+        server = stack.enter_context(private_gearmand())
+        address = server.address
         scenario = Scenario(report, "drain", stack)
         alive = dict(DRAIN_LINEUP)
         for _ in range(profile.drain_repeats):
@@ -144,12 +148,14 @@ def drains(report: Report, profile: Profile) -> None:
                     payload or TINY_PAYLOAD,
                     profile.drain_jobs,
                     specs,
+                    server.pid,
                 )
-                sample = scenario.attempt(kind, drain)
-                if sample is None:
+                outcome = scenario.attempt(kind, drain)
+                if outcome is None:
                     del alive[kind]
                 else:
-                    samples.setdefault(kind, []).append(sample)
+                    samples.setdefault(kind, []).append(outcome[0])
+                    busy.setdefault(kind, []).append(outcome[1])
     table = rate_table(
         report,
         "drain",
@@ -161,13 +167,32 @@ def drains(report: Report, profile: Profile) -> None:
     scaling = report.ratio("drain.django_w2", "drain.django_w1")
     if scaling:
         report.metrics["drain_scaling_w2_over_w1"] = scaling
-    if scaling:
         table.notes.append(f"Scaling gearman_worker -w 1 -> -w 2: {scaling:.2f}x.")
     table.notes.append(
         "One worker process unless stated. Django workers run the typed echo job on a json call "
         "envelope; the others echo 16 bytes. 2 cores are shared by gearmand, the workers and "
-        "the status poller, so -w 2 cannot double."
+        "the status poller, so -w 2 cannot double (see 3d)."
     )
+    busy_table = Table(
+        "drain_cpu",
+        "3d. CPU busy during a drain (share of one core, median)",
+        ["implementation", "gearmand", "worker process(es)", "jobs/s"],
+    )
+    for kind, shares in busy.items():
+        gearmand_share = statistics.median(share[0] for share in shares)
+        worker_share = statistics.median(share[1] for share in shares)
+        report.metrics[f"drain_cpu.{kind}.gearmand"] = gearmand_share
+        busy_table.add(
+            LABELS.get(kind, kind),
+            f"{gearmand_share:.0%}",
+            f"{worker_share:.0%}",
+            fmt_rate(report.metrics.get(f"drain.{kind}")),
+        )
+    busy_table.notes.append(
+        "gearmand runs one I/O thread (--threads=1): near 100% it is the bottleneck, and more "
+        "worker processes cannot drain faster."
+    )
+    report.tables.append(busy_table)
 
 
 def fill_queue(address: str, function: str, payload: bytes, jobs: int) -> None:
@@ -180,9 +205,17 @@ def fill_queue(address: str, function: str, payload: bytes, jobs: int) -> None:
 
 
 def drain_once(
-    address: str, function: str, payload: bytes, jobs: int, specs: list[WorkerSpec]
-) -> Sample:
-    """Fill, start the workers, time first-job-taken to empty, check one real completion."""
+    address: str,
+    function: str,
+    payload: bytes,
+    jobs: int,
+    specs: list[WorkerSpec],
+    gearmand_pid: int,
+) -> tuple[Sample, tuple[float, float]]:
+    """Fill, start the workers, time first-job-taken to empty, check one real completion.
+
+    Also returns the CPU share of gearmand and of all worker processes during the drain.
+    """
     with AdminConnection(address) as admin:
         if admin.function(function).queued:
             raise AdminError(f"queue {function} not empty before the drain")
@@ -190,13 +223,23 @@ def drain_once(
         admin.wait_for(function, lambda s: s.queued == jobs, 30, f"{jobs} queued jobs")
         with RunningWorkers(address, specs, wait_ready=False) as workers:
             started = _poll(admin, workers, function, lambda s: s.queued < jobs or s.running > 0)
+            cpu_before = _cpu_split(workers, gearmand_pid)
             finished = _poll(admin, workers, function, lambda s: s.queued == 0, timeout=300)
+            cpu_after = _cpu_split(workers, gearmand_pid)
             client = RawClient(address, function)
             try:
                 client.call(payload)  # raises unless the worker answers WORK_COMPLETE
             finally:
                 client.close()
-    return Sample(jobs, finished - started)
+    wall = max(finished - started, 1e-9)
+    shares = ((cpu_after[0] - cpu_before[0]) / wall, (cpu_after[1] - cpu_before[1]) / wall)
+    return Sample(jobs, finished - started), shares
+
+
+def _cpu_split(workers: RunningWorkers, gearmand_pid: int) -> tuple[float, float]:
+    """CPU seconds so far of gearmand and of every worker process (and their children)."""
+    worker_pids = [pid for process in workers.processes for pid in process_tree(process.pid)]
+    return cpu_seconds([gearmand_pid]), cpu_seconds(worker_pids)
 
 
 def _poll(
