@@ -334,7 +334,7 @@ class GearmanClient:
     def run_job(
         self,
         job: GearmanJob[Any, Any],
-        args: list[Any],
+        args: Sequence[Any],
         kwargs: dict[str, Any],
         options: SubmitOptions,
     ) -> Any:
@@ -351,7 +351,7 @@ class GearmanClient:
     def _run(
         self,
         spec: JobSpec,
-        args: list[Any],
+        args: Sequence[Any],
         kwargs: dict[str, Any],
         options: SubmitOptions,
         retries: int,
@@ -370,7 +370,7 @@ class GearmanClient:
     async def arun_job(
         self,
         job: GearmanJob[Any, Any],
-        args: list[Any],
+        args: Sequence[Any],
         kwargs: dict[str, Any],
         options: SubmitOptions,
     ) -> Any:

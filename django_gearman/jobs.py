@@ -123,27 +123,27 @@ class GearmanJob(Generic[P, T]):
     def submit(self, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run the job on a worker and return its (validated) result."""
         client = _client(self.options)
-        result: T = client.run_job(self, list(args), dict(kwargs), self.options)
+        result: T = client.run_job(self, args, kwargs, self.options)
         return result
 
     def dispatch(self, *args: P.args, **kwargs: P.kwargs) -> str:
         """Queue the job in the background; returns the Gearman job handle (no result)."""
         client = _client(self.options)
         options = dataclasses.replace(self.options, background=True)
-        handle: str = client.run_job(self, list(args), dict(kwargs), options)
+        handle: str = client.run_job(self, args, kwargs, options)
         return handle
 
     async def asubmit(self, *args: P.args, **kwargs: P.kwargs) -> T:
         """``submit`` for asyncio code (many jobs in flight on one connection per server)."""
         client = _client(self.options)
-        result: T = await client.arun_job(self, list(args), dict(kwargs), self.options)
+        result: T = await client.arun_job(self, args, kwargs, self.options)
         return result
 
     async def adispatch(self, *args: P.args, **kwargs: P.kwargs) -> str:
         """``dispatch`` for asyncio code; returns the Gearman job handle."""
         client = _client(self.options)
         options = dataclasses.replace(self.options, background=True)
-        handle: str = await client.arun_job(self, list(args), dict(kwargs), options)
+        handle: str = await client.arun_job(self, args, kwargs, options)
         return handle
 
     @property

@@ -14,7 +14,7 @@ import inspect
 import itertools
 import threading
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,7 +128,7 @@ class JobSpec:
 
     # -- client side -------------------------------------------------------------------------
 
-    def encode_call(self, args: list[Any], kwargs: dict[str, Any]) -> bytes:
+    def encode_call(self, args: Sequence[Any], kwargs: dict[str, Any]) -> bytes:
         """Validate the arguments (nothing is sent if they are wrong) and encode the call."""
         body: dict[str, Any] = {"args": args, "kwargs": kwargs}
         if self.schema is not None:
