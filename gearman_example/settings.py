@@ -9,6 +9,7 @@ import os
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-only-not-secret")
 DEBUG = False
 USE_TZ = True
+TIME_ZONE = "UTC"
 ALLOWED_HOSTS: list[str] = []
 INSTALLED_APPS = ["django_gearman", "gearman_example"]
 DATABASES: dict[str, dict[str, str]] = {}

@@ -11,6 +11,7 @@ import os
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
 USE_TZ = True
+TIME_ZONE = "UTC"
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django_gearman",
