@@ -274,6 +274,7 @@ def test_rogue_server_gives_a_typed_error_within_the_timeout(
         call = Call(lambda: gearman.submit_job(PING))
         outcome = call.result(timeout=15)
     assert isinstance(outcome, error), repr(outcome)
+    assert rogue.address in str(outcome), "the error names the server"
     assert rogue.connections >= 1
 
 
