@@ -16,7 +16,7 @@ CEILING_COLOR = "#2ca02c"
 
 
 def _color(label: str) -> str:
-    if label.startswith("ours"):
+    if label.startswith(("ours", "envelope", "pydantic call schema")):
         return OURS_COLOR
     if label.startswith("raw"):
         return CEILING_COLOR

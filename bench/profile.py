@@ -29,13 +29,13 @@ class Profile:
 
 FULL = Profile(
     name="full",
-    repeats=9,
-    sequential=Budget(max_operations=30_000, seconds=0.6),
+    repeats=15,
+    sequential=Budget(max_operations=30_000, seconds=0.4),
     codec_seconds=0.1,
     codec_repeats=7,
     c_tool_jobs=3_000,
     batch_size=1_000,
-    batched=Budget(max_operations=200_000, seconds=0.5),
+    batched=Budget(max_operations=200_000, seconds=0.4),
     drain_jobs=20_000,
     drain_repeats=5,
     in_flight=(1, 8, 64, 512),
