@@ -32,6 +32,7 @@ run only. Every timed loop is bounded by a count and a time. gearmand runs priva
 loopback port (`--threads=1`), and each worker is its own process. "raw socket (ceiling)" is a
 minimal Python client and worker in `bench/wire.py` doing the least possible work per packet; it
 shows how far Python can go, not a product. Targets are informational and never fail the run.
+Where the time goes (profiles, system calls, concrete costs): [FINDINGS.md](FINDINGS.md).
 """
 
 
