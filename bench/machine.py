@@ -51,15 +51,19 @@ def _package_version(name: str) -> str:
         return "not installed"
 
 
-def describe() -> list[tuple[str, str]]:
+def load_average() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def describe(load_at_start: str) -> list[tuple[str, str]]:
     """(what, value) pairs for the report's machine table."""
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return [
         ("date (UTC)", time.strftime("%Y-%m-%d %H:%M", time.gmtime())),
         ("nproc", str(os.cpu_count())),
         ("CPU model", _first_cpuinfo("model name")),
         ("memory", _memory_gib()),
-        ("load average at start (1, 5, 15 min)", load),
+        ("load average at start (1, 5, 15 min)", load_at_start),
+        ("load average now (1, 5, 15 min)", load_average()),
         ("kernel", platform.release()),
         ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
         ("gearmand", _gearmand_version()),
@@ -72,7 +76,7 @@ def describe() -> list[tuple[str, str]]:
     ]
 
 
-def markdown() -> str:
+def markdown(load_at_start: str) -> str:
     lines = ["### Machine", "", "| what | value |", "|---|---|"]
-    lines += [f"| {what} | {value} |" for what, value in describe()]
+    lines += [f"| {what} | {value} |" for what, value in describe(load_at_start)]
     return "\n".join(lines) + "\n"

@@ -36,11 +36,11 @@ Where the time goes (profiles, system calls, concrete costs): [FINDINGS.md](FIND
 """
 
 
-def header(profile: Profile, elapsed: float | None) -> str:
+def header(profile: Profile, elapsed: float | None, load_at_start: str) -> str:
     took = f" It took {elapsed:.0f} s." if elapsed is not None else ""
     return (
         f"# django-gearman benchmarks\n\nProduced by `python3 -m bench` (`make bench`), "
-        f"profile `{profile.name}`.{took}\n\n{METHOD}\n{machine.markdown()}"
+        f"profile `{profile.name}`.{took}\n\n{METHOD}\n{machine.markdown(load_at_start)}"
     )
 
 
@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out or (SMOKE_OUT if args.smoke else DEFAULT_OUT)
     out.mkdir(parents=True, exist_ok=True)
     report = Report()
-    machine_header = header(profile, None)
+    load_at_start = machine.load_average()
+    machine_header = header(profile, None, load_at_start)
     print(machine_header, flush=True)
     started = time.monotonic()
     for name in args.only or list(SECTIONS):
@@ -72,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
             print(table.markdown(), flush=True)
         print(f"({name}: {time.monotonic() - section_start:.1f} s)\n", flush=True)
     checks = targets.evaluate(report)
-    summary = write_outputs(report, checks, header(profile, time.monotonic() - started), out)
+    summary = write_outputs(
+        report, checks, header(profile, time.monotonic() - started, load_at_start), out
+    )
     for check in checks:
         print(f"{check.verdict:4}  {check.name}: {check.row()[2]} (goal {check.row()[1]})")
     for problem in report.problems:
