@@ -104,22 +104,34 @@ _HEADER = struct.Struct(">4sII")
 OPTION_RES = _HEADER.pack(b"\0RES", 27, 10) + b"exceptions"
 
 
+class RequestReader:
+    """Reads Gearman requests (type, body) from one connection, keeping what is left over."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn = conn
+        self.buffer = b""
+
+    def next(self, stop: threading.Event) -> tuple[int, bytes] | None:
+        """The next request, or None when the peer closed or we stop."""
+        while not stop.is_set():
+            if len(self.buffer) >= 12:
+                _, ptype, size = _HEADER.unpack_from(self.buffer)
+                if len(self.buffer) >= 12 + size:
+                    body = self.buffer[12 : 12 + size]
+                    self.buffer = self.buffer[12 + size :]
+                    return ptype, body
+            readable, _, _ = select.select([self.conn], [], [], 0.05)
+            if readable:
+                chunk = self.conn.recv(65536)
+                if not chunk:
+                    return None
+                self.buffer += chunk
+        return None
+
+
 def _read_request(conn: socket.socket, stop: threading.Event) -> tuple[int, bytes] | None:
-    """One Gearman request (type, body) from a client, or None when it closed or we stop."""
-    buffer = b""
-    while not stop.is_set():
-        readable, _, _ = select.select([conn], [], [], 0.05)
-        if not readable:
-            continue
-        chunk = conn.recv(65536)
-        if not chunk:
-            return None
-        buffer += chunk
-        if len(buffer) >= 12:
-            _, ptype, size = _HEADER.unpack_from(buffer)
-            if len(buffer) >= 12 + size:
-                return ptype, buffer[12 : 12 + size]
-    return None
+    """The first Gearman request of a connection (what follows it is ignored)."""
+    return RequestReader(conn).next(stop)
 
 
 Behaviour = Callable[[socket.socket, threading.Event], None]
@@ -184,6 +196,39 @@ def truncated_job_created(conn: socket.socket, stop: threading.Event) -> None:
     conn.sendall(OPTION_RES)
     if _read_request(conn, stop) is not None:
         conn.sendall(_HEADER.pack(b"\0RES", 8, 40) + b"H:rogue")
+
+
+GRAB_JOB_UNIQ, JOB_ASSIGN_UNIQ, NO_JOB = 30, 31, 10
+WORK_ENDS = {13: "complete", 14: "fail", 25: "exception"}
+
+
+def assign_job(function: str, payload: bytes, replies: list[tuple[str, bytes]]) -> Behaviour:
+    """Act as gearmand: hand the worker one job with ``payload`` and record how it ended
+    (``("exception", data)`` ...); answer every later grab with NO_JOB."""
+
+    def behaviour(conn: socket.socket, stop: threading.Event) -> None:
+        reader = RequestReader(conn)
+        assigned = False
+        while (request := reader.next(stop)) is not None:
+            ptype, body = request
+            if ptype == GRAB_JOB_UNIQ and not assigned:
+                assigned = True
+                args = b"\0".join([b"H:rogue:1", function.encode(), b"u1", payload])
+                conn.sendall(_HEADER.pack(b"\0RES", JOB_ASSIGN_UNIQ, len(args)) + args)
+            elif ptype == GRAB_JOB_UNIQ:
+                conn.sendall(_HEADER.pack(b"\0RES", NO_JOB, 0))
+            elif ptype in WORK_ENDS:
+                replies.append((WORK_ENDS[ptype], body.partition(b"\0")[2]))
+
+    return behaviour
+
+
+def assign_malformed_job(conn: socket.socket, stop: threading.Event) -> None:
+    """Answer the worker's grab with a JOB_ASSIGN_UNIQ that has 2 arguments instead of 4."""
+    if _read_request(conn, stop) is not None:
+        body = b"H:rogue:1\0rel.ping"
+        conn.sendall(_HEADER.pack(b"\0RES", JOB_ASSIGN_UNIQ, len(body)) + body)
+        never_answer(conn, stop)
 
 
 class RogueServer:

@@ -248,7 +248,7 @@ def test_rogue_server_gives_a_typed_error_within_the_timeout(
 ) -> None:
     with (
         RogueServer(behaviour) as rogue,
-        override_settings(GEARMAN_CONNECT_TIMEOUT=0.5, GEARMAN_TIMEOUT=3.0),
+        override_settings(GEARMAN_CONNECT_TIMEOUT=0.5, GEARMAN_TIMEOUT=2.0),
         GearmanClient([rogue.address]) as gearman,
     ):
         call = Call(lambda: gearman.submit_job(PING))
@@ -266,6 +266,7 @@ def test_rogue_server_gives_a_typed_error_within_the_timeout(
         support.answer_garbage,
         support.announce_huge_packet,
         support.stall_mid_packet,
+        support.assign_malformed_job,
     ],
     ids=lambda value: getattr(value, "__name__", ""),
 )

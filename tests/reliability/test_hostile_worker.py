@@ -17,9 +17,20 @@ import msgpack
 import pytest
 
 from django_gearman.errors import JobRefused
+from django_gearman.runtime import remote_spec
 from tests.reliability.conftest import SignedWorker
 from tests.reliability.keys import KEY_ID, SECRET
-from tests.reliability.support import sign_envelope, submit_raw
+from tests.reliability.support import (
+    SIGNED_SETTINGS,
+    RogueServer,
+    assign_job,
+    children_of,
+    sign_envelope,
+    start_worker_process,
+    submit_raw,
+    wait_until,
+    workers_for,
+)
 
 ECHO = "rel.echo"
 CALL = b'{"args":[1],"kwargs":{}}'
@@ -200,3 +211,40 @@ def test_canary_control_a_validly_signed_pickle_to_the_pickle_job_is_unpickled(
     assert refused.value.remote_type == "serializers.errors.ValidationFailed"  # None is no call
     assert trace.is_dir()
     assert signed_worker.client.submit_job("rel.pid") == signed_worker.child
+
+
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        (b"GME/2 ct=application/json\n" + CALL, "UnsupportedVersion"),
+        (b"GME/1 ct=application/json\n" + CALL, "SignatureMissing"),
+        (b"\0" * 64, "MalformedEnvelope"),
+    ],
+    ids=["unknown-version", "unsigned", "nul-bytes"],
+)
+def test_hostile_job_assigned_directly_by_a_rogue_server(
+    payload: bytes, error: str, signed_worker: SignedWorker, tmp_path: Path
+) -> None:
+    """No gearmand in between: a rogue "server" hands the worker process a hostile job. The
+    worker answers WORK_EXCEPTION with a signed error envelope and keeps serving everyone."""
+    replies: list[tuple[str, bytes]] = []
+    with RogueServer(assign_job("rel.echo", payload, replies)) as rogue:
+        process = start_worker_process(
+            [rogue.address, signed_worker.server.address],
+            settings=SIGNED_SETTINGS,
+            wait_for="rel.pid",
+            registered_on=[signed_worker.server.address],
+        )
+        try:
+            wait_until(lambda: bool(replies), 20, "the worker's answer to the rogue job")
+            (child,) = children_of(process.pid)
+            kind, data = replies[0]
+            assert kind == "exception"
+            spec = remote_spec("rel.echo", None)
+            refused = spec.decode_failure(data)  # verifies the worker's signature
+            assert isinstance(refused, JobRefused)
+            assert refused.remote_type == f"serializers.errors.{error}"
+            assert child in children_of(process.pid)
+            assert workers_for(signed_worker.server.address, "rel.pid") == 2  # still registered
+        finally:
+            process.stop()
