@@ -221,3 +221,50 @@ def run(report: Report, seconds: float, repeats: int, out: Path) -> None:
             out / "codecs.png", "Encode + decode per job (lower is better)", "microseconds", groups
         ).name
     )
+
+
+def django_stack_costs(report: Report, seconds: float, repeats: int) -> None:
+    """1c: what the Django layer adds per job without any I/O (hot, in this process).
+
+    The eager round trip runs the client and worker code paths of one typed job in-process, so
+    it minus the client's two steps approximates the worker's share.
+    """
+    from bench.djangosite import setup_django
+
+    setup_django()
+    from bench.djangosite.gearman_jobs import echo
+
+    text = "0123456789abcdef"
+    spec = echo.spec
+    eager = echo.using(eager=True)
+    call_blob = spec.encode_call([text], {})
+    from serializers import encode
+
+    result_blob = encode(text, "json", job=spec.wire_name)  # what the worker answers
+    if spec.decode_result(result_blob) != text:
+        raise AssertionError("the result envelope did not decode to the echoed text")
+    functions: dict[str, Callable[[], object]] = {
+        "client: encode + validate the call (JobSpec.encode_call)": functools.partial(
+            spec.encode_call, [text], {}
+        ),
+        "client: decode + validate the result (JobSpec.decode_result)": functools.partial(
+            spec.decode_result, result_blob
+        ),
+        "eager round trip (job.using(eager=True).submit)": functools.partial(eager.submit, text),
+    }
+    best = best_seconds_per_call(functions, seconds, repeats)
+    table = Table(
+        "django_stack",
+        "1c. The Django layer's own cost per typed job, no I/O (microseconds, best of repeats)",
+        ["step", "us per job"],
+    )
+    for name, cost in best.items():
+        table.add(name, fmt_us(cost))
+    report.metrics["django_stack.eager_us"] = (
+        best["eager round trip (job.using(eager=True).submit)"] * 1e6
+    )
+    table.notes.append(
+        f"Typed job echo(text: str) -> str, call envelope {len(call_blob)} bytes. The eager "
+        "round trip is the client's and the worker's codec and validation work together."
+    )
+    report.tables.append(table)

@@ -20,6 +20,9 @@ SECTIONS: dict[str, Callable[[Report, Profile, Path], None]] = {
     "codecs": lambda report, profile, out: codecs.run(
         report, profile.codec_seconds, profile.codec_repeats, out
     ),
+    "django_stack": lambda report, profile, out: codecs.django_stack_costs(
+        report, profile.codec_seconds, profile.codec_repeats
+    ),
     "foreground": foreground.run,
     "background": background.run,
     "concurrency": concurrency.run,

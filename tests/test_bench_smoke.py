@@ -15,6 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TABLES = (
     "codecs",
     "envelope",
+    "django_stack",
     "foreground",
     "foreground_cpu",
     "latency",
