@@ -170,8 +170,9 @@ def drains(report: Report, profile: Profile) -> None:
         table.notes.append(f"Scaling gearman_worker -w 1 -> -w 2: {scaling:.2f}x.")
     table.notes.append(
         "One worker process unless stated. Django workers run the typed echo job on a json call "
-        "envelope; the others echo 16 bytes. 2 cores are shared by gearmand, the workers and "
-        "the status poller, so -w 2 cannot double (see 3d)."
+        "envelope; the others echo 16 bytes. One worker waits for gearmand after every job "
+        "(GRAB_JOB, JOB_ASSIGN, WORK_COMPLETE), so both are partly idle (3d); a second process "
+        "fills those gaps until gearmand's one thread or the 2 shared cores are full."
     )
     busy_table = Table(
         "drain_cpu",
@@ -189,8 +190,8 @@ def drains(report: Report, profile: Profile) -> None:
             fmt_rate(report.metrics.get(f"drain.{kind}")),
         )
     busy_table.notes.append(
-        "gearmand runs one I/O thread (--threads=1): near 100% it is the bottleneck, and more "
-        "worker processes cannot drain faster."
+        "CPU seconds used during the drain divided by its wall time. gearmand runs one I/O "
+        "thread (--threads=1): near 100% it is the bottleneck and more workers cannot help."
     )
     report.tables.append(busy_table)
 
