@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pydantic import PydanticSchemaGenerationError, PydanticUserError, TypeAdapter, ValidationError
-from pydantic_core import PydanticSerializationError
-from typing_extensions import TypedDict
+from pydantic_core import ArgsKwargs, PydanticSerializationError, SchemaValidator, core_schema
+from pydantic_core import SchemaError as PydanticCoreSchemaError
 
 from serializers.builtin import JsonSerializer
 from serializers.errors import (
@@ -37,6 +37,11 @@ _JSON = JsonSerializer()
 _P = inspect.Parameter
 _POSITIONAL = (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
 _BY_KEYWORD = (_P.POSITIONAL_OR_KEYWORD, _P.KEYWORD_ONLY)
+_MODES: dict[Any, Any] = {
+    _P.POSITIONAL_ONLY: "positional_only",
+    _P.POSITIONAL_OR_KEYWORD: "positional_or_keyword",
+    _P.KEYWORD_ONLY: "keyword_only",
+}
 
 
 _set_field = object.__setattr__  # builds a frozen Call whose shape is already checked
@@ -72,15 +77,15 @@ class Call:
         """Check the wire shape (exactly the keys args and kwargs) and build a Call."""
         if isinstance(value, Call):
             return value
-        if type(value) is dict and len(value) == 2:  # fast path: what json/msgpack produce
+        if type(value) is dict and len(value) == 2:  # fast path: json/msgpack, the typed API
             args, kwargs = value.get("args"), value.get("kwargs")
             if (
-                type(args) is list
+                (type(args) is list or type(args) is tuple)
                 and type(kwargs) is dict
                 and all(type(key) is str for key in kwargs)
             ):
                 call = object.__new__(cls)
-                _set_field(call, "args", tuple(args))
+                _set_field(call, "args", args if type(args) is tuple else tuple(args))
                 _set_field(call, "kwargs", kwargs)
                 return call
         if not isinstance(value, Mapping):
@@ -149,7 +154,11 @@ def _adapter(annotation: Any, what: str) -> TypeAdapter[Any]:
 
 
 class CallSchema:
-    """A function's signature as a validator of `Call` values. Build with `from_function`."""
+    """A function's signature as a validator of `Call` values. Build with `from_function`.
+
+    One pydantic-core arguments validator does the binding and the coercion of a whole call in
+    a single pass; the slower Python binding below runs only to describe a call that failed.
+    """
 
     _cache: ClassVar[weakref.WeakKeyDictionary[Any, CallSchema]] = weakref.WeakKeyDictionary()
     _cache_lock: ClassVar[threading.Lock] = threading.Lock()
@@ -170,19 +179,63 @@ class CallSchema:
         self._var_keyword = next(
             (p.name for p in self.parameters if p.kind is _P.VAR_KEYWORD), None
         )
-        fields: dict[str, Any] = {}
-        for param in self.parameters:
-            annotation = hints.get(param.name, Any)
+        # Where each parameter stands in the signature: errors are reported in this order.
+        self._rank = {p.name: index for index, p in enumerate(self.parameters)}
+        annotations = [hints.get(p.name, Any) for p in self.parameters]
+        self._typed = any(annotation is not Any for annotation in annotations)
+        self._validator = self._build_validator(annotations)
+
+    def _build_validator(self, annotations: list[Any]) -> SchemaValidator:
+        """One arguments validator for the whole signature (`Any` checks the binding only).
+
+        The per-parameter schemas come from one TypeAdapter of `tuple[A1, A2, ...]`, so models
+        used by several parameters share their definitions, exactly as in a single model.
+        """
+        definitions: list[core_schema.CoreSchema] = []
+        if self._typed:
+            what = f"the parameters of {self.name}"
+            adapter = _adapter(tuple.__class_getitem__(tuple(annotations)), what)
+            schema = adapter.core_schema
+            if schema["type"] == "definitions":
+                definitions = list(schema["definitions"])
+                schema = schema["schema"]
+            items = schema.get("items_schema") if schema["type"] == "tuple" else None
+            if (
+                items is None
+                or len(items) != len(annotations)
+                or schema.get("variadic_item_index") is not None
+            ):
+                raise SchemaError(f"cannot build a validator for {what}: unsupported annotations")
+        else:
+            items = [core_schema.any_schema() for _ in annotations]
+        parameters: list[core_schema.ArgumentsParameter] = []
+        var_args: core_schema.CoreSchema | None = None
+        var_kwargs: core_schema.CoreSchema | None = None
+        for param, item in zip(self.parameters, items, strict=True):
             if param.kind is _P.VAR_POSITIONAL:
-                annotation = list[annotation]  # type: ignore[valid-type]
-            elif param.kind is _P.VAR_KEYWORD:
-                annotation = dict[str, annotation]  # type: ignore[valid-type]
-            fields[param.name] = annotation
-        typed = any(hints.get(p.name, Any) is not Any for p in self.parameters)
-        self._adapter: TypeAdapter[Any] | None = None
-        if typed:
-            params_type = TypedDict(f"{self.name}.params", fields, total=False)  # type: ignore[misc]
-            self._adapter = _adapter(params_type, f"the parameters of {self.name}")
+                var_args = item
+                continue
+            if param.kind is _P.VAR_KEYWORD:
+                var_kwargs = item
+                continue
+            if param.default is not _P.empty:
+                # Never used: defaults are left to the function, so anything the caller did not
+                # give is dropped from the result (see `validate`).
+                item = core_schema.with_default_schema(item, default=None)
+            parameters.append(
+                core_schema.arguments_parameter(param.name, item, mode=_MODES[param.kind])
+            )
+        arguments: core_schema.CoreSchema = core_schema.arguments_schema(
+            parameters, var_args_schema=var_args, var_kwargs_schema=var_kwargs
+        )
+        if definitions:
+            arguments = core_schema.definitions_schema(arguments, definitions)
+        try:
+            return SchemaValidator(arguments)
+        except PydanticCoreSchemaError as exc:
+            raise SchemaError(
+                f"cannot build a validator for the parameters of {self.name}: {exc}"
+            ) from exc
 
     @classmethod
     def from_function(cls, fn: Callable[..., Any]) -> CallSchema:
@@ -200,21 +253,39 @@ class CallSchema:
         return cached
 
     def validate(self, call: Call | Mapping[str, Any]) -> Call:
-        """Bind and coerce a call; raise ValidationFailed naming every bad or missing argument."""
+        """Bind and coerce a call; raise ValidationFailed naming every bad or missing argument.
+
+        The result keeps the caller's layout: what was positional stays positional, keywords
+        stay keywords in the caller's order, and defaults are not filled in.
+        """
         call = Call.from_wire(call)
+        args, kwargs = call.args, call.kwargs
+        try:
+            out_args, out_kwargs = self._validator.validate_python(
+                ArgsKwargs(args, kwargs if type(kwargs) is dict else dict(kwargs))
+            )
+        except ValidationError as exc:
+            errors = self._binding_errors(call) or self._argument_errors(exc)
+            raise ValidationFailed.from_details(errors, f"call of {self.name}") from exc
+        if not self._typed:
+            return call
+        if len(out_args) != len(args):  # defaults of positional-only parameters were appended
+            out_args = out_args[: len(args)]
+        validated = object.__new__(Call)
+        _set_field(validated, "args", out_args)
+        # The validator returns the parameters first, in signature order, plus their defaults.
+        _set_field(validated, "kwargs", {key: out_kwargs[key] for key in kwargs} if kwargs else {})
+        return validated
+
+    def _binding_errors(self, call: Call) -> list[ErrorDetail]:
+        """Bind the call like Python does and describe what does not fit (nothing if it binds)."""
         errors: list[ErrorDetail] = []
-        bound: dict[str, Any] = {}
-        origin: dict[str, tuple[Any, ...]] = {}
+        bound: set[str] = set()
         positional = self._positional
-        extra_args: list[Any] = []
-        for index, value in enumerate(call.args):
+        for index in range(len(call.args)):
             if index < len(positional):
-                name = positional[index].name
-                bound[name] = value
-                origin[name] = ("args", index)
-            elif self._var_positional is not None:
-                extra_args.append(value)
-            else:
+                bound.add(positional[index].name)
+            elif self._var_positional is None:
                 errors.append(
                     {
                         "loc": f"args.{index}",
@@ -223,8 +294,7 @@ class CallSchema:
                         "type": "unexpected_positional_argument",
                     }
                 )
-        extra_kwargs: dict[str, Any] = {}
-        for key, value in call.kwargs.items():
+        for key in call.kwargs:
             param = self._by_name.get(key)
             if param is not None and param.kind in _BY_KEYWORD:
                 if key in bound:
@@ -236,11 +306,8 @@ class CallSchema:
                         }
                     )
                     continue
-                bound[key] = value
-                origin[key] = ("kwargs", key)
-            elif self._var_keyword is not None:
-                extra_kwargs[key] = value
-            else:
+                bound.add(key)
+            elif self._var_keyword is None:
                 detail = " (it is positional-only)" if param is not None else ""
                 errors.append(
                     {
@@ -263,59 +330,36 @@ class CallSchema:
                         "type": "missing_argument",
                     }
                 )
-        if errors:
-            raise ValidationFailed.from_details(errors, f"call of {self.name}")
-        if self._adapter is None:
-            return call
-        if extra_args:
-            bound[self._var_positional] = extra_args  # type: ignore[index]
-        if extra_kwargs:
-            bound[self._var_keyword] = extra_kwargs  # type: ignore[index]
-        try:
-            coerced = self._adapter.validate_python(bound)
-        except ValidationError as exc:
-            details = [
-                self._relocate(d, len(call.args) - len(extra_args), origin) for d in exc.errors()
-            ]
-            raise ValidationFailed.from_details(details, f"call of {self.name}") from exc
-        return self._rebuild(call, coerced, origin, extra_args, extra_kwargs)
+        return errors
 
-    def _relocate(
-        self, error: Any, first_extra: int, origin: dict[str, tuple[Any, ...]]
-    ) -> ErrorDetail:
-        """Map a parameter path (name, ...) back to where the caller put it (args.N / kwargs.K)."""
-        name, *rest = error["loc"]
-        if name == self._var_positional and rest:
-            index, *rest = rest
-            loc: tuple[Any, ...] = ("args", first_extra + int(index), *rest)
-        elif name == self._var_keyword and rest:
-            loc = ("kwargs", *rest)
-        else:
-            loc = (*origin.get(name, (name,)), *rest)
-        return {
-            "loc": ".".join(str(part) for part in loc),
-            "msg": error["msg"],
-            "type": error["type"],
-        }
-
-    def _rebuild(
-        self,
-        call: Call,
-        coerced: dict[str, Any],
-        origin: dict[str, tuple[Any, ...]],
-        extra_args: list[Any],
-        extra_kwargs: dict[str, Any],
-    ) -> Call:
-        positional_count = len(call.args) - len(extra_args)
-        args = [coerced[p.name] for p in self._positional[:positional_count]]
-        if extra_args:
-            args.extend(coerced[self._var_positional])  # type: ignore[index]
-        coerced_extra = coerced.get(self._var_keyword, {}) if extra_kwargs else {}  # type: ignore[arg-type]
-        kwargs = {
-            key: coerced[key] if origin.get(key) == ("kwargs", key) else coerced_extra[key]
-            for key in call.kwargs
-        }
-        return Call(tuple(args), kwargs)
+    def _argument_errors(self, exc: ValidationError) -> list[ErrorDetail]:
+        """pydantic's errors of a call that binds: `(2, ...)` is `args.2...` and `("k", ...)` is
+        `kwargs.k...`, listed in signature order (one parameter's errors keep pydantic's order)."""
+        ranked: list[tuple[int, ErrorDetail]] = []
+        for error in exc.errors(include_url=False, include_input=False):
+            loc = error["loc"]
+            head = loc[0] if loc else ""
+            if isinstance(head, int):
+                where = "args"
+                name = (
+                    self._positional[head].name
+                    if head < len(self._positional)
+                    else self._var_positional
+                )
+            else:
+                where = "kwargs"
+                param = self._by_name.get(head)
+                name = (
+                    head if param is not None and param.kind in _BY_KEYWORD else self._var_keyword
+                )
+            detail: ErrorDetail = {
+                "loc": ".".join(str(part) for part in (where, *loc)),
+                "msg": error["msg"],
+                "type": error["type"],
+            }
+            ranked.append((self._rank.get(name or "", len(self._rank)), detail))
+        ranked.sort(key=lambda pair: pair[0])
+        return [detail for _, detail in ranked]
 
 
 class ResultSchema:

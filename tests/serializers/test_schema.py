@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import inspect
 import uuid
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -229,3 +231,111 @@ def test_validation_failed_is_policy_independent() -> None:
         1,
         2,
     ]
+
+
+# -- the one-pass validator: same binding as Python, same result layout, same error order ------
+
+BINDING_SIGNATURES = [
+    "(a, b=1, /, c=2, *rest, d, e=5, **kw)",
+    "(a, /, b, *, c=3)",
+    "(a=1, b=2)",
+    "(*rest, **kw)",
+    "(a, /, **kw)",
+    "()",
+]
+BINDING_NAMES = ("a", "b", "c", "d", "e", "z")
+
+
+def _calls() -> list[Call]:
+    calls = []
+    for count in range(5):
+        for mask in range(2 ** len(BINDING_NAMES)):
+            names = [n for i, n in enumerate(BINDING_NAMES) if mask >> i & 1]
+            kwargs = {name: str(10 + i) for i, name in enumerate(reversed(names))}
+            calls.append(Call(tuple(str(i) for i in range(count)), kwargs))
+    return calls
+
+
+@pytest.mark.parametrize("typed", [False, True], ids=["untyped", "typed"])
+@pytest.mark.parametrize("params", BINDING_SIGNATURES)
+def test_binding_matches_python(params: str, typed: bool) -> None:
+    namespace: dict[str, Any] = {}
+    exec(f"def python{params}: pass", namespace)  # the reference: Python's own binding
+    python = namespace["python"]
+    if typed:  # every parameter an int: "10" must arrive as 10
+        python.__annotations__ = dict.fromkeys(inspect.signature(python).parameters, int)
+    schema = CallSchema(python)
+    for call in _calls():
+        try:
+            python(*call.args, **call.kwargs)
+        except TypeError:
+            with pytest.raises(ValidationFailed) as caught:
+                schema.validate(call)
+            assert caught.value.errors, call
+            continue
+        result = schema.validate(call)
+        expected = (
+            Call(tuple(map(int, call.args)), {k: int(v) for k, v in call.kwargs.items()})
+            if typed
+            else call
+        )
+        # positional stays positional, keywords keep the caller's order, no defaults filled in
+        assert result == expected, call
+        assert list(result.kwargs) == list(call.kwargs), call
+
+
+def test_result_layout_and_untyped_identity() -> None:
+    schema = CallSchema.from_function(place)
+    call = schema.validate(Call((ORDER_WIRE, "2024-01-01"), {"rush": "1", "note": "n"}))
+    assert len(call.args) == 2 and list(call.kwargs) == ["rush", "note"]
+    assert (
+        CallSchema.from_function(place).validate(Call((ORDER_WIRE, "2024-01-01"), {})).kwargs == {}
+    )
+    untyped_call = Call(("x",), {"b": 1})
+    assert CallSchema.from_function(untyped).validate(untyped_call) is untyped_call
+    # the typed API hands over a tuple: no copy on the way in
+    args = ("1", "2.5")
+    assert Call.from_wire({"args": args, "kwargs": {}}).args is args
+
+
+def test_errors_in_signature_order_and_binding_errors_alone() -> None:
+    schema = CallSchema.from_function(flexible)
+    with pytest.raises(ValidationFailed) as caught:
+        schema.validate(Call(("x", "1", "bad"), {"d2": "nope", "label": ["not", "str"]}))
+    assert [e["loc"] for e in caught.value.errors] == [
+        "args.0",
+        "args.2",
+        "kwargs.label",
+        "kwargs.d2",
+    ]
+    assert "label" in str(caught.value)
+    # a call that does not bind reports the binding only, not the values
+    with pytest.raises(ValidationFailed) as caught:
+        CallSchema.from_function(place).validate(Call(("bad order",), {"rush": "maybe"}))
+    assert caught.value.errors == [
+        {"loc": "args.when", "msg": "missing required argument 'when'", "type": "missing_argument"}
+    ]
+
+
+class Node(BaseModel):
+    value: int
+    children: list[Node] = []
+
+
+def shared(a: Node, b: Node, /, *more: Node, **named: LineItem) -> None:
+    return None
+
+
+def test_models_shared_between_parameters_and_positional_only_names_in_kwargs() -> None:
+    schema = CallSchema.from_function(shared)
+    call = schema.validate(
+        Call(
+            ({"value": "1", "children": [{"value": 2}]}, {"value": 3}, {"value": 4}),
+            {"a": {"sku": "s", "price": "1"}},
+        )
+    )
+    assert call.args[0].children[0].value == 2 and call.args[2] == Node(value=4)
+    assert call.kwargs == {"a": LineItem(sku="s", price=decimal.Decimal(1))}  # a is in **named
+    with pytest.raises(ValidationFailed) as caught:
+        schema.validate(Call(({"value": 1, "children": [{"value": "x"}]}, {"value": 3}, {}), {}))
+    assert [e["loc"] for e in caught.value.errors] == ["args.0.children.0.value", "args.2.value"]
