@@ -35,6 +35,7 @@ log = logging.getLogger("django_gearman.worker")
 RESTART_BACKOFF_MIN = 0.1
 RESTART_BACKOFF_MAX = 10.0
 RESTARTS_PER_MINUTE_PER_CHILD = 10
+HEALTHY_UPTIME_SECONDS = 60.0  # a child that ran this long before crashing starts a fresh backoff
 STOP_GRACE_SECONDS = 300.0
 _SUPERVISOR_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
 PARENT_CHECK_SECONDS = 1.0
@@ -155,6 +156,7 @@ class _Slot:
     pid: int | None = None
     failures: int = 0
     start_after: float = 0.0
+    started_at: float = 0.0
 
 
 @dataclass
@@ -259,6 +261,8 @@ class Supervisor:
             slot.start_after = now
             log.info("supervisor: worker %d recycled (max jobs reached)", slot.index)
             return
+        if now - slot.started_at >= HEALTHY_UPTIME_SECONDS:
+            slot.failures = 0  # an old crash history says nothing about this one
         slot.failures += 1
         backoff = min(RESTART_BACKOFF_MAX, RESTART_BACKOFF_MIN * 2 ** (slot.failures - 1))
         slot.start_after = now + backoff
@@ -284,6 +288,7 @@ class Supervisor:
                 log.error("supervisor: too many worker restarts in a minute; waiting")
                 continue
             self.restarts.append(now)
+            slot.started_at = now
             slot.pid = self._fork()
             if slot.pid is None:
                 slot.start_after = now + RESTART_BACKOFF_MAX
