@@ -1,4 +1,4 @@
-"""The supervisor's restart backoff: it grows with quick crashes and starts afresh after a long run."""
+"""Supervisor restart backoff: grows with quick crashes, starts afresh after a long run."""
 
 import time
 
