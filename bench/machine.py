@@ -64,6 +64,7 @@ def describe(load_at_start: str) -> list[tuple[str, str]]:
         ("memory", _memory_gib()),
         ("load average at start (1, 5, 15 min)", load_at_start),
         ("load average now (1, 5, 15 min)", load_average()),
+        ("scheduling niceness of the run (lower: ahead of other work)", str(os.nice(0))),
         ("kernel", platform.release()),
         ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
         ("gearmand", _gearmand_version()),
