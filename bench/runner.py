@@ -59,7 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     profile = SMOKE if args.smoke else FULL
     out: Path = args.out or (SMOKE_OUT if args.smoke else DEFAULT_OUT)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / ".write-test").write_text("")
+        (out / ".write-test").unlink()
+    except OSError as exc:
+        parser.error(f"cannot write the results to {out}: {exc}")
     report = Report()
     load_at_start = machine.load_average()
     machine_header = header(profile, None, load_at_start)

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from bench.wire import run_raw_worker
+from bench.wire import WireError, run_raw_worker
 
 WORKER_KINDS = ("raw", "pygearman", "ours")
 
@@ -80,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lifetime", type=float, default=600.0, help="seconds before exiting")
     parser.add_argument("--max-jobs", type=int, default=10**9)
     args = parser.parse_args(argv)
-    RUNNERS[args.kind](args.address, args.function, args.lifetime, args.max_jobs)
+    try:
+        RUNNERS[args.kind](args.address, args.function, args.lifetime, args.max_jobs)
+    except (OSError, ValueError, WireError) as exc:
+        parser.exit(2, f"{parser.prog}: {args.kind} worker on {args.address}: {exc}\n")
     return 0
 
 
