@@ -98,3 +98,53 @@ def test_every_target_gets_a_verdict(smoke_run: tuple[Path, str]) -> None:
     for target in targets:
         assert target["verdict"] in ("PASS", "MISS"), target
         assert f"{target['verdict']:4}  {target['name']}" in stdout
+
+
+# The building blocks the tables rest on.
+
+
+def test_percentile_is_nearest_rank() -> None:
+    from bench.measure import percentile
+
+    values = [float(v) for v in range(100, 0, -1)]
+    assert percentile(values, 0.5) == 50.0
+    assert percentile(values, 0.99) == 99.0
+    assert percentile(values, 1.0) == 100.0
+    assert percentile([], 0.5) == 0.0
+
+
+def test_ratios_pair_the_rounds_and_fall_back_to_medians() -> None:
+    from bench.report import Report
+
+    report = Report()
+    report.series = {"a": [10.0, 40.0, 90.0], "b": [5.0, 10.0, 30.0]}
+    assert report.ratio("a", "b") == 3.0  # median of 2, 4, 3
+    report.metrics = {"c": 6.0, "d": 4.0}
+    assert report.ratio("c", "d") == 1.5
+    assert report.ratio("c", "missing") is None
+
+
+def test_target_verdicts() -> None:
+    from bench.report import TargetCheck
+
+    assert TargetCheck("x", 0.95, 0.9, "x").verdict == "PASS"
+    assert TargetCheck("x", 0.85, 0.9, "x").verdict == "MISS"
+    assert TargetCheck("x", 2.5, 2.0, " us", higher_is_better=False).verdict == "MISS"
+    assert TargetCheck("x", None, 2.0, " us").verdict == "N/A"
+
+
+def test_raw_packets_are_gearman_requests(gearmand) -> None:
+    from bench.admin import AdminConnection
+    from bench.wire import SUBMIT_JOB_BG, RawClient, request
+
+    assert request(SUBMIT_JOB_BG, b"fn", b"", b"data") == (
+        b"\0REQ" + (18).to_bytes(4, "big") + (8).to_bytes(4, "big") + b"fn\0\0data"
+    )
+    client = RawClient(gearmand.address, "bench.queued")
+    try:
+        assert client.submit_background_many([b"x"] * 25) == 25
+    finally:
+        client.close()
+    with AdminConnection(gearmand.address) as admin:
+        status = admin.function("bench.queued")
+    assert (status.queued, status.running, status.workers) == (25, 0, 0)
