@@ -29,7 +29,7 @@ class Profile:
 
 FULL = Profile(
     name="full",
-    repeats=15,
+    repeats=21,
     sequential=Budget(max_operations=30_000, seconds=0.4),
     codec_seconds=0.1,
     codec_repeats=7,
@@ -37,10 +37,10 @@ FULL = Profile(
     batch_size=1_000,
     batched=Budget(max_operations=200_000, seconds=0.4),
     drain_jobs=20_000,
-    drain_repeats=5,
+    drain_repeats=7,
     in_flight=(1, 8, 64, 512),
     concurrency=Budget(max_operations=100_000, seconds=0.5),
-    concurrency_repeats=5,
+    concurrency_repeats=7,
     worker_lifetime=900.0,
 )
 
