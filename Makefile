@@ -2,13 +2,16 @@
 PY ?= python3
 export PY
 
-.PHONY: setup test demo bench bench-smoke lint fuzz soak
+.PHONY: setup test test-pythons demo bench bench-smoke lint fuzz soak
 
 setup:
 	@bash scripts/setup.sh
 
 test: setup
 	$(PY) -m pytest
+
+test-pythons: setup
+	bash scripts/test-pythons.sh
 
 demo: setup
 	$(PY) scripts/demo.py
