@@ -153,8 +153,10 @@ def cpu_table(
         )
     table.notes.append(
         "From /proc schedstat of every thread of each process during the samples of section 2. "
-        "Less sensitive to other load than wall time; the sum above the wall time per job "
-        "means the processes ran in parallel, below it that they waited (wake-ups, scheduling)."
+        "It includes the kernel's work to put each process to sleep and wake it per packet, "
+        "which depends on the timing of its peers: the same client code used 23 us against one "
+        "worker and 34 us against another. A sum above the wall time per job means the "
+        "processes overlapped."
     )
     report.tables.append(table)
 
