@@ -133,6 +133,7 @@ function cmdWorker (opt) {
     let ct = 'application/json'
     let fields = {}
     let reply
+    let refused = true // until the call is read and checked
     try {
       const read = readEnvelope(job.payload, job.func_name, keys, { requireSignature: kid !== undefined })
       ct = read.ct
@@ -141,9 +142,11 @@ function cmdWorker (opt) {
       if (!call || !Array.isArray(call.args) || typeof call.kwargs !== 'object' || Array.isArray(call.kwargs)) {
         throw new TypeError('body is not {"args": [...], "kwargs": {...}}')
       }
+      refused = false
       reply = { ok: true, value: JOBS[name](call.args, call.kwargs) }
     } catch (err) {
-      reply = { ok: false, value: { error: { type: `interop.node.${err.constructor.name}`, message: err.message, traceback: err.stack || '' } } }
+      const error = { type: `interop.node.${err.constructor.name}`, message: err.message, traceback: err.stack || '' }
+      reply = { ok: false, value: { error: refused ? { ...error, refused: true } : error } }
     }
     const accepted = (fields.accept || '').split(',').filter((c) => c === 'application/json' || c === 'application/msgpack')
     const sign = kid === undefined ? {} : { kid, secret: keys[kid] }

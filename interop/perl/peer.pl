@@ -94,10 +94,10 @@ sub cmd_worker {
             my ($job) = @_;
             $done++;
             my ($ct, $call, $fields) = eval { read_envelope($job->arg, $function, $keys, require_signature => !!%$keys) };
-            my $error = $@ ? { type => 'interop.perl.BadEnvelope', message => "$@" } : undef;
+            my $error = $@ ? { type => 'interop.perl.BadEnvelope', message => "$@", refused => JSON::PP::true } : undef;
             $ct = 'application/json' if $error;
             if (!$error && (ref $call ne 'HASH' || ref $call->{args} ne 'ARRAY' || ref $call->{kwargs} ne 'HASH')) {
-                $error = { type => 'interop.perl.BadCall', message => 'body is not {"args": [...], "kwargs": {...}}' };
+                $error = { type => 'interop.perl.BadCall', message => 'body is not {"args": [...], "kwargs": {...}}', refused => JSON::PP::true };
             }
             my $result = $error ? undef : eval { $JOBS{$name}->($call->{args}, $call->{kwargs}) };
             $error //= ref $@ ? $@ : { type => 'interop.perl.Crash', message => "$@" } if $@;

@@ -113,15 +113,18 @@ function cmd_worker(array $opt): void
         $worker->addFunction($function, function (GearmanJob $job) use ($name, $function, $keys, $kid): string {
             $ct = 'application/json';
             $fields = [];
+            $refused = true;  // until the call is read and checked
             try {
                 [$ct, $call, $fields] = gme_read($job->workload(), $function, $keys, ['require_signature' => $keys !== []]);
                 if (!$call instanceof stdClass || !is_array($call->args ?? null) || !($call->kwargs ?? null) instanceof stdClass) {
                     throw new DomainException('body is not {"args": [...], "kwargs": {...}}');
                 }
+                $refused = false;
                 $result = run_job($name, $call->args, $call->kwargs);
             } catch (Throwable $e) {
                 $result = null;
                 $error = (object) ['type' => 'interop.php.' . get_class($e), 'message' => $e->getMessage(), 'traceback' => $e->getTraceAsString()];
+                if ($refused) $error->refused = true;
             }
             $accepted = array_values(array_intersect(explode(',', $fields['accept'] ?? ''), ['application/json', 'application/msgpack']));
             $reply = fn (mixed $value): string => gme_write($value, $accepted[0] ?? $ct, $function, $kid, $kid === null ? null : $keys[$kid]);

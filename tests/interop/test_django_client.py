@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from django_gearman.client import GearmanClient
-from django_gearman.errors import JobFailed
+from django_gearman.errors import JobFailed, JobRefused
 from tests.interop.test_peer_workers import WORKER_LANGS, PeerWorker, start_worker
 from tests.support.gearmand import Gearmand
 
@@ -47,6 +47,7 @@ def test_call_forms_reach_the_peer(peer: PeerWorker, client: GearmanClient) -> N
 def test_peer_error_becomes_job_failed(peer: PeerWorker, client: GearmanClient) -> None:
     with pytest.raises(JobFailed) as failed:
         client.submit_job(f"{peer.prefix}.fail", "boom")
+    assert not isinstance(failed.value, JobRefused)  # the job ran and raised
     assert failed.value.remote_type.startswith(f"interop.{peer.lang}.")
     assert "failed: boom" in failed.value.remote_message
 
@@ -66,7 +67,7 @@ def test_signed_calls_with_the_signing_settings(
         settings.GEARMAN_SIGNING_KEY_ID = "k2"
         with (
             GearmanClient(servers=[gearmand.address], timeout=30) as other_key_client,
-            pytest.raises(JobFailed) as refused,
+            pytest.raises(JobRefused) as refused,  # "refused": true in the peer's error
         ):
             other_key_client.submit_job(f"{worker.prefix}.reverse", "other key")
         assert refused.value.remote_type.startswith(f"interop.{lang}.")
