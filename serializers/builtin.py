@@ -34,9 +34,23 @@ __all__ = [
     "to_primitive",
 ]
 
-#: Deepest JSON nesting accepted. Checked before orjson runs: some orjson versions recurse
-#: without a limit and crash the process on a few hundred thousand `[`.
+#: Deepest JSON nesting accepted: orjson's own limit since 3.9.15, which refuses 1025 levels
+#: without recursing further. Older orjson recursed without a limit and crashed the process on a
+#: few hundred thousand `[`, so for those versions the body is checked before parsing.
 JSON_MAX_DEPTH = 1024
+
+
+def _orjson_limits_depth() -> bool:
+    """True if the installed orjson refuses nesting deeper than 1024 itself (3.9.15 or later)."""
+    try:
+        version = tuple(int(part) for part in orjson.__version__.split(".")[:3])
+    except (AttributeError, ValueError):
+        return False
+    return version >= (3, 9, 15)
+
+
+# Only an orjson older than 3.9.15 (below the supported floor) pays for the pre-check.
+_PRECHECK_DEPTH = not _orjson_limits_depth()
 
 
 def _sorted_if_possible(items: set[Any] | frozenset[Any]) -> list[Any]:
@@ -45,6 +59,9 @@ def _sorted_if_possible(items: set[Any] | frozenset[Any]) -> list[Any]:
         return sorted(items)
     except TypeError:
         return list(items)
+
+
+_STANDARD_MODEL_DUMP = BaseModel.model_dump
 
 
 def to_primitive(value: Any, *, datetimes: bool = True) -> Any:
@@ -56,6 +73,8 @@ def to_primitive(value: Any, *, datetimes: bool = True) -> Any:
     if isinstance(value, decimal.Decimal):
         return str(value)
     if isinstance(value, BaseModel):
+        if type(value).model_dump is _STANDARD_MODEL_DUMP:  # what model_dump does, minus a call
+            return value.__pydantic_serializer__.to_python(value, mode="json")
         return value.model_dump(mode="json")
     if isinstance(value, set | frozenset):
         return _sorted_if_possible(value)
@@ -118,9 +137,10 @@ class JsonSerializer:
             raise EncodeError(f"json: {exc}{hint}") from exc
 
     def decode(self, data: bytes) -> Any:
-        """Parse with orjson after a cheap nesting check (only when brackets are many)."""
+        """Parse with orjson, which refuses nesting deeper than `JSON_MAX_DEPTH` by itself."""
         if (
-            len(data) > JSON_MAX_DEPTH
+            _PRECHECK_DEPTH
+            and len(data) > JSON_MAX_DEPTH
             and data.count(b"[") + data.count(b"{") > JSON_MAX_DEPTH
             and json_nesting_depth(data) > JSON_MAX_DEPTH
         ):
@@ -128,7 +148,12 @@ class JsonSerializer:
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError as exc:
-            raise DecodeError(f"json: invalid document: {exc}") from exc
+            message = str(exc)
+            if "depth" in message:  # "depth limit exceeded" (older: "recursion depth exceeded")
+                raise DecodeError(
+                    f"json: nesting deeper than {JSON_MAX_DEPTH} levels ({message})"
+                ) from exc
+            raise DecodeError(f"json: invalid document: {message}") from exc
 
 
 def _msgpack_default(value: Any) -> Any:

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import decimal
 import uuid
+from typing import Any
 
 import msgpack
 import pytest
@@ -23,6 +24,7 @@ from serializers import (
     UnknownSerializer,
     default_registry,
     get_serializer,
+    to_primitive,
 )
 from serializers.builtin import json_nesting_depth
 
@@ -178,3 +180,63 @@ def test_error_descriptions_survive_hostile_values() -> None:
     assert describe(10**5000) == "<int value>"
     assert describe(BrokenRepr()).endswith("BrokenRepr value>")
     assert len(describe("x" * 1000)) == 60
+
+
+def test_json_depth_limit_is_orjsons_own() -> None:
+    """orjson >= 3.9.15 refuses nesting past 1024 itself, so no body is scanned beforehand."""
+    from serializers import builtin
+
+    assert builtin._orjson_limits_depth() and not builtin._PRECHECK_DEPTH
+    json = JsonSerializer()
+    assert json.decode(b"[" * 1024 + b"]" * 1024) is not None
+    for deep in (b"[" * 1025 + b"]" * 1025, b'{"a":' * 1025 + b"1" + b"}" * 1025):
+        with pytest.raises(DecodeError, match="nesting deeper than 1024"):
+            json.decode(deep)
+    with pytest.raises(DecodeError, match="invalid document"):
+        json.decode(b"[1,")
+
+
+def test_json_precheck_for_older_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With an orjson older than 3.9.15 the body is checked before parsing, as before."""
+    from serializers import builtin
+
+    monkeypatch.setattr(builtin, "_PRECHECK_DEPTH", True)
+    json = JsonSerializer()
+    with pytest.raises(DecodeError, match="nesting deeper than 1024"):
+        json.decode(b"[" * 300_000 + b"]" * 300_000)
+    assert json.decode(b'["' + b"[" * 2000 + b'"]') == ["[" * 2000]
+
+
+def test_two_million_levels_are_refused_without_crashing() -> None:
+    """In a child process, so a parser without a depth limit could not take the suite down."""
+    import subprocess
+    import sys
+
+    code = (
+        "from serializers import JsonSerializer, DecodeError\n"
+        "for deep in (b'[' * 2_000_000 + b']' * 2_000_000, b'{\"a\":' * 2_000_000):\n"
+        "    try:\n"
+        "        JsonSerializer().decode(deep)\n"
+        "    except DecodeError as exc:\n"
+        "        print(type(exc).__name__, 'nesting' in str(exc))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["DecodeError True", "DecodeError True"]
+
+
+class CustomDump(BaseModel):
+    name: str
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        return {"custom": self.name}
+
+
+def test_models_convert_like_model_dump() -> None:
+    """The shortcut past model_dump writes the same value, and an override of it still wins."""
+    item = Item(name="a", price=decimal.Decimal("1.50"))
+    assert to_primitive(item) == item.model_dump(mode="json")
+    assert to_primitive(CustomDump(name="x")) == {"custom": "x"}
+    assert JsonSerializer().encode([item, CustomDump(name="x")]) == (
+        b'[{"name":"a","price":"1.50"},{"custom":"x"}]'
+    )
