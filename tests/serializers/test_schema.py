@@ -8,8 +8,16 @@ import inspect
 import uuid
 from typing import Any
 
+import orjson
 import pytest
-from pydantic import BaseModel
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    field_serializer,
+    model_serializer,
+)
 
 from serializers import (
     Call,
@@ -339,3 +347,117 @@ def test_models_shared_between_parameters_and_positional_only_names_in_kwargs() 
     with pytest.raises(ValidationFailed) as caught:
         schema.validate(Call(({"value": 1, "children": [{"value": "x"}]}, {"value": 3}, {}), {}))
     assert [e["loc"] for e in caught.value.errors] == ["args.0.children.0.value", "args.2.value"]
+
+
+class Stamped(BaseModel):
+    """Model features whose JSON form is pydantic's own: aliases, serializers, computed fields."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    label: str = Field(alias="Label")
+    at: dt.datetime
+    tags: set[str] = set()
+    amount: decimal.Decimal = decimal.Decimal("0")
+    child: Node | None = None
+
+    @field_serializer("tags")
+    def _sorted_tags(self, tags: set[str]) -> list[str]:
+        return sorted(tags, reverse=True)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def size(self) -> int:
+        return len(self.label)
+
+
+class Wrapped(BaseModel):
+    inner: Stamped
+
+    @model_serializer
+    def _as_pair(self) -> dict[str, Any]:
+        return {"pair": [self.inner.label, 1]}
+
+
+class StampedPlus(Stamped):
+    extra: int = 7
+
+
+class OwnDump(BaseModel):
+    value: int
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        return {"own": self.value}
+
+
+def model_heavy(
+    items: list[Stamped],
+    maybe: Stamped | None,
+    /,
+    by_key: dict[str, Wrapped],
+    when: dt.datetime,
+    *more: Node,
+    own: list[OwnDump],
+    tags: set[str],
+    **named: Stamped,
+) -> None:
+    return None
+
+
+def _reference_default(value: Any) -> Any:
+    """The json serializer's conversion, model_dump and all, as it was before the shortcuts."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    from serializers.builtin import _json_default
+
+    return _json_default(value)
+
+
+def test_models_dumped_by_the_parameter_serializer_keep_the_wire_bytes() -> None:
+    """Arguments holding models are dumped in one pass of pydantic's serializer: the bytes are
+    those of model_dump per model; values it would write differently (a subclass instance, an
+    own model_dump, a bare datetime or set) are left to the json serializer."""
+    utc = dt.datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=dt.UTC)
+    stamped = {"Label": "x", "at": "2024-01-02T03:04:05Z", "tags": ["b", "a"], "amount": "1.50"}
+    nested = {**stamped, "child": {"value": 1, "children": [{"value": 2}]}}
+    serializer = SchemaSerializer(model_heavy, "heavy")
+    calls = [
+        Call(
+            ([stamped, nested], nested),
+            {
+                "by_key": {"k": {"inner": stamped}},
+                "when": utc,
+                "own": [{"value": 3}],
+                "tags": {"z", "a"},
+                "named": nested,
+            },
+        ),
+        Call(
+            ([Stamped.model_validate(stamped), StampedPlus.model_validate(nested)], None),
+            {"by_key": {}, "when": utc, "own": [], "tags": set(), "z": stamped},
+        ),
+        Call(
+            ([], StampedPlus.model_validate(stamped), {}, utc, {"value": 5}, Node(value=6)),
+            {"own": [OwnDump(value=4)], "tags": {"t"}},
+        ),
+    ]
+    schema = CallSchema.from_function(model_heavy)
+    assert schema.dumps_models
+    for call in calls:
+        validated = schema.validate(call)
+        expected = orjson.dumps(validated.to_wire(), default=_reference_default)
+        assert serializer.encode(call) == expected
+        assert orjson.dumps(schema.to_wire(validated), default=_reference_default) == expected
+    dumped = schema.to_wire(schema.validate(calls[0]))
+    assert all(type(item) is dict for item in dumped["args"][0])  # in one pass by pydantic
+    assert type(dumped["kwargs"]["by_key"]["k"]) is dict and type(dumped["args"][1]) is dict
+    subclassed = schema.to_wire(schema.validate(calls[1]))
+    assert isinstance(subclassed["args"][0][1], StampedPlus)  # left to model_dump: keeps extra
+    assert b'"2024-01-02T03:04:05.678000+00:00"' in serializer.encode(calls[0])  # bare datetime
+
+
+def test_schemas_without_models_dump_nothing() -> None:
+    assert not CallSchema.from_function(flexible).dumps_models
+    assert not CallSchema.from_function(untyped).dumps_models
+    call = Call((1, "2.5"), {"label": "l", "day": "2024-01-01"})
+    schema = CallSchema.from_function(flexible)
+    assert schema.to_wire(schema.validate(call)) == schema.validate(call).to_wire()
