@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
+import os
+import secrets
 import threading
-import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -447,18 +449,42 @@ def _settled(function: Callable[..., Any], *args: Any) -> Any:
 
 MAX_UNIQUE_BYTES = 63  # gearmand 1.1.20 keeps 63 bytes of a unique id (64 with its NUL)
 
+_unique_prefix = ""
+_unique_counter = itertools.count(1)
+
+
+def _new_unique_prefix() -> None:
+    """Draw this process's random id prefix (128 bits) and restart its counter: at import, and
+    in every forked child, which would otherwise repeat its parent's ids."""
+    global _unique_prefix, _unique_counter
+    _unique_counter = itertools.count(1)
+    _unique_prefix = secrets.token_hex(16) + "-"
+
+
+_new_unique_prefix()
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_new_unique_prefix)
+
+
+def _random_unique() -> str:
+    """An id no other job gets: the process's random prefix plus a counter (``next`` on an
+    ``itertools.count`` is atomic, so threads never share a number). 33 characters plus the
+    counter's digits (20 at most for 2**64 jobs): within gearmand's 63 bytes."""
+    return _unique_prefix + str(next(_unique_counter))
+
 
 def _unique_key(options: SubmitOptions, wire_name: str, payload: bytes) -> str | None:
     """The unique id sent to gearmand.
 
     ``True`` derives it from the function name and the encoded call, so equal calls coalesce (a
-    192-bit digest: short enough for gearmand). Without one, a background job still gets a random
-    id: gearmand's persistent queues key their rows by (unique, function), so two background
-    jobs with an empty id would overwrite each other in the queue store.
+    192-bit digest: short enough for gearmand). Without one, a background job still gets an id of
+    its own (``_random_unique``): gearmand's persistent queues key their rows by (unique,
+    function), so two background jobs with an empty id would overwrite each other in the queue
+    store.
     """
     unique = options.unique
     if unique is None or unique is False:
-        return uuid.uuid4().hex if options.background else None
+        return _random_unique() if options.background else None
     if unique is True:
         return hashlib.blake2b(wire_name.encode() + b"\n" + payload, digest_size=24).hexdigest()
     if not isinstance(unique, str):

@@ -3,6 +3,7 @@ signing, through eager mode: the worker's code path run in-process (no server ne
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from typing import Any
 
@@ -340,6 +341,42 @@ def test_unique_keys_fit_gearmand_and_background_jobs_never_share_one() -> None:
         _unique_key(replace(foreground, unique="u" * 64), "f", b"x")
     with pytest.raises(TypeError):
         _unique_key(replace(foreground, unique=3), "f", b"x")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_random_unique_ids_differ_across_threads_and_forked_processes() -> None:
+    """Background ids are a per-process random prefix plus a counter: distinct in every thread,
+    and a forked child draws a prefix of its own instead of repeating its parent's ids."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django_gearman.client import MAX_UNIQUE_BYTES, _unique_key
+    from django_gearman.jobs import SubmitOptions
+
+    background = SubmitOptions(background=True)
+
+    def some(count: int) -> list[str]:
+        return [_unique_key(background, "f", b"") or "" for _ in range(count)]
+
+    with ThreadPoolExecutor(4) as pool:
+        ids = [key for keys in pool.map(some, [2000] * 8) for key in keys]
+    assert len(set(ids)) == len(ids) == 16000
+    assert all(0 < len(key.encode()) <= MAX_UNIQUE_BYTES and "\0" not in key for key in ids)
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        try:
+            os.write(writer, " ".join(some(3)).encode())
+        finally:
+            os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader) as pipe:
+        child_ids = pipe.read().split()
+    os.waitpid(child, 0)
+    parent_ids = some(3)
+    assert len(child_ids) == 3 and not set(child_ids) & set(ids + parent_ids)
+    prefix = parent_ids[0].rpartition("-")[0]
+    assert all(key.rpartition("-")[0] == prefix for key in ids + parent_ids)
+    assert child_ids[0].rpartition("-")[0] != prefix
 
 
 def test_unenveloped_job_takes_a_bare_payload_as_its_one_argument() -> None:
