@@ -34,12 +34,14 @@ from .jobs import (
     PendingJob,
     Priority,
     StatusCallback,
+    _new_tuple,
     to_bytes,
 )
 from .packets import PacketType, encode_packet
 from .ring import ClientBase
 
 _FRESH_IDLE = 0.001
+_monotonic = time.monotonic
 # Clients alive in this process, so a fork (gunicorn/uWSGI pre-fork, multiprocessing) never
 # lets parent and child share a pooled socket.
 _live_clients: weakref.WeakSet[Client] = weakref.WeakSet()
@@ -125,7 +127,7 @@ class Client(ClientBase):
                 conn = pool.idle.pop()
             # A server cannot restart within _FRESH_IDLE; past it, one poll(0) tells whether it
             # closed the connection meanwhile (then the job never left: try a new connection).
-            if time.monotonic() - conn.idle_since < _FRESH_IDLE or not conn.is_stale():
+            if _monotonic() - conn.idle_since < _FRESH_IDLE or not conn.is_stale():
                 return conn
             conn.close()
 
@@ -174,10 +176,13 @@ class Client(ClientBase):
         raise NoServerAvailable("no gearmand server available: " + "; ".join(errors[-4:]))
 
     def _release(self, conn: _ClientConnection) -> None:
+        if conn.parser.error is not None:  # bad bytes after the last answer: framing is lost
+            conn.close()
+            return
         pool = self._pools[conn.pool_index]
         with self._lock:
             if not self._closed and len(pool.idle) < self.max_idle_per_server:
-                conn.idle_since = time.monotonic()
+                conn.idle_since = _monotonic()
                 pool.idle.append(conn)
                 return
         conn.close()
@@ -200,14 +205,8 @@ class Client(ClientBase):
 
     # ----------------------------------------------------------------- exchanges
 
-    def _exchange(self, conn: _ClientConnection, jobs: list[PendingJob], deadline: float) -> None:
-        """Send the batch in one write, then read until each job is final or out of time."""
-        tracker = self._send_batch(conn, jobs, deadline)
-        if tracker is not None:
-            self._drain(conn, tracker, deadline)
-
     def _send_batch(
-        self, conn: _ClientConnection, jobs: list[PendingJob], deadline: float
+        self, conn: _ClientConnection, jobs: Sequence[PendingJob], deadline: float
     ) -> JobTracker | None:
         """Write every job in one ``sendall``; None if the connection failed (jobs recorded)."""
         tracker = conn.tracker  # empty: a connection is pooled only after a clean exchange
@@ -223,21 +222,27 @@ class Client(ClientBase):
             return None
         return tracker
 
-    def _drain(self, conn: _ClientConnection, tracker: JobTracker, deadline: float) -> None:
-        """Read until every job of ``tracker`` is final; afterwards every job has a state.
+    def _drain(
+        self,
+        conn: _ClientConnection,
+        tracker: JobTracker,
+        deadline: float,
+        payload: bytes | None = None,
+    ) -> None:
+        """Send ``payload`` if given, then read until every job of ``tracker`` is final;
+        afterwards every job has a state.
 
         The connection goes back to the pool only if the exchange ended cleanly.
         """
         handle = tracker.handle_packet
-        parse = conn.parser.packets
+        receive = conn.receive_packets
         try:
+            if payload is not None:
+                conn.send(payload, deadline)
+            # (Packets that read_packet parsed ahead come first from receive_packets.)
             while tracker.open_jobs:
-                packets = parse()
-                if not packets:
-                    conn.receive(deadline)
-                    continue
-                for packet in packets:
-                    handle(packet.type, packet.args)
+                for packet in receive(deadline):
+                    handle(packet[1], packet[2])
         except BaseException as exc:
             self._abandon(conn, tracker, exc)
             return
@@ -277,14 +282,25 @@ class Client(ClientBase):
 
         Raises JobTimeout, OutcomeUnknown, NoServerAvailable, ServerError or ProtocolError.
         """
-        request = JobRequest(
-            function, data, unique, priority, background, on_status, on_data, on_warning
+        # The one-job path: a batch of one without the grouping (_drain sends and reads);
+        # tuple.__new__ skips the NamedTuple's Python-level __new__.
+        job = PendingJob(
+            _new_tuple(
+                JobRequest,
+                (function, data, unique, priority, background, on_status, on_data, on_warning),
+            )
         )
-        job = PendingJob(request)
-        deadline = self._deadline(timeout)
-        start = 0 if len(self._pools) == 1 else self.ring.start_index(job.unique)
-        conn = self._acquire(start, deadline)
-        self._exchange(conn, [job], deadline)
+        if timeout is None:
+            deadline = _monotonic() + self.default_timeout
+        else:
+            deadline = self._deadline(timeout)
+        pools = self._pools
+        start = 0 if len(pools) == 1 else self.ring.start_index(job.unique)
+        conn = self._checkout_idle(pools[start]) or self._acquire(start, deadline)
+        tracker = conn.tracker  # empty: a connection is pooled only after a clean exchange
+        job.server = conn.name
+        tracker.submitted(job)
+        self._drain(conn, tracker, deadline, job.packet)
         if job.error is not None:
             raise job.error
         return job.to_result()

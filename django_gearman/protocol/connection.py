@@ -29,6 +29,7 @@ _TIMEVAL = struct.Struct("@ll")
 # A wait may start this much later than the armed timeout assumed; re-arming costs a syscall.
 _TIMEOUT_SLACK = 0.005
 _FOREVER = float("inf")
+_monotonic = time.monotonic
 
 
 class PacketConnection:
@@ -103,7 +104,9 @@ class PacketConnection:
         ConnectionLost on a socket error; JobTimeout if the server stops reading (what was
         sent is then unknown, so the caller must drop the connection).
         """
-        self._arm_until(deadline, receiving=False)
+        remaining = deadline - _monotonic()  # _arm_until's checks, inlined for the hot path
+        if remaining <= 0 or self._snd_timeout > remaining + _TIMEOUT_SLACK:
+            self._arm_until(deadline, receiving=False)
         try:
             self.sock.sendall(data)
         except BlockingIOError as exc:
@@ -121,9 +124,20 @@ class PacketConnection:
         return packet
 
     def receive(self, deadline: float) -> None:
-        """One recv into the parser; a stalled peer past the deadline is JobTimeout."""
+        """One recv into the parser (``next_packet`` returns what it completed)."""
+        self.parser.push_back(self.receive_packets(deadline))
+
+    def receive_packets(self, deadline: float) -> list[Packet]:
+        """One recv; the packets it completed (maybe none), JobTimeout past the deadline.
+
+        Packets parsed ahead by ``read_packet`` come first."""
+        parser = self.parser
+        if parser.error is not None:  # bad bytes after good packets: no need to wait for more
+            raise parser.error
         while True:
-            self._arm_until(deadline, receiving=True)
+            remaining = deadline - _monotonic()  # _arm_until's checks, inlined for the hot path
+            if remaining <= 0 or self._rcv_timeout > remaining + _TIMEOUT_SLACK:
+                self._arm_until(deadline, receiving=True)
             try:
                 count = self.sock.recv_into(self._view)
                 break
@@ -133,7 +147,7 @@ class PacketConnection:
                 raise ConnectionLost(f"connection to {self.address} failed: {exc}") from exc
         if not count:
             raise ConnectionLost(f"server {self.address} closed the connection")
-        self.parser.feed(self._view[:count])
+        return parser.feed_packets(self._view[:count])
 
     def is_stale(self) -> bool:
         """True if an idle connection was closed by the server meanwhile (one poll syscall)."""

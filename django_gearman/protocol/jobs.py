@@ -158,8 +158,11 @@ class PendingJob:
     def __init__(self, request: JobRequest) -> None:
         if type(request) is not JobRequest and not isinstance(request, JobRequest):
             raise TypeError(f"expected a JobRequest, not {type(request).__name__}")
-        function, data, unique_in, priority, background = request[:5]
-        function = _function_bytes(function)
+        function_in, data, unique_in, priority, background = request[:5]
+        try:  # the hot path: a name already validated
+            function = _function_cache[function_in]
+        except (KeyError, TypeError):
+            function = _function_bytes(function_in)
         if unique_in is None:
             unique = b""
         else:
@@ -171,7 +174,11 @@ class PendingJob:
                 )
         if type(data) is not bytes:
             data = to_bytes(data, "data")
-        ptype = _SUBMIT_TYPES.get((priority, bool(background)))
+        ptype: PacketType | None
+        try:
+            ptype = _SUBMIT_TYPES[priority, background]
+        except (KeyError, TypeError):  # truthy non-bool background, or a bad priority
+            ptype = _SUBMIT_TYPES.get((priority, bool(background)))
         if ptype is None:
             raise ValueError(f"invalid priority {priority!r}")
         self.request = request
@@ -233,21 +240,31 @@ class PendingJob:
     def on_packet(self, ptype: int, args: tuple[bytes, ...]) -> None:
         """Apply a WORK_* packet addressed to this job's handle."""
         request = self.request
-        if ptype == PacketType.WORK_COMPLETE:
+        if ptype == _WORK_COMPLETE:
             self.state, self.result = COMPLETE, args[1]
-        elif ptype == PacketType.WORK_FAIL:
+        elif ptype == _WORK_FAIL:
             if self.state is None:
                 self.state = FAILED
-        elif ptype == PacketType.WORK_EXCEPTION:
+        elif ptype == _WORK_EXCEPTION:
             self.state, self.exception = EXCEPTION, args[1]
-        elif ptype == PacketType.WORK_STATUS:
+        elif ptype == _WORK_STATUS:
             self.status = (_parse_int(args[1]), _parse_int(args[2]))
             self._callback(request.on_status, *self.status)
-        elif ptype == PacketType.WORK_DATA:
+        elif ptype == _WORK_DATA:
             self._callback(request.on_data, args[1])
-        elif ptype == PacketType.WORK_WARNING:
+        elif ptype == _WORK_WARNING:
             self._callback(request.on_warning, args[1])
 
+
+# Plain ints for the per-packet comparisons (an IntEnum member lookup costs more).
+_JOB_CREATED = int(PacketType.JOB_CREATED)
+_WORK_COMPLETE = int(PacketType.WORK_COMPLETE)
+_WORK_FAIL = int(PacketType.WORK_FAIL)
+_WORK_EXCEPTION = int(PacketType.WORK_EXCEPTION)
+_WORK_STATUS = int(PacketType.WORK_STATUS)
+_WORK_DATA = int(PacketType.WORK_DATA)
+_WORK_WARNING = int(PacketType.WORK_WARNING)
+_ERROR = int(PacketType.ERROR)
 
 WORK_PACKETS = frozenset(
     {
@@ -285,7 +302,7 @@ class JobTracker:
 
     def handle_packet(self, ptype: int, args: tuple[bytes, ...]) -> list[PendingJob]:
         """Apply one packet; return the jobs it finished."""
-        if ptype == PacketType.JOB_CREATED:
+        if ptype == _JOB_CREATED:
             if not self.awaiting_created:
                 raise ProtocolError("JOB_CREATED without a pending submission")
             job = self.awaiting_created.popleft()
@@ -300,7 +317,7 @@ class JobTracker:
             if ptype in FINAL_PACKETS:
                 # gearmand 1.1.20 turns WORK_EXCEPTION into "WORK_FAIL handle\0" for clients
                 # without the exceptions option: the handle never contains NUL, so cut there.
-                handle = args[0].partition(b"\0")[0] if ptype == PacketType.WORK_FAIL else args[0]
+                handle = args[0].partition(b"\0")[0] if ptype == _WORK_FAIL else args[0]
                 jobs = self.by_handle.pop(handle, None)
                 if not jobs:
                     return []  # late packet for a job already finished (e.g. FAIL after EXCEPTION)
@@ -311,7 +328,7 @@ class JobTracker:
             for job in self.by_handle.get(args[0], ()):
                 job.on_packet(ptype, args)
             return []
-        if ptype == PacketType.ERROR:
+        if ptype == _ERROR:
             error = ServerError(args[0].decode(errors="replace"), args[1].decode(errors="replace"))
             if not self.awaiting_created:
                 raise error

@@ -164,7 +164,7 @@ class PacketParser:
     a ProtocolError the parser is poisoned (the stream has lost framing) and keeps raising.
     """
 
-    __slots__ = ("_buffer", "_error", "_offset", "_ready", "expect_magic", "max_packet")
+    __slots__ = ("_buffer", "_offset", "_ready", "error", "expect_magic", "max_packet")
 
     def __init__(self, *, max_packet: int = DEFAULT_MAX_PACKET, expect_magic: bytes | None = RES):
         if max_packet < 0:
@@ -173,7 +173,7 @@ class PacketParser:
         self.expect_magic = expect_magic
         self._buffer = bytearray()
         self._offset = 0
-        self._error: ProtocolError | None = None
+        self.error: ProtocolError | None = None
         self._ready: deque[Packet] = deque()
 
     @property
@@ -183,8 +183,8 @@ class PacketParser:
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Append received bytes; raises ProtocolError at once if a header is already invalid."""
-        if self._error is not None:
-            raise self._error
+        if self.error is not None:
+            raise self.error
         buffer = self._buffer
         offset = self._offset
         if offset and offset == len(buffer):
@@ -197,13 +197,18 @@ class PacketParser:
                 self._check_header(offset)  # raises the precise error (or accepts expect=None)
 
     def _fail(self, message: str) -> ProtocolError:
-        self._error = ProtocolError(message)
+        self.error = ProtocolError(message)
         self._buffer = bytearray()
         self._offset = 0
-        return self._error
+        return self.error
 
     def _check_header(self, offset: int) -> tuple[bytes, int, int]:
-        magic, ptype, size = HEADER.unpack_from(self._buffer, offset)
+        return self._check_header_at(self._buffer, offset)
+
+    def _check_header_at(
+        self, data: bytes | bytearray | memoryview, offset: int
+    ) -> tuple[bytes, int, int]:
+        magic, ptype, size = HEADER.unpack_from(data, offset)
         if magic != REQ and magic != RES:
             raise self._fail(f"bad packet magic {magic!r} (the peer does not speak Gearman)")
         if self.expect_magic is not None and magic != self.expect_magic:
@@ -223,14 +228,19 @@ class PacketParser:
                 return None
         return ready.popleft()
 
+    def push_back(self, packets: list[Packet]) -> None:
+        """Queue packets (from ``feed_packets``) for ``next_packet``/``packets`` to return first."""
+        if packets:
+            self._ready.extend(packets)
+
     def packets(self) -> list[Packet]:
         """All complete packets buffered so far, in order (one tight loop: the hot path).
 
         If a malformed packet follows good ones, the good ones are returned first and the
         ProtocolError is raised by the next call.
         """
-        if self._error is not None:
-            raise self._error
+        if self.error is not None:
+            raise self.error
         if len(self._buffer) - self._offset < HEADER_SIZE and not self._ready:
             return []
         out: list[Packet] = []
@@ -239,37 +249,9 @@ class PacketParser:
             self._ready.clear()
         buffer = self._buffer
         total = len(buffer)
-        offset = self._offset
-        unpack = HEADER.unpack_from
-        expect = self.expect_magic
-        limit = self.max_packet
-        counts = ARGUMENT_COUNTS
-        new_packet = tuple.__new__  # skips the NamedTuple's Python-level __new__
         view = memoryview(buffer)
         try:
-            while total - offset >= HEADER_SIZE:
-                magic, ptype, size = unpack(buffer, offset)
-                count = counts.get(ptype, -1)
-                if count < 0 or size > limit or (magic != expect and expect is not None):
-                    self._check_header(offset)  # raises the precise ProtocolError
-                start = offset + HEADER_SIZE
-                end = start + size
-                if end > total:
-                    break
-                if count == 1:
-                    args: tuple[bytes, ...] = (bytes(view[start:end]),)
-                elif count == 0:
-                    if size:
-                        name = PacketType(ptype).name
-                        raise self._fail(f"{name} must have no arguments, got {size} bytes")
-                    args = ()
-                else:
-                    args = tuple(bytes(view[start:end]).split(b"\0", count - 1))
-                    if len(args) != count:
-                        name = PacketType(ptype).name
-                        raise self._fail(f"{name} needs {count} arguments, got {len(args)}")
-                out.append(new_packet(Packet, (magic, ptype, args)))
-                offset = end
+            offset = self._split(view, self._offset, total, out)
         except ProtocolError:
             if not out:
                 raise
@@ -285,3 +267,64 @@ class PacketParser:
         else:
             self._offset = offset
         return out
+
+    def feed_packets(self, data: memoryview) -> list[Packet]:
+        """``feed(data)`` then ``packets()`` in one pass (the receive path of every exchange).
+
+        With nothing buffered (the usual case: whole packets per receive) the packets are split
+        straight out of ``data``; only an incomplete tail is copied into the buffer.
+        """
+        if self.error is not None:
+            raise self.error
+        if self._ready or self._offset != len(self._buffer):
+            self.feed(data)
+            return self.packets()  # includes what was pushed back or parsed ahead
+        out: list[Packet] = []
+        total = len(data)
+        try:
+            offset = self._split(data, 0, total, out)
+        except ProtocolError:
+            if not out:
+                raise
+            return out  # the error is stored: the next call raises it
+        if offset != total:
+            buffer = self._buffer
+            buffer.clear()
+            buffer += data[offset:]
+            self._offset = 0
+        return out
+
+    def _split(self, view: memoryview, offset: int, total: int, out: list[Packet]) -> int:
+        """Append the complete packets of ``view[offset:total]`` to ``out``; return where the
+        first incomplete one starts. A header is checked as soon as its 12 bytes are there."""
+        unpack = HEADER.unpack_from
+        expect = self.expect_magic
+        limit = self.max_packet
+        counts = ARGUMENT_COUNTS
+        append = out.append
+        new_packet = tuple.__new__  # skips the NamedTuple's Python-level __new__
+        while total - offset >= HEADER_SIZE:
+            magic, ptype, size = unpack(view, offset)
+            count = counts.get(ptype, -1)
+            if count < 0 or size > limit or magic != expect:
+                # raises the precise ProtocolError (with expect_magic None: checks REQ or RES)
+                self._check_header_at(view, offset)
+            start = offset + HEADER_SIZE
+            end = start + size
+            if end > total:
+                break
+            if count == 1:
+                args: tuple[bytes, ...] = (bytes(view[start:end]),)
+            elif count == 0:
+                if size:
+                    name = PacketType(ptype).name
+                    raise self._fail(f"{name} must have no arguments, got {size} bytes")
+                args = ()
+            else:
+                args = tuple(bytes(view[start:end]).split(b"\0", count - 1))
+                if len(args) != count:
+                    name = PacketType(ptype).name
+                    raise self._fail(f"{name} needs {count} arguments, got {len(args)}")
+            append(new_packet(Packet, (magic, ptype, args)))
+            offset = end
+        return offset

@@ -16,6 +16,7 @@ from django_gearman.protocol.packets import (
     HEADER_SIZE,
     REQ,
     RES,
+    Packet,
     encode_handle_data,
     encode_packet,
     encode_submit,
@@ -226,3 +227,59 @@ def test_next_packet_returns_one_at_a_time():
     parser = PacketParser()
     parser.feed(res(PacketType.NOOP) * 3)
     assert [parser.next_packet() for _ in range(4)][3] is None
+
+
+def feed_packets_in_chunks(
+    parser: PacketParser, data: bytes, chunk: int, got: list[Packet]
+) -> None:
+    for start in range(0, len(data), chunk):
+        got.extend(parser.feed_packets(memoryview(data[start : start + chunk])))
+        assert parser.buffered <= HEADER_SIZE + parser.max_packet + chunk
+
+
+@given(st.one_of(st.binary(max_size=2048), packet_streams()), st.integers(1, 64))
+def test_fuzz_feed_packets_equals_feed_then_packets(data, chunk):
+    """The receive path's one-pass ``feed_packets`` gives what ``feed`` + ``packets`` give."""
+    reference, fast = (PacketParser(max_packet=4096, expect_magic=None) for _ in range(2))
+    expected: list[Packet] = []
+    got: list[Packet] = []
+    expected_error = got_error = None
+    try:
+        for start in range(0, len(data), chunk):
+            reference.feed(data[start : start + chunk])
+            expected.extend(reference.packets())
+        expected.extend(reference.packets())
+    except ProtocolError as exc:
+        expected_error = str(exc)
+    try:
+        feed_packets_in_chunks(fast, data, chunk, got)
+        got.extend(fast.packets())
+    except ProtocolError as exc:
+        got_error = str(exc)
+    assert got == expected
+    assert got_error == expected_error
+
+
+def test_feed_packets_delivers_good_packets_before_the_error():
+    good = encode_packet(PacketType.JOB_CREATED, (b"H:1",), magic=RES)
+    parser = PacketParser()
+    assert [p.args for p in parser.feed_packets(memoryview(good + b"\0RES" + b"\xff" * 8))] == [
+        (b"H:1",)
+    ]
+    assert isinstance(parser.error, ProtocolError)
+    with pytest.raises(ProtocolError):
+        parser.feed_packets(memoryview(good))
+
+
+def test_feed_packets_keeps_only_the_incomplete_tail_and_refuses_huge_headers_at_once():
+    good = encode_packet(PacketType.WORK_COMPLETE, (b"H:1", b"x" * 100), magic=RES)
+    parser = PacketParser(max_packet=1000)
+    assert parser.feed_packets(memoryview(good + good[:20])) == [
+        (RES, PacketType.WORK_COMPLETE, (b"H:1", b"x" * 100))
+    ]
+    assert parser.buffered == 20
+    assert len(parser.feed_packets(memoryview(good[20:]))) == 1
+    assert parser.buffered == 0
+    huge = RES + struct.pack(">II", PacketType.WORK_COMPLETE, 1001)
+    with pytest.raises(ProtocolError, match="exceeds the limit"):
+        parser.feed_packets(memoryview(huge))
