@@ -35,6 +35,10 @@ _PRE_SLEEP = pre_sleep()
 _SEND_TIMEOUT = 30.0
 # gearmand answers GRAB_JOB_UNIQ at once; past this, fall back to select() with other servers.
 _GRAB_ANSWER_WAIT = 0.2
+# With one server, after PRE_SLEEP the worker first waits this long for NOOP in recv itself (no
+# poll() per job when jobs come one after another); then it polls, watching its stop socket.
+# A stop() or an ability change that lands in this window is seen at most this much later.
+_NOOP_WAIT = 0.02
 
 
 class WorkerJob:
@@ -363,17 +367,25 @@ class Worker:
             return 0
         done = 0
         next_packet = conn.parser.next_packet
+        single = len(self.servers) == 1
         try:
             conn.receive(time.monotonic() + _SEND_TIMEOUT)
             while True:
                 packet = next_packet()
                 if packet is None:
-                    # Wait briefly for the GRAB answer, never for the rest of a partial packet:
-                    # a stalled server must not starve the others (select handles it).
-                    if not link.grabbing or conn.parser.buffered:
+                    # Wait briefly for the GRAB answer (or, with one server, for NOOP), never
+                    # for the rest of a partial packet: a stalled server must not starve the
+                    # others (select handles it).
+                    if link.grabbing:
+                        wait = _GRAB_ANSWER_WAIT
+                    elif link.sleeping and single and not self._stopping:
+                        wait = _NOOP_WAIT
+                    else:
+                        return done
+                    if conn.parser.buffered:
                         return done
                     try:
-                        conn.receive(time.monotonic() + _GRAB_ANSWER_WAIT)
+                        conn.receive(time.monotonic() + wait)
                     except JobTimeout:
                         return done
                     continue

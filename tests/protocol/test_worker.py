@@ -239,3 +239,49 @@ def test_stop_before_work_is_not_lost(gearmand):
         client.close()
     finally:
         worker.close()
+
+
+def test_back_to_back_jobs_on_one_server_then_stop(gearmand, start_worker, client_factory):
+    """One server: between jobs the worker waits for NOOP in recv itself, then polls."""
+    runner = start_worker(gearmand.address, {"echo": echo})
+    client = client_factory(gearmand.address)
+    for i in range(200):
+        assert client.submit("echo", b"job-%d" % i, timeout=10).result == b"job-%d" % i
+    runner.stop()
+    assert runner.done == 200
+
+
+def test_stop_while_asleep_on_one_server_sends_no_new_grab():
+    """After stop(), a NOOP (whether it lands in the worker's brief recv wait for it or in its
+    poll) is not answered with GRAB_JOB_UNIQ, and work() returns."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+    worker = Worker(f"127.0.0.1:{listener.getsockname()[1]}")
+    worker.register("fn", echo)
+    runner = RunningWorker(worker)
+    conn, _ = listener.accept()
+    conn.settimeout(10)
+    parser = PacketParser(expect_magic=b"\0REQ")
+
+    def read_until(ptype: PacketType) -> list[int]:
+        seen: list[int] = []
+        while ptype not in seen:
+            parser.feed(conn.recv(65536))
+            seen.extend(packet.type for packet in parser.packets())
+        return seen
+
+    assert read_until(PacketType.GRAB_JOB_UNIQ)[-1] == PacketType.GRAB_JOB_UNIQ
+    conn.sendall(encode_packet(PacketType.NO_JOB, (), magic=b"\0RES"))
+    assert read_until(PacketType.PRE_SLEEP) == [PacketType.PRE_SLEEP]
+    worker.stop()
+    conn.sendall(encode_packet(PacketType.NOOP, (), magic=b"\0RES"))
+    runner.join()
+    conn.settimeout(5)
+    rest = b""
+    while chunk := conn.recv(65536):  # the worker closed the connection
+        rest += chunk
+    parser.feed(rest)
+    assert PacketType.GRAB_JOB_UNIQ not in [packet.type for packet in parser.packets()]
+    worker.close()
+    conn.close()
+    listener.close()
