@@ -389,6 +389,9 @@ class GearmanClient:
     def _async_transport(self) -> AsyncClient:
         """One ``AsyncClient`` per event loop (its connections belong to that loop)."""
         loop = asyncio.get_running_loop()
+        transport = self._async_transports.get(loop)  # the lock is for creating one
+        if transport is not None:
+            return transport
         with self._lock:
             transport = self._async_transports.get(loop)
             if transport is None:
@@ -512,6 +515,9 @@ _default_lock = threading.Lock()
 def default_client() -> GearmanClient:
     """The process-wide client used by ``job.submit()``; rebuilt when settings change."""
     global _default_client
+    client = _default_client  # read without the lock: it is only ever set whole
+    if client is not None:
+        return client
     with _default_lock:
         if _default_client is None:
             _default_client = GearmanClient()

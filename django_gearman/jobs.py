@@ -55,6 +55,10 @@ class GearmanJob(Generic[P, T]):
     timeout: int | None = None
     unenveloped: str | None = None
     options: SubmitOptions = field(default_factory=SubmitOptions, compare=False)
+    # ``options`` with background=True, made on the first dispatch (replace() costs 1.5 us).
+    _dispatch_options: SubmitOptions | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _JOB_NAME.match(self.name):
@@ -129,8 +133,7 @@ class GearmanJob(Generic[P, T]):
     def dispatch(self, *args: P.args, **kwargs: P.kwargs) -> str:
         """Queue the job in the background; returns the Gearman job handle (no result)."""
         client = _client(self.options)
-        options = dataclasses.replace(self.options, background=True)
-        handle: str = client.run_job(self, args, kwargs, options)
+        handle: str = client.run_job(self, args, kwargs, self._background_options())
         return handle
 
     async def asubmit(self, *args: P.args, **kwargs: P.kwargs) -> T:
@@ -142,9 +145,16 @@ class GearmanJob(Generic[P, T]):
     async def adispatch(self, *args: P.args, **kwargs: P.kwargs) -> str:
         """``dispatch`` for asyncio code; returns the Gearman job handle."""
         client = _client(self.options)
-        options = dataclasses.replace(self.options, background=True)
-        handle: str = await client.arun_job(self, args, kwargs, options)
+        handle: str = await client.arun_job(self, args, kwargs, self._background_options())
         return handle
+
+    def _background_options(self) -> SubmitOptions:
+        """``options`` with background=True, made once per job object (it is immutable)."""
+        options = self._dispatch_options
+        if options is None:
+            options = dataclasses.replace(self.options, background=True)
+            object.__setattr__(self, "_dispatch_options", options)
+        return options
 
     @property
     def wire_name(self) -> str:

@@ -22,6 +22,8 @@ from serializers import (
     Call,
     CallSchema,
     DecodePolicy,
+    JsonSerializer,
+    MsgpackSerializer,
     ResultSchema,
     Serializer,
     SigningKey,
@@ -34,7 +36,7 @@ from serializers.errors import PayloadTooLarge, SerializerError, ValidationFaile
 
 from .conf import GearmanSettings, get_settings, on_settings_reset
 from .errors import JobFailed, JobRefused, NotNegotiable
-from .jobs import GearmanJob, SubmitOptions
+from .jobs import GearmanJob, SubmitOptions, registry
 from .protocol.errors import WorkException
 from .reporting import JobContext, enter_job, leave_job
 
@@ -125,6 +127,12 @@ class JobSpec:
     func: Callable[..., Any] | None = None
     schema: Schemas | None = None
     _negotiated: dict[tuple[str, ...], Serializer] = field(default_factory=dict, compare=False)
+    _plain_request: bool = field(default=False, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The built-in json and msgpack serializers write a call from `CallSchema.to_wire`.
+        plain = type(self.request_serializer) in (JsonSerializer, MsgpackSerializer)
+        object.__setattr__(self, "_plain_request", plain)
 
     # -- client side -------------------------------------------------------------------------
 
@@ -132,7 +140,10 @@ class JobSpec:
         """Validate the arguments (nothing is sent if they are wrong) and encode the call."""
         body: dict[str, Any] = {"args": args, "kwargs": kwargs}
         if self.schema is not None:
-            body = self.schema.call.validate(body).to_wire()
+            call = self.schema.call.validate(body)
+            # json and msgpack take the arguments as they are (models dumped in one pass);
+            # any other serializer gets the plain `Call.to_wire` form, as the receiver reads it.
+            body = self.schema.call.to_wire(call) if self._plain_request else call.to_wire()
         return self._encode(body, self.request_serializer, self.accept_header)
 
     def decode_result(self, blob: bytes) -> Any:
@@ -262,7 +273,7 @@ def execute(
             call = Call((decoded.value,), {})
             result_serializer = spec.result_serializer
         if spec.schema is not None:
-            call = spec.schema.call.validate(call)
+            call = spec.schema.call.validate_call(call)
     except (SerializerError, NotNegotiable) as exc:
         raise spec.job_error(exc, refused=True) from exc
 
@@ -293,8 +304,6 @@ _eager_handles = itertools.count(1)
 def run_eagerly(spec: JobSpec, payload: bytes, options: SubmitOptions) -> Any:
     """Eager mode: the worker's ``execute`` (with the job's own spec, as a worker would) in
     this process, then the client's decoding of the outcome."""
-    from .jobs import registry
-
     local = registry.find(spec.name)
     worker_spec = job_spec(local) if local is not None else spec
     handle = f"eager:{next(_eager_handles)}"

@@ -379,6 +379,20 @@ def test_random_unique_ids_differ_across_threads_and_forked_processes() -> None:
     assert child_ids[0].rpartition("-")[0] != prefix
 
 
+@pytest.mark.parametrize("serializer", ["json", "msgpack", "pickle"])
+def test_encoded_call_bytes_are_those_of_the_plain_wire_form(serializer: str) -> None:
+    """json and msgpack write the validated call without copying it (models dumped in one
+    pass): the bytes are those of ``Call.to_wire``, which any other serializer still gets."""
+    from serializers import Call
+
+    spec = job_spec(jobs.shift, serializer)
+    assert spec._plain_request is (serializer != "pickle")
+    for args, kwargs in (([jobs.Point(x=1, y=2)], {"by": 3}), ([{"x": "4", "y": 5}], {})):
+        wire = spec.schema.call.validate(Call(tuple(args), kwargs)).to_wire()
+        expected = encode(wire, spec.request_serializer, accept=spec.accept_header)
+        assert spec.encode_call(args, kwargs) == expected
+
+
 def test_unenveloped_job_takes_a_bare_payload_as_its_one_argument() -> None:
     spec = job_spec(jobs.shout)
     assert execute(spec, b"hello", handle="t") == b"HELLO"

@@ -73,6 +73,39 @@ def test_using_returns_a_copy_with_options_and_leaves_the_job_alone() -> None:
     assert high.name == jobs.add.name and high.func is jobs.add.func
 
 
+def test_dispatch_submits_in_the_background_with_the_jobs_options() -> None:
+    """dispatch/adispatch make the background copy of the options once per job object; a copy
+    from using() makes its own."""
+    import asyncio
+
+    from django_gearman.jobs import SubmitOptions
+
+    seen: list[SubmitOptions] = []
+
+    class Recorder:
+        def run_job(
+            self, job: GearmanJob, args: object, kwargs: object, options: SubmitOptions
+        ) -> str:
+            seen.append(options)
+            return "H:1"
+
+        async def arun_job(
+            self, job: GearmanJob, args: object, kwargs: object, options: SubmitOptions
+        ) -> str:
+            return self.run_job(job, args, kwargs, options)
+
+    job = jobs.add.using(client=Recorder(), priority="low")  # type: ignore[arg-type]
+    assert job.dispatch(1, 2) == "H:1" and asyncio.run(job.adispatch(1, 2)) == "H:1"
+    assert job.submit(1, 2) == "H:1"
+    first, second, foreground = seen
+    assert first is second and first.background and first.priority == "low"
+    assert foreground is job.options and not job.options.background
+    high = job.using(priority="high")
+    high.dispatch(1, 2)
+    assert seen[-1].background and seen[-1].priority == "high"
+    assert high == job and "_dispatch_options" not in repr(high)
+
+
 @pytest.mark.parametrize("options", [{"priority": "urgent"}, {"timeout": -1}, {"timeout": True}])
 def test_using_rejects_bad_options(options: dict) -> None:
     with pytest.raises(ConfigurationError):

@@ -25,6 +25,7 @@ from serializers import (
     DecodeError,
     DecodePolicy,
     EncodeError,
+    JsonSerializer,
     ResultSchema,
     SchemaError,
     SchemaSerializer,
@@ -460,4 +461,5 @@ def test_schemas_without_models_dump_nothing() -> None:
     assert not CallSchema.from_function(untyped).dumps_models
     call = Call((1, "2.5"), {"label": "l", "day": "2024-01-01"})
     schema = CallSchema.from_function(flexible)
-    assert schema.to_wire(schema.validate(call)) == schema.validate(call).to_wire()
+    wire, json = schema.to_wire(schema.validate(call)), JsonSerializer()
+    assert json.encode(wire) == json.encode(schema.validate(call).to_wire())
