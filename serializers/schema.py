@@ -84,7 +84,9 @@ def _dump_check(
         )
     if kind == "model":
         cls = schema["cls"]
-        if getattr(cls, "model_dump", None) is not _STANDARD_MODEL_DUMP:
+        if getattr(cls, "model_dump", None) is not _STANDARD_MODEL_DUMP or schema.get(
+            "serialization"
+        ) != _model_node(cls).get("serialization"):  # the model's own, or one added here
             return None
         return lambda value: type(value) is cls
     if "serialization" in schema:  # a serializer of its own: orjson would not apply it
@@ -99,7 +101,8 @@ def _dump_check(
         if item is None:
             return None
         return lambda value: type(value) is list and all(map(item, value))
-    if kind == "dict" and schema.get("keys_schema", {}).get("type") == "str":
+    keys = schema.get("keys_schema", {})
+    if kind == "dict" and keys.get("type") == "str" and "serialization" not in keys:
         values = schema.get("values_schema")
         entry = _dump_check(values, definitions) if values is not None else None
         if entry is None:
@@ -109,6 +112,18 @@ def _dump_check(
             and all(type(key) is str and entry(item) for key, item in value.items())
         )
     return None
+
+
+def _model_node(cls: type[BaseModel]) -> Mapping[str, Any]:
+    """The `model` node of a model class's own core schema (empty if it cannot be found)."""
+    node: Any = getattr(cls, "__pydantic_core_schema__", None)
+    definitions = {}
+    if isinstance(node, Mapping) and node.get("type") == "definitions":
+        definitions = {d.get("ref"): d for d in node.get("definitions", ())}
+        node = node.get("schema")
+    if isinstance(node, Mapping) and node.get("type") == "definition-ref":
+        node = definitions.get(node.get("schema_ref"))
+    return node if isinstance(node, Mapping) and node.get("type") == "model" else {}
 
 
 class _Dumper:

@@ -6,7 +6,7 @@ import datetime as dt
 import decimal
 import inspect
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 import pytest
@@ -14,6 +14,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     computed_field,
     field_serializer,
     model_serializer,
@@ -463,3 +464,18 @@ def test_schemas_without_models_dump_nothing() -> None:
     schema = CallSchema.from_function(flexible)
     wire, json = schema.to_wire(schema.validate(call)), JsonSerializer()
     assert json.encode(wire) == json.encode(schema.validate(call).to_wire())
+
+
+Upper = Annotated[str, PlainSerializer(str.upper)]
+
+
+def test_parameters_with_serializers_of_their_own_are_left_to_the_json_serializer() -> None:
+    """A custom serializer outside a model would be applied by pydantic but not by orjson."""
+
+    def keyed(
+        a: dict[Upper, Node], b: dict[str, Node], c: Annotated[Node, PlainSerializer(str)]
+    ) -> None:
+        return None
+
+    schema = CallSchema.from_function(keyed)
+    assert [name for name, dumper in schema._dumpers.items() if dumper is not None] == ["b"]
