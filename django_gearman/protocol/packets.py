@@ -223,6 +223,8 @@ class PacketParser:
         """The next complete packet, or None if more bytes are needed."""
         ready = self._ready
         if not ready:
+            if self.error is None and len(self._buffer) - self._offset < HEADER_SIZE:
+                return None  # the usual "nothing yet" of the worker loop, without packets()
             ready.extend(self.packets())
             if not ready:
                 return None

@@ -31,6 +31,12 @@ from .packets import (
 log = logging.getLogger("django_gearman.protocol.worker")
 
 _GRAB = grab_job_uniq()
+# Plain ints for the per-packet comparisons of the serve loop (an IntEnum member costs more).
+_JOB_ASSIGN_UNIQ = int(PacketType.JOB_ASSIGN_UNIQ)
+_NO_JOB = int(PacketType.NO_JOB)
+_NOOP = int(PacketType.NOOP)
+_ERROR = int(PacketType.ERROR)
+_WORK_COMPLETE = int(PacketType.WORK_COMPLETE)
 _PRE_SLEEP = pre_sleep()
 _SEND_TIMEOUT = 30.0
 # gearmand answers GRAB_JOB_UNIQ at once; past this, fall back to select() with other servers.
@@ -390,7 +396,7 @@ class Worker:
                         return done
                     continue
                 ptype = packet.type
-                if ptype == PacketType.JOB_ASSIGN_UNIQ:
+                if ptype == _JOB_ASSIGN_UNIQ:
                     if self._stopping:  # not started: closing the connection re-queues it
                         link.grabbing = False
                         return done
@@ -402,16 +408,16 @@ class Worker:
                     conn.send(reply if last else reply + _GRAB, time.monotonic() + _SEND_TIMEOUT)
                     if last:
                         return done
-                elif ptype == PacketType.NO_JOB:
+                elif ptype == _NO_JOB:
                     link.grabbing = False
                     link.sleeping = True
                     conn.send(_PRE_SLEEP, time.monotonic() + _SEND_TIMEOUT)
-                elif ptype == PacketType.NOOP:
+                elif ptype == _NOOP:
                     if link.sleeping and not self._stopping:
                         link.sleeping = False
                         link.grabbing = True
                         conn.send(_GRAB, time.monotonic() + _SEND_TIMEOUT)
-                elif ptype == PacketType.ERROR:
+                elif ptype == _ERROR:
                     # e.g. JOB_NOT_FOUND for a result sent after a CAN_DO_TIMEOUT re-queue
                     log.error("server %s sent ERROR %r", link.address, packet.args)
         except GearmanError as exc:
@@ -434,4 +440,4 @@ class Worker:
         except Exception:
             log.exception("job %r (%s) failed", handle, job.function)
             return encode_packet(PacketType.WORK_FAIL, (handle,))
-        return encode_handle_data(PacketType.WORK_COMPLETE, handle, payload)
+        return encode_handle_data(_WORK_COMPLETE, handle, payload)
