@@ -292,8 +292,10 @@ class Client(ClientBase):
         )
         if timeout is None:
             deadline = _monotonic() + self.default_timeout
+        elif type(timeout) is float and timeout > 0:  # the common explicit timeout
+            deadline = _monotonic() + timeout
         else:
-            deadline = self._deadline(timeout)
+            deadline = self._deadline(timeout)  # validates
         pools = self._pools
         start = 0 if len(pools) == 1 else self.ring.start_index(job.unique)
         conn = self._checkout_idle(pools[start]) or self._acquire(start, deadline)
