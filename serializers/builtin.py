@@ -34,23 +34,10 @@ __all__ = [
     "to_primitive",
 ]
 
-#: Deepest JSON nesting accepted: orjson's own limit since 3.9.15, which refuses 1025 levels
-#: without recursing further. Older orjson recursed without a limit and crashed the process on a
-#: few hundred thousand `[`, so for those versions the body is checked before parsing.
+#: Deepest JSON nesting accepted: orjson's own limit since 3.9.15 (the required version), which
+#: refuses level 1025 without recursing further. Older orjson recursed without a limit and
+#: crashed the process on a few hundred thousand `[`.
 JSON_MAX_DEPTH = 1024
-
-
-def _orjson_limits_depth() -> bool:
-    """True if the installed orjson refuses nesting deeper than 1024 itself (3.9.15 or later)."""
-    try:
-        version = tuple(int(part) for part in orjson.__version__.split(".")[:3])
-    except (AttributeError, ValueError):
-        return False
-    return version >= (3, 9, 15)
-
-
-# Only an orjson older than 3.9.15 (below the supported floor) pays for the pre-check.
-_PRECHECK_DEPTH = not _orjson_limits_depth()
 
 
 def _sorted_if_possible(items: set[Any] | frozenset[Any]) -> list[Any]:
@@ -111,7 +98,10 @@ _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 def json_nesting_depth(data: bytes) -> int:
-    """The deepest bracket nesting in a JSON text, ignoring brackets inside strings. O(n) in C."""
+    """The deepest bracket nesting in a JSON text, ignoring brackets inside strings. O(n) in C.
+
+    A diagnostic: decoding relies on orjson's own limit and never calls it.
+    """
     brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
     if not brackets:
         return 0
@@ -138,13 +128,6 @@ class JsonSerializer:
 
     def decode(self, data: bytes) -> Any:
         """Parse with orjson, which refuses nesting deeper than `JSON_MAX_DEPTH` by itself."""
-        if (
-            _PRECHECK_DEPTH
-            and len(data) > JSON_MAX_DEPTH
-            and data.count(b"[") + data.count(b"{") > JSON_MAX_DEPTH
-            and json_nesting_depth(data) > JSON_MAX_DEPTH
-        ):
-            raise DecodeError(f"json: nesting deeper than {JSON_MAX_DEPTH} levels")
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError as exc:
