@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         JobFailed,
         JobLost,
         JobNotFound,
+        JobRefused,
         NotNegotiable,
         ReservedKeywordConflict,
     )
@@ -41,6 +42,7 @@ _PUBLIC: dict[str, str] = {
     "JobFailed": ".errors",
     "JobLost": ".errors",
     "JobNotFound": ".errors",
+    "JobRefused": ".errors",
     "NotNegotiable": ".errors",
     "ReservedKeywordConflict": ".errors",
 }
@@ -56,6 +58,7 @@ __all__ = [
     "JobFailed",
     "JobLost",
     "JobNotFound",
+    "JobRefused",
     "NotNegotiable",
     "ReservedKeywordConflict",
     "Task",

@@ -169,3 +169,11 @@ def test_unknown_public_name_is_an_attribute_error() -> None:
 
     with pytest.raises(AttributeError, match="no_such_name"):
         django_gearman.no_such_name  # noqa: B018
+
+
+def test_every_public_name_resolves() -> None:
+    import django_gearman
+
+    for name in django_gearman.__all__:
+        assert getattr(django_gearman, name) is not None, name
+    assert issubclass(django_gearman.JobRefused, django_gearman.JobFailed)
