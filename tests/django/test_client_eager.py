@@ -343,7 +343,6 @@ def test_unique_keys_fit_gearmand_and_background_jobs_never_share_one() -> None:
         _unique_key(replace(foreground, unique=3), "f", b"x")
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_random_unique_ids_differ_across_threads_and_forked_processes() -> None:
     """Background ids are a per-process random prefix plus a counter: distinct in every thread,
     and a forked child draws a prefix of its own instead of repeating its parent's ids."""
