@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import struct
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -20,6 +18,7 @@ from django_gearman.protocol import (
     ProtocolError,
 )
 from django_gearman.protocol.packets import RES, encode_packet
+from tests.support.loopback import LoopbackServer
 
 Behaviour = Callable[[socket.socket], None]
 
@@ -49,39 +48,20 @@ def close_at_once(conn: socket.socket) -> None:
     pass
 
 
-class RogueServer:
+class RogueServer(LoopbackServer):
     """A loopback listener running ``behaviour`` on each connection, then holding it open."""
 
     def __init__(self, behaviour: Behaviour) -> None:
         self.behaviour = behaviour
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.1)
-        self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
-        self.stopping = threading.Event()
-        self.connections: list[socket.socket] = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            conn.settimeout(10)
-            with contextlib.suppress(OSError):
-                self.behaviour(conn)
+    def handle(self, conn: socket.socket) -> None:
+        conn.settimeout(10)
+        try:
+            self.behaviour(conn)
+        finally:
             if self.behaviour in (close_at_once, accept_option_then_die):
                 conn.close()
-            else:
-                self.connections.append(conn)
-
-    def close(self) -> None:
-        self.stopping.set()
-        self.thread.join(5)
-        self.listener.close()
-        for conn in self.connections:
-            conn.close()
 
 
 @pytest.fixture

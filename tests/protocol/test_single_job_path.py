@@ -3,9 +3,7 @@ segments, failures after the job was sent, callbacks, and reuse of the connectio
 
 from __future__ import annotations
 
-import contextlib
 import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +19,7 @@ from django_gearman.protocol import (
     ServerError,
 )
 from django_gearman.protocol.packets import REQ, RES, Packet, encode_packet
+from tests.support.loopback import LoopbackServer
 
 HANDLE = b"H:scripted:1"
 CLOSE = b""  # in a script: close the connection instead of sending
@@ -34,7 +33,7 @@ def created(handle: bytes = HANDLE) -> bytes:
     return res(PacketType.JOB_CREATED, handle)
 
 
-class ScriptedServer:
+class ScriptedServer(LoopbackServer):
     """Answers OPTION_REQ, then answers the n-th submission with ``scripts[n]``: a list of
     byte strings sent one ``sendall`` each (``CLOSE`` closes the connection). Every packet
     received is recorded, so a test can prove what was (not) sent."""
@@ -42,31 +41,13 @@ class ScriptedServer:
     def __init__(self, scripts: list[list[bytes]]) -> None:
         self.scripts = scripts
         self.received: list[Packet] = []
-        self.connections = 0
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.1)
-        self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
-        self.stopping = threading.Event()
-        self.open: list[socket.socket] = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        super().__init__()
 
     @property
     def submissions(self) -> list[Packet]:
         return [packet for packet in self.received if packet.type != PacketType.OPTION_REQ]
 
-    def _serve(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            self.connections += 1
-            self.open.append(conn)
-            with contextlib.suppress(OSError):
-                self._talk(conn)
-
-    def _talk(self, conn: socket.socket) -> None:
+    def handle(self, conn: socket.socket) -> None:
         conn.settimeout(0.2)
         parser = PacketParser(expect_magic=REQ)
         while not self.stopping.is_set():
@@ -88,13 +69,6 @@ class ScriptedServer:
                         conn.close()
                         return
                     conn.sendall(step)
-
-    def close(self) -> None:
-        self.stopping.set()
-        self.thread.join(5)
-        self.listener.close()
-        for conn in self.open:
-            conn.close()
 
 
 @pytest.fixture

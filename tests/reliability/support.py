@@ -18,6 +18,7 @@ from typing import Any
 from django_gearman import GearmanClient
 from django_gearman.runtime import remote_spec
 from tests.django.support import WorkerProcess, pid_alive, wait_until, workers_for
+from tests.support.loopback import LoopbackServer
 
 __all__ = [
     "RogueServer",
@@ -231,49 +232,36 @@ def assign_malformed_job(conn: socket.socket, stop: threading.Event) -> None:
         never_answer(conn, stop)
 
 
-class RogueServer:
+class RogueServer(LoopbackServer):
     """A loopback TCP server that misbehaves in one way (``behaviour``) on every connection.
 
-    Runs in a daemon thread; ``connections`` counts accepted connections (to see reconnects).
+    Each connection is served in a thread of its own; ``connections`` counts accepted
+    connections (to see reconnects).
     """
 
     def __init__(self, behaviour: Behaviour) -> None:
         self.behaviour = behaviour
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.05)
-        self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
-        self.connections = 0
-        self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        super().__init__()
 
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
+    def handle(self, conn: socket.socket) -> None:
+        thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def _serve(self, conn: socket.socket) -> None:
         with conn, contextlib.suppress(OSError):
-            self.behaviour(conn, self._stop)
+            self.behaviour(conn, self.stopping)
 
-    def __enter__(self) -> RogueServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self.listener.close()
+    def close(self) -> None:
+        self.stopping.set()  # behaviours watch it; let them end before their sockets close
+        self._accept_thread.join(5)
         for thread in self._threads:
             thread.join(5)
+        super().close()
+
+    def __enter__(self) -> RogueServer:
+        return self
 
 
 @contextlib.contextmanager
