@@ -19,7 +19,6 @@ from django_gearman.protocol.packets import (
     Packet,
     encode_handle_data,
     encode_packet,
-    encode_submit,
 )
 
 
@@ -33,7 +32,7 @@ def test_header_layout_matches_protocol_document():
 
 
 def test_submit_encoding_puts_nul_between_arguments_and_keeps_payload_nuls():
-    packet = encode_submit(PacketType.SUBMIT_JOB, b"fn", b"u1", b"a\0b")
+    packet = encode_packet(PacketType.SUBMIT_JOB, (b"fn", b"u1", b"a\0b"))
     assert packet[HEADER_SIZE:] == b"fn\0u1\0a\0b"
     parser = PacketParser(expect_magic=REQ)
     parser.feed(packet)
@@ -42,8 +41,6 @@ def test_submit_encoding_puts_nul_between_arguments_and_keeps_payload_nuls():
 
 @pytest.mark.parametrize("bad", [(b"f\0n", b"u"), (b"fn", b"u\0")])
 def test_nul_in_non_final_argument_is_a_protocol_error(bad):
-    with pytest.raises(ProtocolError):
-        encode_submit(PacketType.SUBMIT_JOB, bad[0], bad[1], b"")
     with pytest.raises(ProtocolError):
         encode_packet(PacketType.SUBMIT_JOB, (bad[0], bad[1], b""))
 
