@@ -22,7 +22,7 @@ class Backoff:
     Not thread-safe: an owner shared by threads guards it with its own lock.
     """
 
-    __slots__ = ("_random", "factor", "failures", "initial", "jitter", "maximum")
+    __slots__ = ("_random", "_undelayed", "factor", "failures", "initial", "jitter", "maximum")
 
     def __init__(
         self,
@@ -45,6 +45,7 @@ class Backoff:
         self.factor = float(factor)
         self.jitter = float(jitter)
         self.failures = 0
+        self._undelayed = self.initial
         self._random = random_fraction
 
     def __repr__(self) -> str:
@@ -55,20 +56,17 @@ class Backoff:
 
     def peek(self) -> float:
         """The delay the next failure would bring, before jitter (nothing is recorded)."""
-        if self.initial == 0:
-            return 0.0
-        # Compare exponents, not powers: factor**failures overflows after ~1000 failures.
-        growth = self.maximum / self.initial
-        if self.factor == 1 or (self.failures < 1024 and self.factor**self.failures < growth):
-            return min(self.initial * self.factor**self.failures, self.maximum)
-        return self.maximum
+        return self._undelayed
 
     def next(self) -> float:
         """Record a failure; the delay to wait before trying again (seconds)."""
-        delay = self.peek()
+        delay = self._undelayed
         self.failures += 1
+        # Grown step by step (never factor**failures, which overflows after many failures).
+        self._undelayed = min(delay * self.factor, self.maximum)
         return delay * (1.0 - self.jitter * self._random())
 
     def reset(self) -> None:
         """A success: the next failure waits ``initial`` again."""
         self.failures = 0
+        self._undelayed = self.initial

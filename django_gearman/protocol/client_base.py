@@ -41,7 +41,8 @@ class ClientBase:
 
     ``ack_timeout`` (default: ``connect_timeout``): a server that acknowledges nothing for this
     long while submissions wait for JOB_CREATED is taken to be hung: it is avoided (see
-    ``ServerRing``) and the jobs written to it end as ``OutcomeUnknown`` (never re-sent).
+    ``ServerRing``) and the jobs written to it end at once with ``JobTimeout`` (they may still
+    run if the server wakes up, so they are never re-sent), not at the end of their timeout.
     """
 
     def __init__(

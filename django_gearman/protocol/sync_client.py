@@ -244,7 +244,7 @@ class Client(ClientBase):
             failure: GearmanError = exc
             if time.monotonic() < deadline:  # the ack window ran out, not the caller's time
                 self.ring.mark_down(conn.pool_index)
-                failure = ConnectionLost(f"server stopped answering for {self.ack_timeout:g}s")
+                failure = JobTimeout(f"the server acknowledged nothing for {self.ack_timeout:g}s")
             self._abandon(conn, tracker, failure)
             return
         except BaseException as exc:
