@@ -241,16 +241,25 @@ class Client(ClientBase):
                 for packet in conn.receive_packets(self._receive_deadline(tracker, deadline)):
                     tracker.handle_packet(packet.type, packet.args)
         except JobTimeout as exc:
-            failure: GearmanError = exc
             if time.monotonic() < deadline:  # the ack window ran out, not the caller's time
-                self.ring.mark_down(conn.pool_index)
-                failure = JobTimeout(f"the server acknowledged nothing for {self.ack_timeout:g}s")
-            self._abandon(conn, tracker, failure)
+                self._server_hung(conn.pool_index)
+                exc = JobTimeout(f"the server acknowledged nothing for {self.ack_timeout:g}s")
+            self._abandon(conn, tracker, exc)
             return
         except BaseException as exc:
             self._abandon(conn, tracker, exc)
             return
         self._release(conn)
+
+    def _server_hung(self, index: int) -> None:
+        """Avoid the server, and drop its idle connections: a probe must be a fresh handshake
+        (OPTION_REQ), never a job sent down a connection to a server that may still hang."""
+        self.ring.mark_down(index)
+        pool = self._pools[index]
+        with self._lock:
+            idle, pool.idle = pool.idle, []
+        for conn in idle:
+            conn.close()
 
     def _receive_deadline(self, tracker: JobTracker, deadline: float) -> float:
         """How long the next receive may wait: the caller's deadline, or the ack window while a
