@@ -240,11 +240,12 @@ class Client(ClientBase):
             while tracker.open_jobs:
                 for packet in conn.receive_packets(self._receive_deadline(tracker, deadline)):
                     tracker.handle_packet(packet.type, packet.args)
-        except JobTimeout as exc:
+        except JobTimeout:
             if time.monotonic() < deadline:  # the ack window ran out, not the caller's time
                 self._server_hung(conn.pool_index)
-                exc = JobTimeout(f"the server acknowledged nothing for {self.ack_timeout:g}s")
-            self._abandon(conn, tracker, exc)
+                silence = f"the server acknowledged nothing for {self.ack_timeout:g}s"
+                timeout = JobTimeout(silence)
+            self._abandon(conn, tracker, timeout)
             return
         except BaseException as exc:
             self._abandon(conn, tracker, exc)

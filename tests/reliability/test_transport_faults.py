@@ -9,7 +9,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from django_gearman.protocol import AdminClient, Client, GearmanError, JobTimeout
@@ -180,10 +180,9 @@ def test_a_server_that_never_answers_grab_does_not_delay_the_other_servers_jobs(
         Client(gearmand.address) as client,
     ):
         wait_until(lambda: flood.noops_sent >= 20, 20.0, "the rogue to flood the worker")
-        submit: Callable[[int], bytes] = lambda n: (
-            client.submit(  # noqa: E731
-                "reverse", str(n).encode(), timeout=10.0
-            ).result
-        )
+
+        def submit(n: int) -> bytes:
+            return client.submit("reverse", str(n).encode(), timeout=10.0).result
+
         results = [submit(n) for n in range(20)]
     assert results == [str(n).encode()[::-1] for n in range(20)]

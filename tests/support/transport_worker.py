@@ -2,8 +2,9 @@
 
 Run as ``python -m tests.support.transport_worker --servers A,B [--max-packet N]
 [--job-seconds S]``: it serves ``reverse`` (the payload reversed, after S seconds) and ``count``
-(appends the payload to a file, one line per run), logging to stderr. ``TransportWorker`` starts it, waits until every given server lists it,
-and stops it with SIGTERM (SIGKILL after a bound).
+(appends the payload to a file, one line per run), logging to stderr. ``TransportWorker``
+starts it, waits until every given server lists it, and stops it with SIGTERM (SIGKILL after a
+bound).
 """
 
 from __future__ import annotations
@@ -103,10 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--job-seconds", type=float, default=0.0)
     options = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
-    settings: dict[str, int] = {}
+    worker = Worker(options.servers.split(","), backoff=0.05, max_backoff=0.5)
     if options.max_packet is not None:
-        settings["max_packet"] = options.max_packet
-    worker = Worker(options.servers.split(","), backoff=0.05, max_backoff=0.5, **settings)
+        worker.max_packet = options.max_packet
     count_file: Path | None = options.count_file
     job_seconds: float = options.job_seconds
 
