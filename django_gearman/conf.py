@@ -61,7 +61,7 @@ def _raw(name: str) -> Any:
 
 
 def _servers(value: Any, problems: list[str]) -> tuple[str, ...]:
-    from .protocol.address import parse_server
+    from .protocol import parse_server
 
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list | tuple):

@@ -37,7 +37,7 @@ from serializers.errors import PayloadTooLarge, SerializerError, ValidationFaile
 from .conf import GearmanSettings, get_settings, on_settings_reset
 from .errors import JobFailed, JobRefused, NotNegotiable
 from .jobs import GearmanJob, SubmitOptions, registry
-from .protocol.errors import WorkException
+from .protocol import WorkException
 from .reporting import JobContext, enter_job, leave_job
 
 JSON = "application/json"

@@ -26,8 +26,7 @@ from typing import Any
 
 from .conf import get_settings
 from .jobs import GearmanJob, registry
-from .protocol import Worker
-from .protocol.worker import WorkerJob
+from .protocol import Worker, WorkerJob
 from .runtime import JobError, JobSpec, execute, job_spec
 
 log = logging.getLogger("django_gearman.worker")

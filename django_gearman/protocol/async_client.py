@@ -15,15 +15,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .address import ServerAddress
-from .errors import (
-    ConnectionLost,
-    GearmanError,
-    JobTimeout,
-    NoServerAvailable,
-    OutcomeUnknown,
-    ProtocolError,
-)
-from .jobs import (
+from .client_base import ClientBase, prepare_job, prepare_jobs
+from .packets import PacketParser, PacketType, encode_packet
+from .tracking import (
     DataCallback,
     JobRequest,
     JobResult,
@@ -32,8 +26,14 @@ from .jobs import (
     Priority,
     StatusCallback,
 )
-from .packets import PacketParser, PacketType, encode_packet
-from .ring import ClientBase
+from .transport_errors import (
+    ConnectionLost,
+    GearmanError,
+    JobTimeout,
+    NoServerAvailable,
+    OutcomeUnknown,
+    ProtocolError,
+)
 
 _OPTION_EXCEPTIONS = encode_packet(PacketType.OPTION_REQ, (b"exceptions",))
 
@@ -190,12 +190,12 @@ class AsyncClient(ClientBase):
             self._connections[index] = protocol
             return protocol
 
-    async def _acquire(self, start: int, deadline: float) -> _GearmanProtocol:
-        current = self._connections.get(start)  # fast path: the connection is up
+    async def _acquire(self, plan: list[int], deadline: float) -> _GearmanProtocol:
+        current = self._connections.get(plan[0])  # fast path: the connection is up
         if current is not None and not current.closed:
             return current
         errors: list[str] = []
-        for pause, index in self.ring.attempts(start):
+        for pause, index in self.ring.attempts(plan):
             if pause:
                 if time.monotonic() + pause >= deadline:
                     break
@@ -217,9 +217,9 @@ class AsyncClient(ClientBase):
         loop = asyncio.get_running_loop()
         batch = _Batch(loop, len(jobs))
         placed: list[tuple[_GearmanProtocol, list[PendingJob]]] = []
-        for start, group in self._group_by_server(jobs).items():
+        for plan, group in self._group_by_server(jobs):
             try:
-                protocol = await self._acquire(start, deadline)
+                protocol = await self._acquire(plan, deadline)
                 protocol.submit(group, batch)
             except GearmanError as exc:
                 for job in group:
@@ -252,10 +252,9 @@ class AsyncClient(ClientBase):
         on_warning: DataCallback | None = None,
     ) -> JobResult:
         """Submit one job; raises JobTimeout, OutcomeUnknown, NoServerAvailable, ServerError."""
-        request = JobRequest(
+        job = prepare_job(
             function, data, unique, priority, background, on_status, on_data, on_warning
         )
-        job = PendingJob(request)
         await self._run([job], self._deadline(timeout))
         if job.error is not None:
             raise job.error
@@ -265,7 +264,7 @@ class AsyncClient(ClientBase):
         self, requests: Iterable[JobRequest], timeout: float | None = None
     ) -> list[JobResult]:
         """Submit a batch (one write per server); failures are reported per job, as in Client."""
-        jobs = [PendingJob(request) for request in requests]
+        jobs = prepare_jobs(requests)
         if jobs:
             await self._run(jobs, self._deadline(timeout))
         return [job.to_result() for job in jobs]
