@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from django_gearman.protocol.admin import AdminClient
+from django_gearman.protocol import AdminClient
 
 ROOT = Path(__file__).resolve().parents[2]
 

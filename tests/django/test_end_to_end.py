@@ -14,7 +14,7 @@ import pytest
 from django.test import override_settings
 
 from django_gearman import GearmanClient, JobFailed, Task
-from django_gearman.errors import JobRefused
+from django_gearman.exceptions import JobRefused
 from django_gearman.protocol import JobTimeout, Worker
 from django_gearman.protocol.worker import WorkerJob
 from serializers import DecodePolicy, ValidationFailed, decode, encode

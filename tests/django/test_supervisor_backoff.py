@@ -2,7 +2,7 @@
 
 import time
 
-from django_gearman.worker import (
+from django_gearman.supervisor import (
     HEALTHY_UPTIME_SECONDS,
     RESTART_BACKOFF_MIN,
     Supervisor,

@@ -53,7 +53,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         _log_to_stderr(options["log_level"])
-        from django_gearman.worker import Supervisor, select_jobs
+        from django_gearman.serving import select_jobs
+        from django_gearman.supervisor import Supervisor
 
         servers = servers_or_error(options["servers"])
         jobs = select_jobs(options["queues"])

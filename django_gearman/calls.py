@@ -1,10 +1,13 @@
-"""The one execution path shared by the worker and eager mode, and the client's codec side.
+"""The call codec: one job's encoding rules, and the one execution path of worker and eager mode.
 
 ``JobSpec`` is everything the layers need to move one job, computed once per job and settings
 (policies, serializers, schema, signing key), so a call does little more than validate, encode,
 send, decode. ``execute`` is what a worker runs for a job, and what eager mode runs in-process:
 decode the call envelope, validate it, call the function, negotiate and encode the result; any
 failure becomes an error envelope raised as ``WorkException`` (WORK_EXCEPTION on the wire).
+
+This module never imports the declaration (``declaration.py``): it reads a job's attributes, so
+the declaration stays a leaf and the codec can serve jobs known only by name.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from serializers import (
     Call,
@@ -35,10 +38,12 @@ from serializers.envelope import MAGIC
 from serializers.errors import PayloadTooLarge, SerializerError, ValidationFailed
 
 from .conf import GearmanSettings, get_settings, on_settings_reset
-from .errors import JobFailed, JobRefused, NotNegotiable
-from .jobs import GearmanJob, SubmitOptions, registry
-from .protocol.errors import WorkException
+from .exceptions import JobFailed, JobRefused, NotNegotiable
+from .protocol import WorkException
 from .reporting import JobContext, enter_job, leave_job
+
+if TYPE_CHECKING:
+    from .declaration import GearmanJob, SubmitOptions
 
 JSON = "application/json"
 MAX_ERROR_MESSAGE = 8 * 1024  # characters of an exception message in an error envelope
@@ -301,11 +306,9 @@ def execute(
 _eager_handles = itertools.count(1)
 
 
-def run_eagerly(spec: JobSpec, payload: bytes, options: SubmitOptions) -> Any:
-    """Eager mode: the worker's ``execute`` (with the job's own spec, as a worker would) in
-    this process, then the client's decoding of the outcome."""
-    local = registry.find(spec.name)
-    worker_spec = job_spec(local) if local is not None else spec
+def run_eagerly(spec: JobSpec, worker_spec: JobSpec, payload: bytes, options: SubmitOptions) -> Any:
+    """Eager mode: the worker's ``execute`` with ``worker_spec`` (the job's own spec, as a
+    worker would use) in this process, then the client's decoding of the outcome with ``spec``."""
     handle = f"eager:{next(_eager_handles)}"
     on_data = spec.data_callback(options.on_data) if options.on_data else None
     on_warning = options.on_warning
