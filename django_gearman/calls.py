@@ -27,15 +27,17 @@ from serializers import (
     DecodePolicy,
     JsonSerializer,
     MsgpackSerializer,
+    PayloadTooLarge,
     ResultSchema,
     Serializer,
+    SerializerError,
     SigningKey,
+    ValidationFailed,
     decode,
     encode,
     get_serializer,
 )
 from serializers.envelope import MAGIC
-from serializers.errors import PayloadTooLarge, SerializerError, ValidationFailed
 
 from .conf import GearmanSettings, get_settings, on_settings_reset
 from .exceptions import JobFailed, JobRefused, NotNegotiable

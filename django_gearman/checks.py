@@ -41,8 +41,7 @@ def check_settings(current: GearmanSettings | None = None) -> list[checks.CheckM
 
 
 def _serializer_errors(where: str, names: Iterable[str]) -> list[checks.CheckMessage]:
-    from serializers import get_serializer
-    from serializers.errors import UnknownSerializer
+    from serializers import UnknownSerializer, get_serializer
 
     messages: list[checks.CheckMessage] = []
     for name in names:
@@ -54,8 +53,7 @@ def _serializer_errors(where: str, names: Iterable[str]) -> list[checks.CheckMes
 
 
 def _is_unsafe(name: str) -> bool:
-    from serializers import get_serializer
-    from serializers.errors import UnknownSerializer
+    from serializers import UnknownSerializer, get_serializer
 
     try:
         return not get_serializer(name).safe
