@@ -203,6 +203,16 @@ def test_do_tasks_pipelines_many_jobs(client: GearmanClient) -> None:
     assert isinstance(results[51], str) and results[51].startswith("H:")
 
 
+def test_do_tasks_gives_each_task_its_own_timeout(client: GearmanClient) -> None:
+    """A task's own ``timeout`` bounds its wait even when the batch's is longer; the other tasks
+    of the batch still get their results."""
+    sleeper = Task("tests.django.jobs_app.slow_job", kwargs={"seconds": 2.0}, timeout=0.3)
+    quick = Task("tests.django.jobs_app.add", args=[1, 2])
+    results = client.do_tasks([sleeper, quick], timeout=30, return_exceptions=True)
+    assert isinstance(results[0], JobTimeout), results[0]
+    assert results[1] == 3
+
+
 def test_asyncio_submit_many_jobs_in_flight(client: GearmanClient) -> None:
     import asyncio
 
