@@ -13,7 +13,6 @@ the declaration stays a leaf and the codec can serve jobs known only by name.
 from __future__ import annotations
 
 import functools
-import inspect
 import itertools
 import threading
 import traceback
@@ -52,21 +51,6 @@ MAX_ERROR_MESSAGE = 8 * 1024  # characters of an exception message in an error e
 MAX_TRACEBACK = 64 * 1024  # characters of traceback text in an error envelope
 MAX_NEGOTIATED = 64  # distinct accept lists remembered per job
 ERROR_KEY = "error"
-
-
-_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-
-
-@functools.cache
-def parameter_names(func: Callable[..., Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(all parameter names, positional ones in order) of a job function, for the
-    reserved-keyword check."""
-    try:
-        parameters = list(inspect.signature(func).parameters.values())
-    except (TypeError, ValueError):
-        return (), ()
-    names = tuple(p.name for p in parameters)
-    return names, tuple(p.name for p in parameters if p.kind in _POSITIONAL)
 
 
 class JobError(WorkException):

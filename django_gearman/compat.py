@@ -15,11 +15,12 @@ before anything is sent: the value would otherwise never reach the job.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .calls import parameter_names
 from .declaration import PRIORITIES, GearmanJob, SubmitOptions, registry
 from .exceptions import ConfigurationError, ReservedKeywordConflict
 from .protocol import Priority
@@ -249,6 +250,21 @@ def check_reserved(
     shown = ", ".join(f"{key!r}: {passed[key]!r}" for key in clashing)
     safe_call = f"submit_job({job.name!r}, kwargs={{{shown}}})"
     raise ReservedKeywordConflict(job.name, clashing, safe_call)
+
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+@functools.cache
+def parameter_names(func: Callable[..., Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(all parameter names, positional ones in order) of a job function, for the
+    reserved-keyword check."""
+    try:
+        parameters = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return (), ()
+    names = tuple(p.name for p in parameters)
+    return names, tuple(p.name for p in parameters if p.kind in _POSITIONAL)
 
 
 def _priority(value: Any) -> str:

@@ -14,7 +14,6 @@ from typing import Any
 
 from .exceptions import ConfigurationError
 
-DEFAULT_SERVER = "127.0.0.1:4730"
 DEFAULTS: dict[str, Any] = {
     "GEARMAN_SERVERS": [],
     "GEARMAN_JOB_NAME": None,
