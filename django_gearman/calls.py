@@ -118,12 +118,11 @@ class JobSpec:
     func: Callable[..., Any] | None = None
     schema: Schemas | None = None
     _negotiated: dict[tuple[str, ...], Serializer] = field(default_factory=dict, compare=False)
-    _plain_request: bool = field(default=False, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        # The built-in json and msgpack serializers write a call from `CallSchema.to_wire`.
-        plain = type(self.request_serializer) in (JsonSerializer, MsgpackSerializer)
-        object.__setattr__(self, "_plain_request", plain)
+    @property
+    def _plain_request(self) -> bool:
+        """The built-in json and msgpack serializers write a call from ``CallSchema.to_wire``."""
+        return type(self.request_serializer) in (JsonSerializer, MsgpackSerializer)
 
     # -- client side -------------------------------------------------------------------------
 

@@ -213,3 +213,15 @@ def test_every_public_name_resolves() -> None:
     for name in django_gearman.__all__:
         assert getattr(django_gearman, name) is not None, name
     assert issubclass(django_gearman.JobRefused, django_gearman.JobFailed)
+
+
+def test_the_0_2_names_stay_importable_from_the_package() -> None:
+    """The compatibility surface (docs/usage.md) is reachable as 0.2 code reaches it."""
+    import django_gearman
+    from django_gearman import RESERVED_KEYWORDS, GearmanClient, Task
+
+    assert set(django_gearman.__all__) == set(django_gearman._PUBLIC)
+    assert "background" in RESERVED_KEYWORDS
+    assert Task("app.job", "data").data == "data"
+    for method in ("submit_job", "do_task", "do_tasks", "dispatch_background_task"):
+        assert callable(getattr(GearmanClient, method)), method
