@@ -23,6 +23,7 @@ from types import FrameType
 from typing import Any
 
 from .declaration import GearmanJob
+from .protocol import Backoff
 from .serving import STOP_GRACE_SECONDS, run_child
 
 log = logging.getLogger("django_gearman.worker")
@@ -36,11 +37,13 @@ _SUPERVISOR_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
 
 @dataclass
 class _Slot:
-    """One child position: its pid and its crash history (for the backoff)."""
+    """One child position: its pid and its crash history (the transport's one backoff rule)."""
 
     index: int
     pid: int | None = None
-    failures: int = 0
+    backoff: Backoff = field(
+        default_factory=lambda: Backoff(RESTART_BACKOFF_MIN, RESTART_BACKOFF_MAX)
+    )
     start_after: float = 0.0
     started_at: float = 0.0
 
@@ -143,20 +146,19 @@ class Supervisor:
         code = os.waitstatus_to_exitcode(status)
         now = time.monotonic()
         if code == 0:
-            slot.failures = 0
+            slot.backoff.reset()
             slot.start_after = now
             log.info("supervisor: worker %d recycled (max jobs reached)", slot.index)
             return
         if now - slot.started_at >= HEALTHY_UPTIME_SECONDS:
-            slot.failures = 0  # an old crash history says nothing about this one
-        slot.failures += 1
-        backoff = min(RESTART_BACKOFF_MAX, RESTART_BACKOFF_MIN * 2 ** (slot.failures - 1))
-        slot.start_after = now + backoff
+            slot.backoff.reset()  # an old crash history says nothing about this one
+        delay = slot.backoff.next()
+        slot.start_after = now + delay
         log.warning(
             "supervisor: worker %d exited with %s; restarting in %.1fs",
             slot.index,
             f"signal {-code}" if code < 0 else f"status {code}",
-            backoff,
+            delay,
         )
 
     def _start_missing(self) -> None:

@@ -18,13 +18,12 @@ from .errors import (
     ServerError,
     WorkException,
 )
-from .jobs import MAX_UNIQUE_SIZE, JobRequest, JobResult, Priority
+from .jobs import JobRequest, JobResult, Priority
 from .packets import Packet, PacketParser, PacketType
 from .worker import Worker, WorkerJob
 
 __all__ = [
     "DEFAULT_PORT",
-    "MAX_UNIQUE_SIZE",
     "AdminClient",
     "AsyncClient",
     "Client",

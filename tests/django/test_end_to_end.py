@@ -15,8 +15,7 @@ from django.test import override_settings
 
 from django_gearman import GearmanClient, JobFailed, Task
 from django_gearman.exceptions import JobRefused
-from django_gearman.protocol import JobTimeout, Worker
-from django_gearman.protocol.worker import WorkerJob
+from django_gearman.protocol import JobTimeout, Worker, WorkerJob
 from serializers import DecodePolicy, ValidationFailed, decode, encode
 from tests.django.jobs_app import gearman_jobs as jobs
 from tests.django.support import WorkerProcess, check_progress_reports, wait_until, workers_for
