@@ -19,7 +19,7 @@ from typing import Any
 
 from .calls import JobError, JobSpec, execute, job_spec
 from .conf import get_settings
-from .declaration import GearmanJob, registry
+from .declaration import GearmanJob
 from .protocol import Worker, WorkerJob
 
 # The logger keeps the name the documentation and users' LOGGING settings know.
@@ -84,11 +84,6 @@ def build_worker(
         spec = job_spec(job)
         worker.register(spec.wire_name, job_callback(spec), timeout=job.worker_timeout)
     return worker
-
-
-def select_jobs(queues: Sequence[str]) -> list[GearmanJob[Any, Any]]:
-    """The jobs of the given queues (every job when none is given)."""
-    return registry.for_queues(list(queues))
 
 
 def run_child(
