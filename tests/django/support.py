@@ -35,6 +35,11 @@ def workers_for(address: str, function: str) -> int:
         return 0
 
 
+def pid_gone(pid: int) -> bool:
+    """``not pid_alive(pid)``, as a function to poll with ``wait_until``."""
+    return not pid_alive(pid)
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from django_gearman.client import GearmanClient
-from django_gearman.errors import JobFailed, JobRefused
+from django_gearman.exceptions import JobFailed, JobRefused
 from tests.interop.test_peer_workers import WORKER_LANGS, PeerWorker, start_worker
 from tests.support.gearmand import Gearmand
 

@@ -14,12 +14,12 @@ import pytest
 from django.test import override_settings
 
 from django_gearman import GearmanClient
+from django_gearman.calls import JobError, execute, job_spec
 from django_gearman.checks import check_jobs
 from django_gearman.conf import get_settings, read_settings
-from django_gearman.errors import JobRefused
-from django_gearman.jobs import GearmanJob, JobRegistry
+from django_gearman.declaration import GearmanJob, JobRegistry
+from django_gearman.exceptions import JobRefused
 from django_gearman.protocol import Client, PacketParser, Worker
-from django_gearman.runtime import JobError, execute, job_spec
 from serializers import (
     DEFAULT_ACCEPT,
     BadSignature,
