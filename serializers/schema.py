@@ -33,7 +33,7 @@ from pydantic_core import (
 from pydantic_core import SchemaError as PydanticCoreSchemaError
 from pydantic_core import SchemaSerializer as CoreSchemaSerializer
 
-from serializers.builtin import JsonSerializer
+from serializers.builtin import JsonSerializer, refuse_non_finite
 from serializers.errors import (
     DecodeError,
     EncodeError,
@@ -600,9 +600,12 @@ class SchemaSerializer:
             assert self._call_schema is not None
             return _JSON.encode(self._call_schema.to_wire(validated))
         try:
-            return self._adapter.dump_json(validated)
+            text = self._adapter.dump_json(validated)
         except PydanticSerializationError as exc:
             raise EncodeError(f"schema {self.schema_field}: {exc}") from exc
+        if b"null" in text:  # pydantic writes NaN and infinities as null, like orjson
+            refuse_non_finite(validated, f"schema {self.schema_field}")
+        return text
 
     def decode(self, data: bytes) -> Any:
         """Parse and validate; invalid JSON is a DecodeError, a schema mismatch ValidationFailed."""

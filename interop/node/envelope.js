@@ -60,8 +60,8 @@ const DEFAULT_POLICY = {
   accept: ['application/json', 'application/msgpack'],
   requireSignature: false,
   maxHeaderBytes: 8 * 1024,
-  maxBodyBytes: 32 * 1024 * 1024,
-  maxDecodedBytes: 32 * 1024 * 1024,
+  maxBodyBytes: 16 * 1024 * 1024,
+  maxDecodedBytes: 64 * 1024 * 1024,
   unenveloped: null // a content type for payloads without the GME/ marker
 }
 const UNSAFE = ['application/x-python-pickle'] // needs a signature; never readable here
@@ -74,7 +74,7 @@ function readEnvelope (payload, job, keys = {}, policy = {}) {
   const nl = payload.subarray(0, p.maxHeaderBytes + 1).indexOf(0x0a)
   const [magic, ...tokens] = payload.subarray(0, nl < 0 ? 16 : nl).toString('latin1').split(' ')
   if (magic !== 'GME/1') {
-    const version = /^GME\/([0-9]{1,9})$/.exec(magic)
+    const version = /^GME\/([1-9][0-9]{0,8})$/.exec(magic)
     refuse(version && Number(version[1]) !== 1 ? 'unsupported-version' : 'malformed', 'not a GME/1 envelope')
   }
   if (nl < 0 && payload.length > p.maxHeaderBytes) refuse('too-large', 'header too long')

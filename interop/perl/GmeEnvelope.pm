@@ -42,8 +42,8 @@ my %DEFAULT_POLICY = (
     accept            => [ 'application/json', 'application/msgpack' ],
     require_signature => 0,
     max_header_bytes  => 8 * 1024,
-    max_body_bytes    => 32 * 1024 * 1024,
-    max_decoded_bytes => 32 * 1024 * 1024,
+    max_body_bytes    => 16 * 1024 * 1024,
+    max_decoded_bytes => 64 * 1024 * 1024,
     unenveloped       => undef,    # a content type for payloads without the GME/ marker
 );
 my %UNSAFE = ('application/x-python-pickle' => 1);    # needs a signature; never readable here
@@ -58,7 +58,7 @@ sub read_envelope {
     my $nl = index(substr($payload, 0, $policy{max_header_bytes} + 1), "\n");
     my ($magic, @tokens) = split / /, $nl < 0 ? substr($payload, 0, 16) : substr($payload, 0, $nl), -1;
     if ($magic ne 'GME/1') {
-        refuse('unsupported-version', "envelope version $1") if $magic =~ m{\AGME/([0-9]{1,9})\z} && $1 != 1;
+        refuse('unsupported-version', "envelope version $1") if $magic =~ m{\AGME/([1-9][0-9]{0,8})\z} && $1 != 1;
         refuse('malformed', 'not an envelope: no GME/1 marker');
     }
     refuse('too-large', 'header too long') if $nl < 0 && length($payload) > $policy{max_header_bytes};

@@ -24,8 +24,8 @@ const GME_DEFAULT_POLICY = [
     'accept' => ['application/json', 'application/msgpack'],
     'require_signature' => false,
     'max_header_bytes' => 8 * 1024,
-    'max_body_bytes' => 32 * 1024 * 1024,
-    'max_decoded_bytes' => 32 * 1024 * 1024,
+    'max_body_bytes' => 16 * 1024 * 1024,
+    'max_decoded_bytes' => 64 * 1024 * 1024,
     'unenveloped' => null,  // a content type for payloads without the GME/ marker
 ];
 const GME_UNSAFE = ['application/x-python-pickle'];
@@ -43,7 +43,7 @@ function gme_read(string $payload, string $job, array $keys = [], array $policy 
     $tokens = explode(' ', $nl === false ? substr($payload, 0, 16) : substr($payload, 0, $nl));
     $magic = array_shift($tokens);
     if ($magic !== 'GME/1') {
-        $future = preg_match('~^GME/([0-9]{1,9})$~', $magic, $m) && (int) $m[1] !== 1;
+        $future = preg_match('~^GME/([1-9][0-9]{0,8})$~', $magic, $m) && (int) $m[1] !== 1;
         throw new GmeError($future ? 'unsupported-version' : 'malformed', 'not a GME/1 envelope');
     }
     if ($nl === false && strlen($payload) > $policy['max_header_bytes']) throw new GmeError('too-large', 'header too long');

@@ -7,7 +7,8 @@ out the same. Where a language cannot hold a value, the test pins the documented
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, Literal
 
 import pytest
 
@@ -52,11 +53,12 @@ MSGPACK_EXTRA: dict[str, Any] = {
 def envelopes_from_python() -> list[tuple[str, bytes, Any, dict[str, Any]]]:
     """(label, envelope, value, reader policy) for every content type and compression."""
     out: list[tuple[str, bytes, Any, dict[str, Any]]] = []
-    for compress in (None, "zlib"):
-        how = {"compress": compress, "compress_min_bytes": 0}
-        out.append((f"json {compress}", encode(COMMON, "json", job=JOB, **how), COMMON, {}))
+    compressions: tuple[Literal["zlib"] | None, ...] = (None, "zlib")
+    for compress in compressions:
+        how = functools.partial(encode, job=JOB, compress=compress, compress_min_bytes=0)
+        out.append((f"json {compress}", how(COMMON, "json"), COMMON, {}))
         both = {**COMMON, **MSGPACK_EXTRA}
-        out.append((f"msgpack {compress}", encode(both, "msgpack", job=JOB, **how), both, {}))
+        out.append((f"msgpack {compress}", how(both, "msgpack"), both, {}))
     text = "line one\nline two \u2713"
     out.append(("text", encode(text, "text", job=JOB), text, {"accept": ["text/plain"]}))
     blob = b"\x00\x01\xfe\xff raw"

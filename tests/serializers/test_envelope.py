@@ -26,8 +26,8 @@ from serializers import (
     UnsupportedVersion,
     decode,
     encode,
-    read_header,
 )
+from serializers.envelope import read_header
 
 KEY = SigningKey("k1", b"top-secret-value")
 VERIFY = DecodePolicy(verify_keys={"k1": b"top-secret-value"})
@@ -191,6 +191,29 @@ def test_bad_envelopes_raise_typed_errors(data: bytes, error: type[Exception]) -
         decode(data, VERIFY)
 
 
+@pytest.mark.parametrize(
+    ("marker", "error"),
+    [
+        (b"GME/2", UnsupportedVersion),
+        (b"GME/10", UnsupportedVersion),
+        (b"GME/999999999", UnsupportedVersion),
+        (b"GME/0", MalformedEnvelope),
+        (b"GME/01", MalformedEnvelope),
+        (b"GME/00", MalformedEnvelope),
+        (b"GME/1000000000", MalformedEnvelope),
+        (b"GME/", MalformedEnvelope),
+        (b"GME/1x", MalformedEnvelope),
+        (b"GME/+1", MalformedEnvelope),
+    ],
+)
+def test_version_grammar_is_exact(marker: bytes, error: type[Exception]) -> None:
+    """version = %x31-39 *8DIGIT: a number without leading zeros; anything else is malformed."""
+    for data in (marker + b" ct=application/json\n[]", marker + b"\n[]", marker):
+        with pytest.raises(MalformedEnvelope) as caught:
+            decode(data)
+        assert type(caught.value) is error, (data, caught.value)
+
+
 def test_signature_errors() -> None:
     blob = encode({"x": 1}, job="app.a", signing_key=KEY)
     assert decode(blob, VERIFY, job="app.a").value == {"x": 1}
@@ -322,7 +345,7 @@ def test_policy_and_key_construction_errors() -> None:
     with pytest.raises(TypeError):
         DecodePolicy(verify_keys={"k1": "str-secret"})  # type: ignore[dict-item]
     with pytest.raises(TypeError):
-        DecodePolicy(accept="application/json")  # type: ignore[arg-type]
+        DecodePolicy(accept="application/json")
     with pytest.raises(ValueError):
         DecodePolicy(max_body_bytes=0)
 
