@@ -1,8 +1,8 @@
 """Envelope v1: a one-line text header (content type, encoding, schema, accept, signature) + body.
 
-The full specification is docs/envelope.md. The hot path (unsigned, uncompressed json) keeps its
-overhead small by caching header bytes on encode and parsed headers on decode, keyed by the exact
-header bytes, so a header is validated once and then only looked up.
+The full specification is docs/envelope.md. Header bytes are cached on encode and parsed
+headers on decode (keyed by the exact header bytes), so a header is validated once per process
+and then only looked up.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ from serializers.errors import (
 __all__ = [
     "DEFAULT_ACCEPT",
     "MAGIC",
+    "MAX_BODY_BYTES",
+    "MAX_DECODED_BYTES",
+    "MAX_HEADER_BYTES",
     "VERSION",
     "DecodePolicy",
     "Decoded",
@@ -51,13 +54,24 @@ _MARKER = b"GME/1"
 DEFAULT_ACCEPT = frozenset({"application/json", "application/msgpack"})
 KIB = 1024
 MIB = 1024 * KIB
+# The default limits of a receiver: the one source of these numbers (docs/envelope.md, "Limits",
+# the README's settings table and django_gearman's settings defaults show them; a test checks).
+#: Longest header line, LF excluded.
+MAX_HEADER_BYTES = 8 * KIB
+#: Largest body as sent (after the header's LF; compressed, if `enc` is set).
+MAX_BODY_BYTES = 16 * MIB
+#: Largest body after decompression (and largest uncompressed body read).
+MAX_DECODED_BYTES = 64 * MIB
 
 _KEY = re.compile(r"[a-z][a-z0-9-]*")
 # One header value: printable ASCII without space (0x21-0x7e), at least one character.
 _VALUE = re.compile(r"[\x21-\x7e]+")
 _HEX_SIGNATURE = re.compile(rb"[0-9a-f]{64}")
-_VERSION_TOKEN = re.compile(rb"GME/([0-9]{1,9})")
+# A version is a decimal number without leading zeros, at most 9 digits ("1", "2", "10").
+_VERSION_TOKEN = re.compile(rb"GME/([1-9][0-9]{0,8})")
 _SUPPORTED_ENCODINGS = frozenset({"zlib"})
+#: Header keys with a meaning in v1; every other key is an extra field (`Decoded.fields`).
+V1_KEYS = frozenset({"ct", "enc", "schema", "accept", "kid", "sig"})
 _CACHE_LIMIT = 512
 
 
@@ -91,13 +105,13 @@ class DecodePolicy:
     `max_depth`: if set, decoded containers nested deeper are refused (costs a walk of the value).
     """
 
-    accept: frozenset[str] = DEFAULT_ACCEPT
+    accept: Iterable[str] = DEFAULT_ACCEPT  # any iterable of str; stored as a frozenset
     require_signature: bool = False
     allow_unsigned_unsafe: bool = False
     verify_keys: Mapping[str, bytes] = field(default_factory=dict, repr=False, hash=False)
-    max_header_bytes: int = 8 * KIB
-    max_body_bytes: int = 32 * MIB
-    max_decoded_bytes: int = 32 * MIB
+    max_header_bytes: int = MAX_HEADER_BYTES
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_decoded_bytes: int = MAX_DECODED_BYTES
     unenveloped: str | None = None
     max_depth: int | None = None
     registry: SerializerRegistry = field(default=default_registry, repr=False, compare=False)
@@ -166,6 +180,7 @@ class Decoded(NamedTuple):
     schema: str | None
     content_encoding: str | None
     signed: bool
+    fields: Mapping[str, str]
 
 
 class _Parsed(NamedTuple):
@@ -177,10 +192,9 @@ class _Parsed(NamedTuple):
     accept: tuple[str, ...]
     key_id: str | None
     fields: Mapping[str, str]
+    extra: Mapping[str, str]
 
 
-# NamedTuple construction without the keyword-handling __new__ (hot path; same result).
-_new_tuple = tuple.__new__
 _NO_FIELDS: Mapping[str, str] = MappingProxyType({})
 _parsed_cache: dict[bytes, _Parsed] = {}
 _header_cache: dict[tuple[Any, ...], bytes] = {}
@@ -233,6 +247,7 @@ def _parse_signed_part(part: bytes) -> _Parsed:
         accept,
         fields.get("kid"),
         MappingProxyType(fields),
+        MappingProxyType({k: v for k, v in fields.items() if k not in V1_KEYS}),
     )
 
 
@@ -282,7 +297,9 @@ def _split(data: bytes, policy: DecodePolicy) -> tuple[_Parsed, bytes | None, by
     return parsed, signature, signed_part, newline + 1
 
 
-def read_header(data: bytes, policy: DecodePolicy = DEFAULT_POLICY) -> Header:
+def read_header(
+    data: bytes | bytearray | memoryview, policy: DecodePolicy = DEFAULT_POLICY
+) -> Header:
     """Read and check only the header (marker, grammar, sizes); nothing is verified or decoded.
 
     For callers that need e.g. `accept` to choose a reply content type. An unenveloped payload
@@ -306,7 +323,7 @@ def read_header(data: bytes, policy: DecodePolicy = DEFAULT_POLICY) -> Header:
     )
 
 
-def _as_bytes(data: Any) -> bytes:
+def _as_bytes(data: object) -> bytes:
     if isinstance(data, bytes):
         return data
     if isinstance(data, bytearray | memoryview):
@@ -393,7 +410,7 @@ def _resolve_for_decode(
 
 
 def decode(
-    data: bytes,
+    data: bytes | bytearray | memoryview,
     policy: DecodePolicy = DEFAULT_POLICY,
     *,
     job: str = "",
@@ -406,22 +423,12 @@ def decode(
     `serializer` overrides the registry lookup (e.g. a SchemaSerializer to validate the body);
     its content type must equal the header's.
     """
-    if type(data) is not bytes:
-        data = _as_bytes(data)
-    if type(policy) is not DecodePolicy and not isinstance(policy, DecodePolicy):
+    data = _as_bytes(data)
+    if not isinstance(policy, DecodePolicy):
         raise TypeError(f"policy must be a DecodePolicy, got {type(policy).__qualname__}")
     if not data.startswith(MAGIC):
         return _decode_unenveloped(data, policy, serializer)
-    newline = data.find(b"\n", 0, policy.max_header_bytes + 1)
-    parsed = _parsed_cache.get(data[:newline]) if newline > 0 else None
-    if parsed is not None and parsed.key_id is None:  # fast path: a known unsigned header
-        signature: bytes | None = None
-        signed_part = b""
-        body_at = newline + 1
-        if len(data) - body_at > policy.max_body_bytes:
-            raise _body_too_large(policy)
-    else:
-        parsed, signature, signed_part, body_at = _split(data, policy)
+    parsed, signature, signed_part, body_at = _split(data, policy)
     content_type = parsed.content_type
     if content_type not in policy.accept:
         raise ContentTypeNotAccepted(
@@ -431,10 +438,7 @@ def decode(
     encoding = parsed.content_encoding
     if encoding is not None and encoding not in _SUPPORTED_ENCODINGS:
         raise ContentTypeNotAccepted(f"content encoding {encoding!r} is not supported")
-    if serializer is None:
-        chosen = policy.registry.by_content_type(content_type)
-    else:
-        chosen = _resolve_for_decode(content_type, policy, serializer)
+    chosen = _resolve_for_decode(content_type, policy, serializer)
     body = data[body_at:]
     if signature is not None:
         key_id: str = parsed.key_id  # type: ignore[assignment]  # _split checked it
@@ -458,17 +462,15 @@ def decode(
         body = _inflate(body, policy.max_decoded_bytes)
     elif len(body) > policy.max_decoded_bytes:
         raise PayloadTooLarge(f"body larger than {policy.max_decoded_bytes} bytes")
-    return _new_tuple(
-        Decoded,
-        (
-            _decode_body(chosen, body, policy),
-            content_type,
-            parsed.key_id,
-            parsed.accept,
-            parsed.schema,
-            encoding,
-            signature is not None,
-        ),
+    return Decoded(
+        value=_decode_body(chosen, body, policy),
+        content_type=content_type,
+        key_id=parsed.key_id,
+        accept=parsed.accept,
+        schema=parsed.schema,
+        content_encoding=encoding,
+        signed=signature is not None,
+        fields=parsed.extra,
     )
 
 
@@ -484,7 +486,8 @@ def _decode_unenveloped(
         raise SignatureMissing(f"unenveloped {content_type!r} payloads are unsafe to decode")
     if len(data) > policy.max_decoded_bytes:
         raise PayloadTooLarge(f"payload larger than {policy.max_decoded_bytes} bytes")
-    return Decoded(_decode_body(chosen, data, policy), content_type, None, (), None, None, False)
+    value = _decode_body(chosen, data, policy)
+    return Decoded(value, content_type, None, (), None, None, False, _NO_FIELDS)
 
 
 def _check_header_value(what: str, value: str, *, in_list: bool = False) -> str:
@@ -496,11 +499,32 @@ def _check_header_value(what: str, value: str, *, in_list: bool = False) -> str:
     return value
 
 
+def _checked_fields(fields: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """Extra header fields as `(key, value)` pairs, each checked against the v1 grammar."""
+    if not isinstance(fields, Mapping):
+        raise EncodeError(f"fields must be a mapping of str to str, got {describe(fields)}")
+    checked = []
+    for key, value in fields.items():
+        if not isinstance(key, str) or not _KEY.fullmatch(key):
+            raise EncodeError(
+                f"header field name {describe(key)} is not [a-z][a-z0-9-]* (lowercase ASCII "
+                "letter, then lowercase letters, digits or '-')"
+            )
+        if key in V1_KEYS:
+            raise EncodeError(
+                f"header field {key!r} is defined by envelope v1; pass it through its own "
+                "argument of encode(), not fields="
+            )
+        checked.append((key, _check_header_value(f"header field {key}", value)))
+    return tuple(checked)
+
+
 def _build_header(
     content_type: str,
     encoding: str | None,
     schema: str | None,
     accept: tuple[str, ...],
+    extra: tuple[tuple[str, str], ...],
     key_id: str | None,
 ) -> bytes:
     parts = ["GME/1", "ct=" + _check_header_value("content type", content_type)]
@@ -511,6 +535,7 @@ def _build_header(
     if accept:
         items = [_check_header_value("accept content type", ct, in_list=True) for ct in accept]
         parts.append("accept=" + ",".join(items))
+    parts.extend(key + "=" + value for key, value in extra)
     if key_id is not None:
         parts.append("kid=" + key_id)
     return " ".join(parts).encode("ascii")
@@ -526,6 +551,7 @@ def encode(
     compress_min_bytes: int = 1024,
     accept: Iterable[str] = (),
     schema: str | None = None,
+    fields: Mapping[str, str] | None = None,
     registry: SerializerRegistry | None = None,
 ) -> bytes:
     """Serialize `value` and wrap it in an envelope v1.
@@ -534,6 +560,8 @@ def encode(
     name, bound into the signature (must match the receiver's). `compress="zlib"` compresses
     bodies of at least `compress_min_bytes` when that makes them smaller. `accept`: content
     types the sender can read in a reply. `schema` overrides the serializer's schema field.
+    `fields`: extra `key=value` header tokens that v1 does not define (e.g. a job id or a trace
+    context), written after `accept` and covered by the signature; `Decoded.fields` reads them.
     """
     if isinstance(serializer, str):
         chosen = (registry or default_registry).get(serializer)
@@ -563,11 +591,14 @@ def encode(
         accept_key = (accept,)
     else:
         accept_key = tuple(accept)
+    extra = _checked_fields(fields) if fields else ()
     key_id = signing_key.key_id if signing_key is not None else None
-    cache_key = (chosen.content_type, encoding, schema, accept_key, key_id)
+    cache_key = (chosen.content_type, encoding, schema, accept_key, extra, key_id)
     header_line = _header_cache.get(cache_key)
     if header_line is None:
-        header_line = _build_header(chosen.content_type, encoding, schema, accept_key, key_id)
+        header_line = _build_header(
+            chosen.content_type, encoding, schema, accept_key, extra, key_id
+        )
         header_line += b"\n"
         if len(_header_cache) >= _CACHE_LIMIT:
             _header_cache.clear()

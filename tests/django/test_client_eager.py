@@ -21,7 +21,8 @@ from django_gearman import (
 )
 from django_gearman.calls import JobError, execute, job_spec, remote_spec
 from django_gearman.exceptions import JobRefused
-from serializers import PayloadTooLarge, ValidationFailed, encode, read_header
+from serializers import PayloadTooLarge, ValidationFailed, encode
+from serializers.envelope import read_header
 from tests.django.jobs_app import gearman_jobs as jobs
 from tests.django.support import check_progress_reports
 

@@ -21,13 +21,13 @@ from django_gearman.declaration import GearmanJob, JobRegistry
 from django_gearman.exceptions import JobRefused
 from django_gearman.protocol import Client, PacketParser, Worker
 from serializers import (
-    DEFAULT_ACCEPT,
     BadSignature,
     DecodePolicy,
     PayloadTooLarge,
     SignatureMissing,
     decode,
 )
+from serializers.envelope import DEFAULT_ACCEPT
 from tests.reliability.conftest import SignedWorker
 from tests.reliability.keys import SECRET, SIGNING_KEYS
 from tests.reliability.support import (

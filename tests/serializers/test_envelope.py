@@ -26,8 +26,8 @@ from serializers import (
     UnsupportedVersion,
     decode,
     encode,
-    read_header,
 )
+from serializers.envelope import read_header
 
 KEY = SigningKey("k1", b"top-secret-value")
 VERIFY = DecodePolicy(verify_keys={"k1": b"top-secret-value"})
@@ -44,15 +44,6 @@ def test_package_imports_no_django_or_gearman() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
-
-
-def test_signed_example_in_the_spec_is_current() -> None:
-    spec = (Path(__file__).resolve().parents[2] / "docs" / "envelope.md").read_text("utf-8")
-    blob = encode(
-        {"args": [1], "kwargs": {}}, job="app.job", signing_key=SigningKey("k1", b"old-secret-0001")
-    )
-    header, body = blob.split(b"\n", 1)
-    assert header.decode() + "\n" + body.decode() in spec
 
 
 def test_plain_json_wire_format_is_exact() -> None:
@@ -93,6 +84,52 @@ def test_unknown_future_fields_are_ignored_but_signed() -> None:
     forged = signed.replace(b" kid=", b" x-extra=1 kid=")
     with pytest.raises(BadSignature):
         decode(forged, VERIFY, job="j")
+
+
+def test_extra_fields_are_written_read_back_and_signed() -> None:
+    fields = {"id": "job-7f3a", "traceparent": "00-4bf92f35-00f067aa-01"}
+    blob = encode([1], job="app.fn", signing_key=KEY, accept=["application/json"], fields=fields)
+    assert blob.startswith(
+        b"GME/1 ct=application/json accept=application/json id=job-7f3a "
+        b"traceparent=00-4bf92f35-00f067aa-01 kid=k1 sig="
+    )
+    decoded = decode(blob, VERIFY, job="app.fn")
+    assert decoded.value == [1]
+    assert dict(decoded.fields) == fields
+    tampered = blob.replace(b"id=job-7f3a", b"id=job-7f3b")
+    with pytest.raises(BadSignature):
+        decode(tampered, VERIFY, job="app.fn")
+
+
+def test_decoded_fields_hold_only_keys_v1_does_not_define() -> None:
+    blob = b"GME/1 ct=application/json enc=zlib schema=a@1 accept=text/plain x-a=1\n"
+    decoded = decode(blob + zlib.compress(b"2"))
+    assert dict(decoded.fields) == {"x-a": "1"}
+    assert dict(decode(encode(2)).fields) == {}
+    assert dict(decode(b"[3]", DecodePolicy(unenveloped="application/json")).fields) == {}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"Id": "1"},
+        {"1d": "1"},
+        {"i_d": "1"},
+        {"": "1"},
+        {"ct": "text/plain"},
+        {"sig": "0" * 64},
+        {"kid": "k2"},
+        {"accept": "text/plain"},
+        {"id": "two words"},
+        {"id": ""},
+        {"id": "caf\u00e9"},
+        {"id": "a\nb"},
+        {"id": 7},
+    ],
+)
+def test_extra_fields_are_checked_on_encode(fields: dict[str, object]) -> None:
+    with pytest.raises(EncodeError):
+        encode(1, fields=fields)  # type: ignore[arg-type]
 
 
 def test_compression_only_when_large_and_smaller() -> None:
@@ -143,6 +180,29 @@ def test_signed_compressed_round_trip_and_key_rotation() -> None:
 def test_bad_envelopes_raise_typed_errors(data: bytes, error: type[Exception]) -> None:
     with pytest.raises(error):
         decode(data, VERIFY)
+
+
+@pytest.mark.parametrize(
+    ("marker", "error"),
+    [
+        (b"GME/2", UnsupportedVersion),
+        (b"GME/10", UnsupportedVersion),
+        (b"GME/999999999", UnsupportedVersion),
+        (b"GME/0", MalformedEnvelope),
+        (b"GME/01", MalformedEnvelope),
+        (b"GME/00", MalformedEnvelope),
+        (b"GME/1000000000", MalformedEnvelope),
+        (b"GME/", MalformedEnvelope),
+        (b"GME/1x", MalformedEnvelope),
+        (b"GME/+1", MalformedEnvelope),
+    ],
+)
+def test_version_grammar_is_exact(marker: bytes, error: type[Exception]) -> None:
+    """version = %x31-39 *8DIGIT: a number without leading zeros; anything else is malformed."""
+    for data in (marker + b" ct=application/json\n[]", marker + b"\n[]", marker):
+        with pytest.raises(MalformedEnvelope) as caught:
+            decode(data)
+        assert type(caught.value) is error, (data, caught.value)
 
 
 def test_signature_errors() -> None:
@@ -276,7 +336,7 @@ def test_policy_and_key_construction_errors() -> None:
     with pytest.raises(TypeError):
         DecodePolicy(verify_keys={"k1": "str-secret"})  # type: ignore[dict-item]
     with pytest.raises(TypeError):
-        DecodePolicy(accept="application/json")  # type: ignore[arg-type]
+        DecodePolicy(accept="application/json")
     with pytest.raises(ValueError):
         DecodePolicy(max_body_bytes=0)
 
