@@ -3,6 +3,7 @@ too large for the worker, a SIGSTOPped (hung) server of two, a server that never
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -12,7 +13,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from django_gearman.protocol import AdminClient, Client, GearmanError, JobTimeout
+from django_gearman.protocol import (
+    AdminClient,
+    AsyncClient,
+    Client,
+    GearmanError,
+    JobResult,
+    JobTimeout,
+)
 from django_gearman.protocol.packets import RES, PacketType, encode_packet
 from tests.reliability.support import RogueServer, wait_until
 from tests.support.gearmand import Gearmand
@@ -186,3 +194,32 @@ def test_a_server_that_never_answers_grab_does_not_delay_the_other_servers_jobs(
 
         results = [submit(n) for n in range(20)]
     assert results == [str(n).encode()[::-1] for n in range(20)]
+
+
+def test_async_calls_in_flight_on_a_hung_server_end_at_the_ack_window_and_others_fail_over(
+    two_gearmands: tuple[Gearmand, Gearmand], tmp_path: Path
+) -> None:
+    hung, healthy = two_gearmands
+
+    async def scenario() -> tuple[list[BaseException | JobResult], list[str]]:
+        async with AsyncClient(
+            [hung.address, healthy.address], connect_timeout=0.5, down_interval=30.0
+        ) as client:
+            for _ in range(4):  # a connection to each server is open
+                await client.submit("reverse", b"warm", timeout=15.0)
+            with stopped(hung):
+                calls = [client.submit("reverse", b"%d" % n, timeout=30.0) for n in range(8)]
+                first = await asyncio.gather(*calls, return_exceptions=True)
+                after = [await client.submit("reverse", b"x", timeout=15.0) for _ in range(8)]
+            return first, [result.server for result in after]
+
+    with TransportWorker([hung.address, healthy.address], tmp_path / "worker.log"):
+        first, servers_after = asyncio.run(scenario())
+    failures = [outcome for outcome in first if isinstance(outcome, BaseException)]
+    assert failures, "some of the 8 calls started on the hung server"
+    for failure in failures:
+        assert isinstance(failure, JobTimeout) and "acknowledged nothing" in str(failure)
+    assert all(
+        isinstance(o, JobResult) and o.state == "complete" for o in first if o not in failures
+    )
+    assert servers_after == [healthy.address] * 8, "the hung server is avoided"
