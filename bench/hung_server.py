@@ -9,11 +9,8 @@ shows what a caller gets while one server hangs, against the healthy pair.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from bench.harness import Scenario, private_gearmand
@@ -27,15 +24,6 @@ from tests.support.gearmand import Gearmand
 FUNCTION = "hung.echo"
 THREADS = 8
 CONNECT_TIMEOUT = 0.5  # also the ack window: how long a silent server is waited for
-
-
-@contextlib.contextmanager
-def stopped(server: Gearmand) -> Iterator[None]:
-    os.kill(server.pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(server.pid, signal.SIGCONT)
 
 
 def threaded_sample(client: Client, budget: Budget) -> tuple[Sample, int]:
@@ -95,7 +83,7 @@ def run(report: Report, profile: Profile, out: Path) -> None:
         hung_failures = 0
         for _ in range(max(1, profile.concurrency_repeats // 2)):
             healthy.append(threaded_sample(client, budget)[0])
-            with stopped(first):
+            with first.hung():
                 sample, failures = threaded_sample(client, budget)
             hung.append(sample)
             hung_failures += failures

@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from django_gearman.protocol import (
@@ -71,15 +69,6 @@ def accept_queue(port: int) -> int:
     raise AssertionError(f"nothing listens on port {port}")
 
 
-@contextlib.contextmanager
-def stopped(server: Gearmand) -> Iterator[None]:
-    os.kill(server.pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(server.pid, signal.SIGCONT)
-
-
 def run_callers(client: Client, threads: int, calls: int) -> list[BaseException | bytes]:
     """``threads`` threads, each making ``calls`` foreground calls; every outcome, in order."""
     outcomes: list[list[BaseException | bytes]] = [[] for _ in range(threads)]
@@ -126,7 +115,7 @@ def test_a_hung_server_is_avoided_probed_by_one_caller_and_used_again_when_it_wa
     ):
         warm = run_callers(client, threads, 4)  # every thread has pooled connections to both
         assert all(isinstance(outcome, bytes) and outcome != b"WRONG" for outcome in warm)
-        with stopped(hung):
+        with hung.hung():
             backlog_before = accept_queue(hung.port)
             started = time.monotonic()
             outcomes = run_callers(client, threads, 40)
@@ -207,7 +196,7 @@ def test_async_calls_in_flight_on_a_hung_server_end_at_the_ack_window_and_others
         ) as client:
             for _ in range(4):  # a connection to each server is open
                 await client.submit("reverse", b"warm", timeout=15.0)
-            with stopped(hung):
+            with hung.hung():
                 calls = [client.submit("reverse", b"%d" % n, timeout=30.0) for n in range(8)]
                 first = await asyncio.gather(*calls, return_exceptions=True)
                 after = [await client.submit("reverse", b"x", timeout=15.0) for _ in range(8)]
