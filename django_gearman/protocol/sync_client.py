@@ -240,17 +240,21 @@ class Client(ClientBase):
             while tracker.open_jobs:
                 for packet in conn.receive_packets(self._receive_deadline(tracker, deadline)):
                     tracker.handle_packet(packet.type, packet.args)
-        except JobTimeout:
-            if time.monotonic() < deadline:  # the ack window ran out, not the caller's time
-                self._server_hung(conn.pool_index)
-                silence = f"the server acknowledged nothing for {self.ack_timeout:g}s"
-                timeout = JobTimeout(silence)
-            self._abandon(conn, tracker, timeout)
+        except JobTimeout as timeout:
+            self._abandon(conn, tracker, self._silence_or(timeout, conn.pool_index, deadline))
             return
         except BaseException as exc:
             self._abandon(conn, tracker, exc)
             return
         self._release(conn)
+
+    def _silence_or(self, timeout: JobTimeout, index: int, deadline: float) -> JobTimeout:
+        """A receive timed out: the caller's time ran out (``timeout`` as is), or the ack
+        window did, before the deadline: the server is hung (avoid it, say so)."""
+        if time.monotonic() >= deadline:
+            return timeout
+        self._server_hung(index)
+        return JobTimeout(f"the server acknowledged nothing for {self.ack_timeout:g}s")
 
     def _server_hung(self, index: int) -> None:
         """Avoid the server, and drop its idle connections: a probe must be a fresh handshake

@@ -3,16 +3,22 @@ too large for the worker, a SIGSTOPped (hung) server of two, a server that never
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
-import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-from django_gearman.protocol import AdminClient, Client, GearmanError, JobTimeout
+from django_gearman.protocol import (
+    AdminClient,
+    AsyncClient,
+    Client,
+    GearmanError,
+    JobResult,
+    JobTimeout,
+)
 from django_gearman.protocol.packets import RES, PacketType, encode_packet
 from tests.reliability.support import RogueServer, wait_until
 from tests.support.gearmand import Gearmand
@@ -63,15 +69,6 @@ def accept_queue(port: int) -> int:
     raise AssertionError(f"nothing listens on port {port}")
 
 
-@contextlib.contextmanager
-def stopped(server: Gearmand) -> Iterator[None]:
-    os.kill(server.pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(server.pid, signal.SIGCONT)
-
-
 def run_callers(client: Client, threads: int, calls: int) -> list[BaseException | bytes]:
     """``threads`` threads, each making ``calls`` foreground calls; every outcome, in order."""
     outcomes: list[list[BaseException | bytes]] = [[] for _ in range(threads)]
@@ -118,7 +115,7 @@ def test_a_hung_server_is_avoided_probed_by_one_caller_and_used_again_when_it_wa
     ):
         warm = run_callers(client, threads, 4)  # every thread has pooled connections to both
         assert all(isinstance(outcome, bytes) and outcome != b"WRONG" for outcome in warm)
-        with stopped(hung):
+        with hung.hung():
             backlog_before = accept_queue(hung.port)
             started = time.monotonic()
             outcomes = run_callers(client, threads, 40)
@@ -186,3 +183,32 @@ def test_a_server_that_never_answers_grab_does_not_delay_the_other_servers_jobs(
 
         results = [submit(n) for n in range(20)]
     assert results == [str(n).encode()[::-1] for n in range(20)]
+
+
+def test_async_calls_in_flight_on_a_hung_server_end_at_the_ack_window_and_others_fail_over(
+    two_gearmands: tuple[Gearmand, Gearmand], tmp_path: Path
+) -> None:
+    hung, healthy = two_gearmands
+
+    async def scenario() -> tuple[list[BaseException | JobResult], list[str]]:
+        async with AsyncClient(
+            [hung.address, healthy.address], connect_timeout=0.5, down_interval=30.0
+        ) as client:
+            for _ in range(4):  # a connection to each server is open
+                await client.submit("reverse", b"warm", timeout=15.0)
+            with hung.hung():
+                calls = [client.submit("reverse", b"%d" % n, timeout=30.0) for n in range(8)]
+                first = await asyncio.gather(*calls, return_exceptions=True)
+                after = [await client.submit("reverse", b"x", timeout=15.0) for _ in range(8)]
+            return first, [result.server for result in after]
+
+    with TransportWorker([hung.address, healthy.address], tmp_path / "worker.log"):
+        first, servers_after = asyncio.run(scenario())
+    failures = [outcome for outcome in first if isinstance(outcome, BaseException)]
+    assert failures, "some of the 8 calls started on the hung server"
+    for failure in failures:
+        assert isinstance(failure, JobTimeout) and "acknowledged nothing" in str(failure)
+    assert all(
+        isinstance(o, JobResult) and o.state == "complete" for o in first if o not in failures
+    )
+    assert servers_after == [healthy.address] * 8, "the hung server is avoided"

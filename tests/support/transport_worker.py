@@ -1,10 +1,10 @@
 """A bare ``django_gearman.protocol.Worker`` in its own process, for transport fault tests.
 
 Run as ``python -m tests.support.transport_worker --servers A,B [--max-packet N]
-[--job-seconds S]``: it serves ``reverse`` (the payload reversed, after S seconds) and ``count``
-(appends the payload to a file, one line per run), logging to stderr. ``TransportWorker``
-starts it, waits until every given server lists it, and stops it with SIGTERM (SIGKILL after a
-bound).
+[--job-seconds S] [--count-file F]``: it serves ``reverse`` (the payload reversed, after S
+seconds) and ``count`` (appends the payload to F as it starts, then takes S seconds), logging to
+stderr. ``TransportWorker`` starts it, waits until every given server lists it, and stops it
+with SIGTERM (SIGKILL after a bound).
 """
 
 from __future__ import annotations
@@ -121,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if count_file is not None:
             with count_file.open("ab") as runs:
                 runs.write(job.data + b"\n")
+        if job_seconds:
+            time.sleep(job_seconds)
         return b"counted"
 
     worker.register("count", count)
