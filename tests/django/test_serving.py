@@ -29,6 +29,8 @@ class RecordingServer(LoopbackServer):
                 return
             parser.feed(data)
             for packet in parser.packets():
+                if not isinstance(packet, Packet):  # a body the parser skipped: none here
+                    continue
                 self.packets.append(packet)
                 if packet.type == self.wanted:
                     self.seen.set()
