@@ -107,10 +107,8 @@ def _integer_out_of_range(data: bytes) -> bytes | None:
     """The first integer literal outside [JSON_INT_MIN, JSON_INT_MAX] in a JSON text, if any.
 
     orjson reads such a literal as a float, silently rounding it; this finds it so the json
-    serializer can refuse it. The scan runs only when the text has a run of 19 digits.
+    serializer can refuse it.
     """
-    if _LONG_DIGIT_RUN not in data.translate(_DIGIT_MAP):
-        return None
     for match in _LONG_INTEGER.finditer(_JSON_STRING.sub(b'""', data)):
         if not JSON_INT_MIN <= int(match.group()) <= JSON_INT_MAX:
             return match.group()
@@ -180,7 +178,7 @@ class JsonSerializer:
                     f"json: nesting deeper than {JSON_MAX_DEPTH} levels ({message})"
                 ) from exc
             raise DecodeError(f"json: invalid document: {message}") from exc
-        if len(data) >= len(_LONG_DIGIT_RUN):
+        if _LONG_DIGIT_RUN in data.translate(_DIGIT_MAP):  # maybe an integer beyond 64 bits
             refuse_big_integers(data)
         return value
 

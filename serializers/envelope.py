@@ -462,15 +462,17 @@ def decode(
         body = _inflate(body, policy.max_decoded_bytes)
     elif len(body) > policy.max_decoded_bytes:
         raise PayloadTooLarge(f"body larger than {policy.max_decoded_bytes} bytes")
+    value = _decode_body(chosen, body, policy)
+    signed = signature is not None
     return Decoded(
-        value=_decode_body(chosen, body, policy),
-        content_type=content_type,
-        key_id=parsed.key_id,
-        accept=parsed.accept,
-        schema=parsed.schema,
-        content_encoding=encoding,
-        signed=signature is not None,
-        fields=parsed.extra,
+        value,
+        content_type,
+        parsed.key_id,
+        parsed.accept,
+        parsed.schema,
+        encoding,
+        signed,
+        parsed.extra,
     )
 
 

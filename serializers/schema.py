@@ -56,9 +56,6 @@ _MODES: dict[Any, Any] = {
 }
 
 
-_set_field = object.__setattr__  # builds a frozen Call whose shape is already checked
-
-
 _STANDARD_MODEL_DUMP = BaseModel.model_dump
 
 
@@ -152,17 +149,6 @@ class Call:
         """Check the wire shape (exactly the keys args and kwargs) and build a Call."""
         if isinstance(value, Call):
             return value
-        if type(value) is dict and len(value) == 2:  # fast path: json/msgpack, the typed API
-            args, kwargs = value.get("args"), value.get("kwargs")
-            if (
-                (type(args) is list or type(args) is tuple)
-                and type(kwargs) is dict
-                and (not kwargs or all(type(key) is str for key in kwargs))
-            ):
-                call = object.__new__(cls)
-                _set_field(call, "args", args if type(args) is tuple else tuple(args))
-                _set_field(call, "kwargs", kwargs)
-                return call
         if not isinstance(value, Mapping):
             raise _shape_error(
                 "", f'a job call is {{"args": [...], "kwargs": {{...}}}}, got {describe(value)}'
@@ -178,7 +164,7 @@ class Call:
             raise _shape_error("args", f"args must be a list, got {describe(args)}")
         if not isinstance(kwargs, Mapping):
             raise _shape_error("kwargs", f"kwargs must be an object, got {describe(kwargs)}")
-        return cls(tuple(args), dict(kwargs))
+        return cls(tuple(args), kwargs if type(kwargs) is dict else dict(kwargs))
 
     def to_wire(self) -> dict[str, Any]:
         """The plain-data form sent in json and msgpack bodies."""
@@ -371,11 +357,8 @@ class CallSchema:
             return call
         if len(out_args) != len(args):  # defaults of positional-only parameters were appended
             out_args = out_args[: len(args)]
-        validated = object.__new__(Call)
-        _set_field(validated, "args", out_args)
         # The validator returns the parameters first, in signature order, plus their defaults.
-        _set_field(validated, "kwargs", {key: out_kwargs[key] for key in kwargs} if kwargs else {})
-        return validated
+        return Call(out_args, {key: out_kwargs[key] for key in kwargs} if kwargs else {})
 
     def to_wire(self, call: Call) -> dict[str, Any]:
         """The wire form of a validated call for the json and msgpack serializers: the same
