@@ -168,8 +168,8 @@ def test_secrets_never_logged_by_worker_or_client(
 
 def test_size_limits_are_on_by_default() -> None:
     policy = DecodePolicy()
-    assert (policy.max_header_bytes, policy.max_body_bytes) == (8 * 1024, 32 * MIB)
-    assert policy.max_decoded_bytes == 32 * MIB
+    assert (policy.max_header_bytes, policy.max_body_bytes) == (8 * 1024, 16 * MIB)
+    assert policy.max_decoded_bytes == 64 * MIB
     current = read_settings()
     assert (current.max_payload_size, current.max_decompressed_size) == (16 * MIB, 64 * MIB)
     spec = job_spec(unregistered("rel.sd.limits"))
