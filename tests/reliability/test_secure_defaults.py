@@ -168,6 +168,7 @@ def test_secrets_never_logged_by_worker_or_client(
 
 def test_size_limits_are_on_by_default() -> None:
     policy = DecodePolicy()
+    # One set of defaults for the payload layer and the Django settings (docs/envelope.md, Limits).
     assert (policy.max_header_bytes, policy.max_body_bytes) == (8 * 1024, 16 * MIB)
     assert policy.max_decoded_bytes == 64 * MIB
     current = read_settings()
