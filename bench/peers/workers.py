@@ -1,0 +1,55 @@
+"""A peer's worker processes: started, frozen while other peers take their turn, and stopped.
+
+Freezing (SIGSTOP, then SIGCONT) every process of a peer's tree while another peer is measured
+means no idle worker polls or heartbeats on the shared 2 cores during someone else's round.
+It also lets a drain start with warm workers: the queue is filled while they are frozen, and
+the clock starts when they are thawed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+
+from bench.cpu import process_tree
+from bench.processes import RunningWorkers, WorkerSpec
+
+
+class PeerWorkers:
+    """Context manager over ``RunningWorkers`` (own sessions, always stopped) plus freezing."""
+
+    def __init__(self, specs: list[WorkerSpec], freezable: bool = True) -> None:
+        self.pool = RunningWorkers("", specs, wait_ready=False)
+        self.freezable = freezable
+        self.frozen: list[int] = []
+
+    def __enter__(self) -> PeerWorkers:
+        self.pool.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.thaw()
+        self.pool.stop()
+
+    def pids(self) -> list[int]:
+        return [pid for process in self.pool.processes for pid in process_tree(process.pid)]
+
+    def freeze(self) -> None:
+        """Stop every process of the tree (a no-op for a peer that must not be frozen)."""
+        self.thaw()
+        if not self.freezable:
+            return
+        self.frozen = self.pids()
+        for pid in self.frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in self.frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        self.frozen = []
+
+    def raise_if_exited(self) -> None:
+        self.pool.raise_if_exited()
