@@ -60,7 +60,7 @@ def gearman_workers(env: PeerEnvironment, processes: int) -> list[WorkerSpec]:
 
 GEARMAN = Peer(
     key="ours",
-    label="django-gearman (gearman_worker)",
+    label="ours: django-gearman (gearman_worker)",
     configuration=(
         "`@gearman_job` typed echo, json envelope; `manage.py gearman_worker -w N` (a supervisor "
         "and N forked worker processes); gearmand 1.1.20 `--threads=1`, in-memory queue"
