@@ -11,10 +11,12 @@ from bench.measure import Budget
 class PeerProfile:
     name: str
     rounds: int  # interleaved rounds of the round trip and enqueue samples
+    warm_up_calls: int  # untimed round trips once a peer's workers answered the first
     round_trip: Budget  # one sample of sequential round trips
     enqueue: Budget  # one sample of sequential background enqueues
     drain_jobs: int  # jobs queued before the workers are thawed
     drain_rounds: int
+    two_worker_drain: bool  # also drain with 2 worker processes per peer (a second start of all)
     in_flight: int  # jobs submitted before their results are awaited
     in_flight_rounds: int
     scale_out_servers: tuple[int, ...]
@@ -26,10 +28,12 @@ class PeerProfile:
 FULL = PeerProfile(
     name="full",
     rounds=5,
+    warm_up_calls=20,
     round_trip=Budget(max_operations=20_000, seconds=1.0),
     enqueue=Budget(max_operations=50_000, seconds=0.5),
     drain_jobs=2_000,
     drain_rounds=3,
+    two_worker_drain=True,
     in_flight=500,
     in_flight_rounds=5,
     scale_out_servers=(1, 2, 3),
@@ -41,10 +45,12 @@ FULL = PeerProfile(
 SMOKE = PeerProfile(
     name="smoke",
     rounds=1,
+    warm_up_calls=2,
     round_trip=Budget(max_operations=20, seconds=0.2),
     enqueue=Budget(max_operations=20, seconds=0.1),
     drain_jobs=20,
     drain_rounds=1,
+    two_worker_drain=False,  # a second start of every peer would double the smoke run
     in_flight=20,
     in_flight_rounds=1,
     scale_out_servers=(1, 3),

@@ -19,7 +19,6 @@ from bench.peers.profile import PeerProfile
 from bench.peers.workers import PeerWorkers
 from bench.report import Report
 
-WARM_UP_CALLS = 20
 DRAIN_POLL_SECONDS = 0.002
 DRAIN_TIMEOUT = 300.0
 FILL_TOLERANCE = 8  # a frozen consumer blocked in BRPOP may already hold a few popped jobs
@@ -63,7 +62,7 @@ def connect(scenario: Scenario, peer: Peer, env: PeerEnvironment) -> PeerClient 
 
 
 def start(
-    scenario: Scenario, peer: Peer, env: PeerEnvironment, processes: int
+    scenario: Scenario, peer: Peer, env: PeerEnvironment, processes: int, warm_up: int
 ) -> RunningPeer | None:
     """Connect, start ``processes`` workers, time the first result (start-up), warm up, and
     freeze the workers until the peer's turn; None (a problem noted) if anything failed."""
@@ -80,12 +79,22 @@ def start(
         scenario.report.series.setdefault(f"startup{processes}.{peer.key}", []).append(
             time.perf_counter() - spawned
         )
-        for _ in range(WARM_UP_CALLS):
+        for _ in range(warm_up):
             check_echo(client.call(TEXT), TEXT)
         workers.freeze()
         return RunningPeer(peer, client, workers)
 
     return scenario.attempt(f"{peer.key} with {processes} worker(s)", launch)
+
+
+def start_all(
+    scenario: Scenario, peers: list[Peer], env: PeerEnvironment, processes: int, warm_up: int
+) -> list[RunningPeer]:
+    """Start the peers one after another (so start-up times are not inflated by each other);
+    at the end of the section all are asked to stop at once."""
+    running = [found for peer in peers if (found := start(scenario, peer, env, processes, warm_up))]
+    scenario.stack.callback(lambda: [r.workers.terminate() for r in running if r.workers])
+    return running
 
 
 def in_turn(running: RunningPeer, measure: Callable[[], Sample]) -> Callable[[], Sample]:
@@ -151,7 +160,7 @@ def with_workers(
     latencies: dict[str, list[float]] = {}
     with contextlib.ExitStack() as stack, environment(shared, profile) as env:
         scenario = Scenario(report, "workers", stack)
-        running = [found for peer in peers if (found := start(scenario, peer, env, 1))]
+        running = start_all(scenario, peers, env, 1, profile.warm_up_calls)
         round_trips = {
             r.peer.key: in_turn(
                 r,
@@ -179,10 +188,12 @@ def with_workers(
 def two_workers(
     report: Report, profile: PeerProfile, peers: list[Peer], shared: SharedServers
 ) -> None:
-    """The drain again, with two worker processes per peer."""
+    """The drain again, with two worker processes per peer (not in the smoke profile)."""
+    if not profile.two_worker_drain:
+        return
     with contextlib.ExitStack() as stack, environment(shared, profile) as env:
         scenario = Scenario(report, "two workers", stack)
-        running = [found for peer in peers if (found := start(scenario, peer, env, 2))]
+        running = start_all(scenario, peers, env, 2, profile.warm_up_calls)
         drains = {r.peer.key: functools.partial(drain, r, profile.drain_jobs) for r in running}
         record(report, "drain2", scenario.interleave(profile.drain_rounds, drains))
 

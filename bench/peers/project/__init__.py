@@ -23,8 +23,9 @@ def redis_url() -> str:
 
 
 def setup_django() -> None:
-    """Configure Django with the peers' settings, once per process."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
+    """Configure Django with the peers' settings, once per process. The harness's process is
+    ours alone: an inherited DJANGO_SETTINGS_MODULE (a test run's) is replaced, not used."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
     import django
     from django.apps import apps
 
