@@ -42,9 +42,7 @@ class PeerEnvironment:
             found[REDIS_URL_VARIABLE] = self.redis_url(redis_database)
         return found
 
-    def worker(
-        self, command: list[str], redis_database: int | None, **extra: str
-    ) -> WorkerSpec:
+    def worker(self, command: list[str], redis_database: int | None, **extra: str) -> WorkerSpec:
         """``python COMMAND`` as a worker process with the peer's environment (plus ``extra``)
         that exits by itself after ``lifetime``, so it never outlives the run."""
         bounded = ["timeout", str(int(self.lifetime) + 1), sys.executable, *command]

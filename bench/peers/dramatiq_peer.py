@@ -60,7 +60,9 @@ class DramatiqPeerClient(PeerClient):
         self.redis.close()
 
 
-def _workers(database: int, prefetch: int | None) -> Callable[[PeerEnvironment, int], list[WorkerSpec]]:
+def _workers(
+    database: int, prefetch: int | None
+) -> Callable[[PeerEnvironment, int], list[WorkerSpec]]:
     def specs(env: PeerEnvironment, processes: int) -> list[WorkerSpec]:
         command = ["-m", "dramatiq", "bench.peers.project.dramatiq_actors"]
         command += ["--processes", str(processes), "--threads", str(THREADS), "--queues", "bench"]

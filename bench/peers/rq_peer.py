@@ -73,7 +73,9 @@ class RQPeerClient(PeerClient):
         self.redis.close()
 
 
-def _workers(worker_class: str, database: int) -> Callable[[PeerEnvironment, int], list[WorkerSpec]]:
+def _workers(
+    worker_class: str, database: int
+) -> Callable[[PeerEnvironment, int], list[WorkerSpec]]:
     def specs(env: PeerEnvironment, processes: int) -> list[WorkerSpec]:
         made = []
         for _ in range(processes):

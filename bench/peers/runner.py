@@ -84,9 +84,7 @@ def header(profile: PeerProfile, elapsed: float | None, load_at_start: str) -> s
     return (
         f"# django-gearman against Celery, RQ, Dramatiq and django-tasks-db\n\n"
         f"Produced by `python3 -m bench.peers` (`make bench-peers`), profile `{profile.name}`."
-        f"{took}\n\n{METHOD}\n{machine.markdown(load_at_start)}\n"
-        + "\n".join(peers)
-        + "\n"
+        f"{took}\n\n{METHOD}\n{machine.markdown(load_at_start)}\n" + "\n".join(peers) + "\n"
     )
 
 

@@ -10,6 +10,7 @@ bounds the scaling on this machine.
 from __future__ import annotations
 
 import contextlib
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from bench.peers.project import setup_django
 from bench.peers.workers import PeerWorkers
 from bench.plots import bar_chart
 from bench.report import Report, Table, fmt_rate, fmt_ratio
+from tests.support.gearmand import Gearmand
 
 WORKER_PROCESSES = 2
 BATCH = 1_000
@@ -39,9 +41,8 @@ class Layout:
     def __init__(
         self, scenario: Scenario, servers: list[str], pids: list[int], lifetime: float
     ) -> None:
-        from django_gearman import GearmanClient, Task
-
         from bench.peers.project.gearman_jobs import echo
+        from django_gearman import GearmanClient, Task
 
         self.servers = servers
         self.client = GearmanClient(servers, timeout=JOB_TIMEOUT)
@@ -83,9 +84,7 @@ class Layout:
         return Sample(jobs, elapsed)
 
 
-def metered(
-    layout: Layout, action: Callable[[], Sample], shares: dict[str, list[float]]
-) -> Sample:
+def metered(layout: Layout, action: Callable[[], Sample], shares: dict[str, list[float]]) -> Sample:
     """``action``, also recording each role's CPU seconds over the wall time (share of a core)."""
     before = layout.meter.snapshot()
     sample = action()
@@ -93,6 +92,35 @@ def metered(
     for role in before:
         shares.setdefault(role, []).append((after[role] - before[role]) / sample.seconds)
     return sample
+
+
+def one_round(
+    report: Report,
+    scenario: Scenario,
+    count: int,
+    layout: Layout,
+    jobs: int,
+    shares: dict[str, dict[str, list[float]]],
+) -> None:
+    """Enqueue ``jobs`` over ``count`` servers, then drain them; each sample is recorded."""
+
+    def enqueue() -> Sample:
+        return metered(
+            layout, lambda: layout.enqueue(jobs), shares.setdefault(f"enqueue.{count}", {})
+        )
+
+    enqueued = scenario.attempt(f"enqueue on {count} server(s)", enqueue)
+    if enqueued is None:
+        return
+    report.series.setdefault(f"scaleout.enqueue.{count}", []).append(enqueued.rate)
+
+    def drain() -> Sample:
+        action = functools.partial(layout.drain, enqueued.operations)
+        return metered(layout, action, shares.setdefault(f"drain.{count}", {}))
+
+    drained = scenario.attempt(f"drain on {count} server(s)", drain)
+    if drained is not None:
+        report.series.setdefault(f"scaleout.drain.{count}", []).append(drained.rate)
 
 
 def run(report: Report, profile: PeerProfile, out: Path) -> None:
@@ -106,34 +134,17 @@ def run(report: Report, profile: PeerProfile, out: Path) -> None:
         layouts: dict[int, Layout] = {}
         for count in profile.scale_out_servers:
             chosen = servers[:count]
-            made = scenario.attempt(
-                f"{count} server(s)",
-                lambda chosen=chosen: Layout(
-                    scenario, [s.address for s in chosen], [s.pid for s in chosen],
-                    profile.worker_lifetime,
-                ),
-            )  # fmt: skip
+
+            def layout(chosen: list[Gearmand] = chosen) -> Layout:
+                addresses, pids = [s.address for s in chosen], [s.pid for s in chosen]
+                return Layout(scenario, addresses, pids, profile.worker_lifetime)
+
+            made = scenario.attempt(f"{count} server(s)", layout)
             if made is not None:
                 layouts[count] = made
         for _ in range(profile.scale_out_rounds):
-            for count, layout in layouts.items():
-                enqueued = scenario.attempt(
-                    f"enqueue on {count}",
-                    lambda layout=layout, count=count: metered(
-                        layout, lambda: layout.enqueue(jobs), shares.setdefault(f"enqueue.{count}", {})
-                    ),
-                )  # fmt: skip
-                if enqueued is None:
-                    continue
-                report.series.setdefault(f"scaleout.enqueue.{count}", []).append(enqueued.rate)
-                drained = scenario.attempt(
-                    f"drain on {count}",
-                    lambda layout=layout, count=count, n=enqueued.operations: metered(
-                        layout, lambda: layout.drain(n), shares.setdefault(f"drain.{count}", {})
-                    ),
-                )  # fmt: skip
-                if drained is not None:
-                    report.series.setdefault(f"scaleout.drain.{count}", []).append(drained.rate)
+            for count, found in layouts.items():
+                one_round(report, scenario, count, found, jobs, shares)
     table(report, profile, jobs, shares)
     groups = {
         f"{phase}, {jobs:,} background jobs": {

@@ -93,7 +93,13 @@ def start_all(
     """Start the peers one after another (so start-up times are not inflated by each other);
     at the end of the section all are asked to stop at once."""
     running = [found for peer in peers if (found := start(scenario, peer, env, processes, warm_up))]
-    scenario.stack.callback(lambda: [r.workers.terminate() for r in running if r.workers])
+
+    def terminate_all() -> None:
+        for found in running:
+            if found.workers is not None:
+                found.workers.terminate()
+
+    scenario.stack.callback(terminate_all)
     return running
 
 
@@ -176,11 +182,15 @@ def with_workers(
         record(report, "roundtrip", scenario.interleave(profile.rounds, round_trips))
         batch = [TEXT] * profile.in_flight
         in_flight = {
-            r.peer.key: in_turn(r, functools.partial(timed, functools.partial(r.client.call_many, batch)))
+            r.peer.key: in_turn(
+                r, functools.partial(timed, functools.partial(r.client.call_many, batch))
+            )
             for r in running
         }
         record(report, "inflight", scenario.interleave(profile.in_flight_rounds, in_flight))
-        drains = {r.peer.key: functools.partial(drain, r, profile.drain_jobs) for r in running}
+        drains: dict[str, Callable[[], Sample]] = {
+            r.peer.key: functools.partial(drain, r, profile.drain_jobs) for r in running
+        }
         record(report, "drain1", scenario.interleave(profile.drain_rounds, drains))
     return {peer: values for peer, values in latencies.items() if values}
 
@@ -194,13 +204,13 @@ def two_workers(
     with contextlib.ExitStack() as stack, environment(shared, profile) as env:
         scenario = Scenario(report, "two workers", stack)
         running = start_all(scenario, peers, env, 2, profile.warm_up_calls)
-        drains = {r.peer.key: functools.partial(drain, r, profile.drain_jobs) for r in running}
+        drains: dict[str, Callable[[], Sample]] = {
+            r.peer.key: functools.partial(drain, r, profile.drain_jobs) for r in running
+        }
         record(report, "drain2", scenario.interleave(profile.drain_rounds, drains))
 
 
-def enqueue(
-    report: Report, profile: PeerProfile, peers: list[Peer], shared: SharedServers
-) -> None:
+def enqueue(report: Report, profile: PeerProfile, peers: list[Peer], shared: SharedServers) -> None:
     """Background enqueues one at a time, with no worker running (only the submit is timed)."""
     with contextlib.ExitStack() as stack, environment(shared, profile) as env:
         scenario = Scenario(report, "enqueue", stack)

@@ -68,15 +68,9 @@ class TasksDBPeerClient(PeerClient):
 
 
 def db_workers(env: PeerEnvironment, processes: int) -> list[WorkerSpec]:
-    return [
-        env.worker(
-            ["-m", "django", "db_worker", "--settings", SETTINGS_MODULE,
-             "--interval", str(WORKER_INTERVAL), "--no-startup-delay",
-             "--worker-id", f"bench-{index}"],
-            None,
-        )  # fmt: skip
-        for index in range(processes)
-    ]
+    command = ["-m", "django", "db_worker", "--settings", SETTINGS_MODULE, "--no-startup-delay"]
+    command += ["--interval", str(WORKER_INTERVAL)]
+    return [env.worker([*command, "--worker-id", f"bench-{n}"], None) for n in range(processes)]
 
 
 TASKS_DB = Peer(

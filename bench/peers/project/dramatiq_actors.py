@@ -38,9 +38,10 @@ def make_actor(url: str) -> DramatiqPeer:
     def echo(text: str) -> str:
         return text
 
-    actor = dramatiq.actor(
-        echo, actor_name=ACTOR_NAME, queue_name=QUEUE, broker=broker, store_results=True
+    declare = dramatiq.actor(
+        actor_name=ACTOR_NAME, queue_name=QUEUE, broker=broker, store_results=True
     )
+    actor = declare(echo)
     return DramatiqPeer(broker, results, actor)
 
 
