@@ -92,7 +92,9 @@ class Peer:
     workers: Callable[[PeerEnvironment, int], list[WorkerSpec]]
     client: Callable[[PeerEnvironment], PeerClient]
     family: str = ""  # peers of one family are compared with their best row in the targets
-    freeze: bool = True  # False: its idle workers may hold a lock (SQLite), so never SIGSTOP them
+    # After its workers were frozen: True if they hold nothing others wait for (a frozen
+    # db_worker may sit inside its exclusive SQLite transaction); False thaws and freezes again.
+    released: Callable[[PeerEnvironment], bool] | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 

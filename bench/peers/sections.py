@@ -72,9 +72,8 @@ def start(
 
     def launch() -> RunningPeer:
         spawned = time.perf_counter()
-        workers = scenario.stack.enter_context(
-            PeerWorkers(peer.workers(env, processes), peer.freeze)
-        )
+        released = None if peer.released is None else functools.partial(peer.released, env)
+        workers = scenario.stack.enter_context(PeerWorkers(peer.workers(env, processes), released))
         check_echo(client.call(TEXT), TEXT)
         scenario.report.series.setdefault(f"startup{processes}.{peer.key}", []).append(
             time.perf_counter() - spawned
@@ -129,9 +128,9 @@ def drain(running: RunningPeer, jobs: int) -> Sample:
     client, workers = running.client, running.workers
     assert workers is not None
     client.fill(jobs)
-    started = time.perf_counter()  # a peer that is never frozen starts on the fill's commit
     queued = client.pending()
-    if queued < jobs - FILL_TOLERANCE and workers.freezable:
+    started = time.perf_counter()
+    if queued < jobs - FILL_TOLERANCE:
         raise PeerFailure(f"{jobs} jobs queued, the broker shows {queued} unfinished")
     workers.thaw()
     try:

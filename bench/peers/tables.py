@@ -40,8 +40,8 @@ def configuration_table(report: Report, peers: list[Peer]) -> None:
     table.notes.append(
         "One worker process each unless a table says otherwise. While one peer is measured the "
         "other peers' worker processes are frozen (SIGSTOP), so idle polling and heartbeats never "
-        "run on the shared cores during its turn; django-tasks-db's db_worker is never frozen "
-        "(it could be stopped inside its exclusive SQLite transaction), so it polls throughout."
+        "run on the shared cores during its turn (a db_worker is frozen only at a moment when it "
+        "holds no SQLite lock: the harness checks, and retries)."
     )
     report.tables.append(table)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import time
 from collections.abc import Sequence
 
@@ -67,6 +69,18 @@ class TasksDBPeerClient(PeerClient):
         self.rows.all().delete()
 
 
+def database_unlocked(env: PeerEnvironment) -> bool:
+    """Whether a write transaction can start at once: a db_worker frozen inside its exclusive
+    transaction would hold the file's lock until thawed."""
+    with contextlib.closing(sqlite3.connect(env.database, timeout=0, isolation_level=None)) as db:
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return False
+        db.execute("ROLLBACK")
+        return True
+
+
 def db_workers(env: PeerEnvironment, processes: int) -> list[WorkerSpec]:
     command = ["-m", "django", "db_worker", "--settings", SETTINGS_MODULE, "--no-startup-delay"]
     command += ["--interval", str(WORKER_INTERVAL)]
@@ -86,5 +100,5 @@ TASKS_DB = Peer(
     workers=db_workers,
     client=TasksDBPeerClient,
     family="tasks-db",
-    freeze=False,  # a db_worker frozen inside its exclusive transaction would lock the file
+    released=database_unlocked,
 )

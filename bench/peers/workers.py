@@ -11,17 +11,22 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
+from collections.abc import Callable
 
 from bench.cpu import process_tree
+from bench.peers.base import PeerFailure
 from bench.processes import RunningWorkers, WorkerSpec
+
+FREEZE_ATTEMPTS = 100
 
 
 class PeerWorkers:
     """Context manager over ``RunningWorkers`` (own sessions, always stopped) plus freezing."""
 
-    def __init__(self, specs: list[WorkerSpec], freezable: bool = True) -> None:
+    def __init__(self, specs: list[WorkerSpec], released: Callable[[], bool] | None = None) -> None:
         self.pool = RunningWorkers("", specs, wait_ready=False)
-        self.freezable = freezable
+        self.released = released
         self.frozen: list[int] = []
 
     def __enter__(self) -> PeerWorkers:
@@ -36,14 +41,19 @@ class PeerWorkers:
         return [pid for process in self.pool.processes for pid in process_tree(process.pid)]
 
     def freeze(self) -> None:
-        """Stop every process of the tree (a no-op for a peer that must not be frozen)."""
-        self.thaw()
-        if not self.freezable:
-            return
-        self.frozen = self.pids()
-        for pid in self.frozen:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGSTOP)
+        """Stop every process of the tree at a moment when it holds nothing others need (a
+        few retries, each after letting it run for a moment)."""
+        for _ in range(FREEZE_ATTEMPTS):
+            self.thaw()
+            self.frozen = self.pids()
+            for pid in self.frozen:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)
+            if self.released is None or self.released():
+                return
+            self.thaw()
+            time.sleep(0.002)
+        raise PeerFailure(f"workers still held a lock after {FREEZE_ATTEMPTS} attempts to freeze")
 
     def thaw(self) -> None:
         for pid in self.frozen:
