@@ -114,24 +114,33 @@ def add_tables(report: Report, profile: PeerProfile, peers: list[Peer], out: Pat
     tables.plots(report, peers, out)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _unwritable(out: Path) -> str | None:
+    """Why the results cannot be written to ``out`` (checked before minutes of work), or None."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out):
+            return None
+    except OSError as exc:
+        return str(exc)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.peers", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="a short run for the tests")
-    parser.add_argument(
-        "--out", type=Path, help=f"output folder (default {DEFAULT_OUT}; with --smoke {SMOKE_OUT})"
-    )
-    parser.add_argument(
-        "--only", action="append", choices=list(SECTIONS), help="run only this section (repeatable)"
-    )
+    sections_help = "run only this section (repeatable)"
+    parser.add_argument("--only", action="append", choices=list(SECTIONS), help=sections_help)
+    out_help = f"output folder (default {DEFAULT_OUT}; with --smoke {SMOKE_OUT})"
+    parser.add_argument("--out", type=Path, help=out_help)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     profile = SMOKE if args.smoke else FULL
     out: Path = args.out or (SMOKE_OUT if args.smoke else DEFAULT_OUT)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / ".write-test").write_text("")
-        (out / ".write-test").unlink()
-    except OSError as exc:
-        parser.error(f"cannot write the results to {out}: {exc}")
+    if (problem := _unwritable(out)) is not None:
+        parser.error(f"cannot write the results to {out}: {problem}")
     report = Report()
     peers = list(PEERS)
     load_at_start = machine.load_average()
@@ -149,12 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     for table in report.tables:
         print(table.markdown(), flush=True)
     checks = targets.evaluate(report, peers)
-    summary = write_outputs(
-        report, checks, header(profile, time.monotonic() - started, load_at_start), out
-    )
-    for check in checks:
-        print(f"{check.verdict:4}  {check.name}: {check.row()[2]} (goal {check.row()[1]})")
-    for problem in report.problems:
-        print(f"PROBLEM: {problem}")
-    print(f"\nWrote {summary} and {len(report.figures)} plot(s) in {out}")
+    elapsed = time.monotonic() - started
+    summary = write_outputs(report, checks, header(profile, elapsed, load_at_start), out)
+    print((out / "targets.md").read_text())
+    print("".join(f"PROBLEM: {problem}\n" for problem in report.problems))
+    print(f"{elapsed:.0f} s; {summary} and {len(report.figures)} plot(s) written in {out}")
     return 0
