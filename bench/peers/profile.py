@@ -14,7 +14,9 @@ class PeerProfile:
     warm_up_calls: int  # untimed round trips once a peer's workers answered the first
     round_trip: Budget  # one sample of sequential round trips
     enqueue: Budget  # one sample of sequential background enqueues
-    drain_jobs: int  # jobs queued before the workers are thawed
+    drain_jobs: int  # at most this many jobs are queued before the workers are thawed
+    drain_min_jobs: int  # at least this many
+    drain_seconds: float  # a slower peer gets fewer jobs: about this long a drain, at least
     drain_rounds: int
     two_worker_drain: bool  # also drain with 2 worker processes per peer (a second start of all)
     in_flight: int  # jobs submitted before their results are awaited
@@ -32,10 +34,12 @@ FULL = PeerProfile(
     round_trip=Budget(max_operations=20_000, seconds=1.0),
     enqueue=Budget(max_operations=50_000, seconds=0.5),
     drain_jobs=2_000,
+    drain_min_jobs=100,
+    drain_seconds=3.0,
     drain_rounds=3,
     two_worker_drain=True,
     in_flight=500,
-    in_flight_rounds=5,
+    in_flight_rounds=3,
     scale_out_servers=(1, 2, 3),
     scale_out_jobs=20_000,
     scale_out_rounds=5,
@@ -49,6 +53,8 @@ SMOKE = PeerProfile(
     round_trip=Budget(max_operations=20, seconds=0.2),
     enqueue=Budget(max_operations=20, seconds=0.1),
     drain_jobs=20,
+    drain_min_jobs=20,
+    drain_seconds=0.1,
     drain_rounds=1,
     two_worker_drain=False,  # a second start of every peer would double the smoke run
     in_flight=20,

@@ -22,6 +22,7 @@ from bench.report import Report
 DRAIN_POLL_SECONDS = 0.002
 DRAIN_TIMEOUT = 300.0
 FILL_TOLERANCE = 8  # a frozen consumer blocked in BRPOP may already hold a few popped jobs
+DRAIN_OVER_ROUND_TRIP = 2.0  # a drain runs at least this much faster than round trips
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,29 @@ def drain(running: RunningPeer, jobs: int) -> Sample:
     return Sample(jobs, elapsed)
 
 
+def drain_size(report: Report, profile: PeerProfile, key: str, peer: str) -> int:
+    """Jobs to queue for ``peer``: ``drain_jobs``, fewer for a slow peer (about
+    ``drain_seconds`` of work at the rate measured so far), never fewer than ``drain_min_jobs``.
+    The choice is kept as metric ``KEY.PEER.jobs``."""
+    known = report.metrics.get(f"drain1.{peer}")
+    if known is None:
+        known = report.metrics.get(f"roundtrip.{peer}", 0.0) * DRAIN_OVER_ROUND_TRIP
+    wanted = int(known * profile.drain_seconds) if known else profile.drain_jobs
+    jobs = max(profile.drain_min_jobs, min(profile.drain_jobs, wanted))
+    report.metrics[f"{key}.{peer}.jobs"] = jobs
+    return jobs
+
+
+def drains(scenario: Scenario, profile: PeerProfile, key: str, running: list[RunningPeer]) -> None:
+    """The drain of every running peer, interleaved, recorded under ``key``."""
+    report = scenario.report
+    candidates: dict[str, Callable[[], Sample]] = {
+        r.peer.key: functools.partial(drain, r, drain_size(report, profile, key, r.peer.key))
+        for r in running
+    }
+    record(report, key, scenario.interleave(profile.drain_rounds, candidates))
+
+
 def record(report: Report, key: str, samples: dict[str, list[Sample]]) -> None:
     """Per-round rates as ``series[key.peer]``, their median as ``metrics[key.peer]``."""
     import statistics
@@ -187,10 +211,7 @@ def with_workers(
             for r in running
         }
         record(report, "inflight", scenario.interleave(profile.in_flight_rounds, in_flight))
-        drains: dict[str, Callable[[], Sample]] = {
-            r.peer.key: functools.partial(drain, r, profile.drain_jobs) for r in running
-        }
-        record(report, "drain1", scenario.interleave(profile.drain_rounds, drains))
+        drains(scenario, profile, "drain1", running)
     return {peer: values for peer, values in latencies.items() if values}
 
 
@@ -203,10 +224,7 @@ def two_workers(
     with contextlib.ExitStack() as stack, environment(shared, profile) as env:
         scenario = Scenario(report, "two workers", stack)
         running = start_all(scenario, peers, env, 2, profile.warm_up_calls)
-        drains: dict[str, Callable[[], Sample]] = {
-            r.peer.key: functools.partial(drain, r, profile.drain_jobs) for r in running
-        }
-        record(report, "drain2", scenario.interleave(profile.drain_rounds, drains))
+        drains(scenario, profile, "drain2", running)
 
 
 def enqueue(report: Report, profile: PeerProfile, peers: list[Peer], shared: SharedServers) -> None:

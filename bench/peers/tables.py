@@ -97,17 +97,19 @@ def rate_table(report: Report, key: str, title: str, peers: list[Peer], note: st
 def drain_table(report: Report, peers: list[Peer], profile: PeerProfile) -> None:
     table = Table(
         "drain",
-        f"3. Drain: {profile.drain_jobs:,} queued background jobs, 1 and 2 worker processes",
-        ["peer", "1 worker jobs/s", "2 workers jobs/s", "2 / 1", "ours / this (1)",
-         "ours / this (2)"],
+        "3. Drain: queued background jobs taken by 1 and 2 worker processes",
+        ["peer", "jobs queued", "1 worker jobs/s", "2 workers jobs/s", "2 / 1",
+         "ours / this (1)", "ours / this (2)"],
     )  # fmt: skip
     for peer in peers:
         one = report.metrics.get(f"drain1.{peer.key}")
         two = report.metrics.get(f"drain2.{peer.key}")
         if one is None and two is None:
             continue
+        sizes = {report.metrics.get(f"drain{n}.{peer.key}.jobs") for n in (1, 2)} - {None}
         table.add(
             peer.label,
+            " / ".join(f"{size:,.0f}" for size in sorted(sizes)),  # type: ignore[type-var]
             fmt_rate(one),
             fmt_rate(two),
             fmt_ratio(two / one if one and two else None),
@@ -115,7 +117,9 @@ def drain_table(report: Report, peers: list[Peer], profile: PeerProfile) -> None
             _ours_over(report, "drain2", peer),
         )
     table.notes.append(
-        f"Median of {profile.drain_rounds} interleaved rounds. The jobs are queued while the "
+        f"Median of {profile.drain_rounds} interleaved rounds. {profile.drain_jobs:,} jobs, or "
+        f"fewer for a slower peer (about {profile.drain_seconds:g} s of its work at the rate "
+        f"seen so far, at least {profile.drain_min_jobs:,}). The jobs are queued while the "
         "peer's (already running, warmed-up) workers are frozen; the clock runs from thawing "
         "them until the broker holds no unfinished job (gearmand's total, Celery's queue plus "
         "unacknowledged messages, RQ's queue, intermediate queue and started registry, "
