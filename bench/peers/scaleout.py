@@ -202,9 +202,40 @@ def table(
         "server at once; each job's random unique id picks its server (crc32 of the id modulo "
         f"the server count). Drain: `gearman_worker -w {WORKER_PROCESSES} --servers A,B,C` "
         "thawed after the enqueue, timed until every server's queue is empty. CPU: seconds of "
-        "CPU per second of wall time (100% = one core). Every gearmand runs one I/O thread. "
-        "On 2 cores the client (enqueue) or the 2 worker processes (drain) already use most of "
-        "the machine with one server, so more servers add capacity that the cores cannot feed: "
-        "the gain shows only where one gearmand thread was the bottleneck."
+        "CPU per second of wall time (100% = one core). Every gearmand runs one I/O thread: "
+        "a server near 100% is the bottleneck that more servers relieve. On 2 cores the client "
+        "(enqueue) and the 2 worker processes (drain) share the cores with every gearmand, so "
+        "more servers cannot raise the total beyond what the cores give."
     )
+    made.notes.append(bound_note(shares))
     report.tables.append(made)
+
+
+def bound_note(shares: dict[str, dict[str, list[float]]]) -> str:
+    """What this run's CPU shares say bounded it (a sentence computed, not assumed)."""
+    per_server = max(
+        (
+            statistics.median(found["gearmand"]) / int(name.split(".")[1])
+            for name, found in shares.items()
+            if found.get("gearmand")
+        ),
+        default=0.0,
+    )
+    busiest: dict[str, float] = {}
+    for name, found in shares.items():
+        total = sum(statistics.median(values) for values in found.values() if values)
+        phase = name.split(".")[0]
+        busiest[phase] = max(busiest.get(phase, 0.0), total)
+    if per_server >= 0.8:
+        verdict = "gearmand was the bottleneck at least once, so more servers could help there"
+    else:
+        verdict = (
+            "gearmand was never the bottleneck: the client's and the workers' own CPU (and "
+            "whatever else ran on the machine) bounded the rates, so more servers could not help"
+        )
+    used = ", ".join(f"{phase} {100 * total:.0f}%" for phase, total in sorted(busiest.items()))
+    return (
+        f"In this run one gearmand used at most {100 * per_server:.0f}% of a core (on average "
+        "over the servers of a row), and "
+        f"all measured processes together at most {used} (of 200%): {verdict}."
+    )
