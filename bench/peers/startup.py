@@ -34,11 +34,16 @@ django.setup()
 mark("django.setup() (imports the apps' gearman_jobs)")
 from django.core.management import load_command_class
 command = load_command_class("django_gearman", "gearman_worker")
-from django_gearman.worker import build_worker, select_jobs
+try:  # the Django layer after its split into modules, then before it
+    from django_gearman.serving import build_worker
+    import django_gearman.supervisor
+except ImportError:
+    from django_gearman.worker import build_worker
+from django_gearman import registry
 mark("import the command and the worker runtime")
 command.check()
 mark("system checks (BaseCommand.execute runs them)")
-jobs = select_jobs([])
+jobs = registry.for_queues([])
 worker = build_worker(jobs, [{address!r}])
 mark("build the job specs and the transport Worker")
 worker.work(max_jobs=1)
@@ -128,7 +133,8 @@ def import_weights(top: int) -> list[tuple[str, float]]:
         "import django; django.setup()\n"
         "from django.core.management import load_command_class\n"
         "load_command_class('django_gearman', 'gearman_worker')\n"
-        "import django_gearman.worker\n"
+        "try:\n    import django_gearman.serving, django_gearman.supervisor\n"
+        "except ImportError:\n    import django_gearman.worker\n"
     )
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code], cwd=REPO_ROOT,
