@@ -54,3 +54,7 @@ if [ -f interop/node/package.json ] && [ ! -d interop/node/node_modules ]; then
   echo "setup: installing the Node peer (npm install in interop/node)"
   (cd interop/node && npm install --no-audit --no-fund --silent)
 fi
+
+# The peers benchmark's smoke test runs in the default suite: redis-server and the [bench-peers]
+# extras (Celery, RQ, Dramatiq, django-tasks-db).
+bash bench/peers/setup.sh
