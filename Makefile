@@ -24,13 +24,11 @@ bench: setup
 bench-smoke: setup
 	$(PY) -m bench --smoke
 
-# Celery, RQ, Dramatiq and django-tasks-db side by side (installs them and redis-server first).
+# Celery, RQ, Dramatiq and django-tasks-db side by side (setup installs them and redis-server).
 bench-peers: setup
-	@bash bench/peers/setup.sh
 	$(PY) -m bench.peers
 
 bench-peers-smoke: setup
-	@bash bench/peers/setup.sh
 	$(PY) -m bench.peers --smoke
 
 lint: setup
