@@ -18,7 +18,7 @@ from django.db import models
 _OptionalTime: TypeAlias = "models.DateTimeField[datetime | None, datetime | None]"
 
 
-class JobStatus(models.TextChoices):
+class ResultStatus(models.TextChoices):
     """django.tasks' status names, plus CANCELLED (Gearman jobs can be taken out of a queue)."""
 
     READY = "READY", "Ready"
@@ -28,7 +28,7 @@ class JobStatus(models.TextChoices):
     CANCELLED = "CANCELLED", "Cancelled"
 
 
-FINISHED_STATUSES = frozenset({JobStatus.SUCCESSFUL, JobStatus.FAILED, JobStatus.CANCELLED})
+FINISHED_STATUSES = frozenset({ResultStatus.SUCCESSFUL, ResultStatus.FAILED, ResultStatus.CANCELLED})
 
 
 class JobRecord(models.Model):
@@ -49,7 +49,7 @@ class JobRecord(models.Model):
     job_name: models.CharField[str, str] = models.CharField(max_length=255)
     queue: models.CharField[str, str] = models.CharField(max_length=255, blank=True, default="")
     status: models.CharField[str, str] = models.CharField(
-        max_length=10, choices=JobStatus.choices, default=JobStatus.READY
+        max_length=10, choices=ResultStatus.choices, default=ResultStatus.READY
     )
     priority: models.CharField[str, str] = models.CharField(max_length=6, default="normal")
     task_priority: models.SmallIntegerField[int | None, int | None] = models.SmallIntegerField(
