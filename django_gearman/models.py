@@ -28,7 +28,9 @@ class ResultStatus(models.TextChoices):
     CANCELLED = "CANCELLED", "Cancelled"
 
 
-FINISHED_STATUSES = frozenset({ResultStatus.SUCCESSFUL, ResultStatus.FAILED, ResultStatus.CANCELLED})
+FINISHED_STATUSES = frozenset(
+    {ResultStatus.SUCCESSFUL, ResultStatus.FAILED, ResultStatus.CANCELLED}
+)
 
 
 class JobRecord(models.Model):
