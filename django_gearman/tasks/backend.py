@@ -1,0 +1,181 @@
+"""``GearmanBackend``: django.tasks' backend API on Gearman jobs and the result store.
+
+``enqueue`` validates the task and its arguments, writes the task's ``JobRecord`` (READY) and
+submits a background Gearman job whose unique id is the result id, at the Gearman priority that
+``priority.gearman_priority`` gives. Inside a transaction the submit waits for the commit, so a
+worker never receives a task whose record it cannot see yet, and a rollback sends nothing. A
+task with a future ``run_after`` is only stored: ``manage.py gearman_scheduler`` hands it to
+gearmand when it falls due. ``get_result`` reads the record from any process.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from functools import partial
+from typing import Any
+
+from django.core import checks
+from django.db import transaction
+from django.utils import timezone
+
+from django_gearman.client import GearmanClient
+from django_gearman.conf import read_settings
+from django_gearman.errors import GearmanJobError
+from django_gearman.jobs import SubmitOptions
+from django_gearman.protocol import Priority
+from django_gearman.runtime import JobSpec, run_eagerly
+
+from . import arguments, records, running
+from .checks import backend_problems
+from .compat import (
+    BaseTaskBackend,
+    InvalidTask,
+    InvalidTaskBackend,
+    Task,
+    TaskResult,
+    TaskResultDoesNotExist,
+    TaskResultStatus,
+    task_enqueued,
+)
+from .lookup import task_result
+from .naming import queue_name_problem
+from .options import BackendOptions, parse_options
+from .priority import gearman_priority
+
+_PRIORITIES = {"high": Priority.HIGH, "normal": Priority.NORMAL, "low": Priority.LOW}
+
+
+class TaskNotQueued(GearmanJobError):
+    """gearmand did not accept the task's job; nothing was queued and its record is gone."""
+
+
+class GearmanBackend(BaseTaskBackend):
+    """Runs django.tasks tasks on ``manage.py gearman_worker``; results in the result store."""
+
+    supports_async_task = True
+    supports_priority = True
+    supports_defer = True
+    supports_get_result = True
+
+    def __init__(self, alias: str, params: dict[str, Any]) -> None:
+        super().__init__(alias, params)
+        parsed, problems = parse_options(self.options)
+        problems += [p for q in sorted(self.queues) if (p := queue_name_problem(q)) is not None]
+        if problems:
+            raise InvalidTaskBackend(f"TASKS[{alias!r}]: " + "; ".join(problems))
+        self.gearman_options: BackendOptions = parsed
+        if not parsed.store_results:  # no store: nothing to read back, nowhere to wait
+            self.supports_get_result = False
+            self.supports_defer = False
+        self._client: GearmanClient | None = None
+
+    # -- declaring ---------------------------------------------------------------------------
+
+    def validate_task(self, task: Task) -> None:
+        """Django's checks, then the task is registered for ``gearman_worker``."""
+        super().validate_task(task)
+        if not self.queues:
+            raise InvalidTask(
+                "GearmanBackend needs QUEUES listed: each queue is a Gearman function a worker "
+                "registers"
+            )
+        running.register(self, task)
+
+    # -- enqueueing --------------------------------------------------------------------------
+
+    def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
+        self.validate_task(task)
+        now = timezone.now()
+        result = TaskResult(
+            task=task,
+            id=uuid.uuid4().hex,
+            status=TaskResultStatus.READY,
+            enqueued_at=now,
+            started_at=None,
+            last_attempted_at=None,
+            finished_at=None,
+            args=args,
+            kwargs=kwargs,
+            backend=self.alias,
+            errors=[],
+            worker_ids=[],
+        )
+        arguments.validate(task.func, task.takes_context, result.args, result.kwargs)
+        spec = running.task_job(task, task.queue_name).spec
+        payload = spec.encode_call((), {"id": result.id, "args": result.args, "kwargs": result.kwargs})
+        deferred = task.run_after is not None and task.run_after > now
+        if self.gearman_options.store_results:
+            records.insert(
+                records.NewRecord(
+                    id=uuid.UUID(hex=result.id),
+                    job_name=spec.name,
+                    queue=task.queue_name,
+                    priority=gearman_priority(task.priority),
+                    task_priority=task.priority,
+                    run_after=task.run_after,
+                    released_at=None if deferred else now,
+                    enqueued_at=now,
+                    call=payload,
+                    backend=self.alias,
+                )
+            )
+        if not deferred:
+            submit = partial(self._submit, spec, payload, result.id, task.priority)
+            if self.gearman_options.store_results and transaction.get_connection().in_atomic_block:
+                transaction.on_commit(submit)
+            else:
+                submit()
+        task_enqueued.send(type(self), task_result=result)
+        return result
+
+    def _submit(self, spec: JobSpec, payload: bytes, result_id: str, priority: int) -> None:
+        """Hand the job to gearmand (or run it here in eager mode); on failure the record is
+        dropped and the error raised, so nothing waits for a job that does not exist."""
+        name = gearman_priority(priority)
+        try:
+            if spec.eager:
+                run_eagerly(spec, payload, SubmitOptions(priority=name, background=True))
+                return
+            outcome = self.client().transport.submit(
+                spec.wire_name,
+                payload,
+                unique=result_id,
+                priority=_PRIORITIES[name],
+                background=True,
+                timeout=spec.timeout,
+            )
+            if outcome.state != "queued":
+                raise TaskNotQueued(
+                    f"gearmand did not queue task {spec.name!r} ({outcome.state})"
+                )
+        except BaseException:
+            if self.gearman_options.store_results:
+                records.forget(uuid.UUID(hex=result_id))
+            raise
+
+    def client(self) -> GearmanClient:
+        """The backend's client (``OPTIONS["SERVERS"]``, else ``GEARMAN_SERVERS``)."""
+        if self._client is None:
+            servers = self.gearman_options.servers
+            self._client = GearmanClient(list(servers) if servers else None)
+        return self._client
+
+    # -- results -----------------------------------------------------------------------------
+
+    def get_result(self, result_id: str) -> TaskResult:
+        """The task's current state, from any process (``TaskResultDoesNotExist`` if unknown)."""
+        if not self.gearman_options.store_results:
+            raise TaskResultDoesNotExist(
+                f"{result_id!r}: TASKS[{self.alias!r}] keeps no results (STORE_RESULTS is False)"
+            )
+        record = records.load(result_id, self.alias)
+        if record is None:
+            raise TaskResultDoesNotExist(str(result_id)[:64])
+        return task_result(record)
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:
+        yield from super().check(**kwargs)
+        yield from backend_problems(self.alias, self.queues, self.gearman_options, read_settings())

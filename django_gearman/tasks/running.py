@@ -1,0 +1,190 @@
+"""Tasks as Gearman jobs: one ``GearmanJob`` per task and queue, and what the worker runs.
+
+Every task bound to a ``GearmanBackend`` is registered, for each queue of its backend, in the job
+registry that ``manage.py gearman_worker`` serves, so one supervisor serves tasks and
+``@gearman_job`` jobs alike and ``-q`` selects either by queue. On the wire a task call is the
+job call ``{"args": [], "kwargs": {"id": RESULT_ID, "args": [...], "kwargs": {...}}}`` (the task's
+JSON-normalised arguments inside our envelope); the job's own result is null, the task's return
+value goes to the result store.
+
+In the worker a task: moves its record READY -> RUNNING (a record that is not READY was cancelled
+or already delivered: the job is skipped), sends ``task_started``, runs with ``TaskContext`` if it
+takes one, stores its JSON-normalised return value or its error (class path, message,
+traceback), and sends ``task_finished`` (for a failure inside the exception handler, as Django's
+backends do, then re-raises so the Gearman job ends in WORK_EXCEPTION).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.db import close_old_connections
+from django.utils import timezone
+
+from django_gearman.jobs import GearmanJob, registry
+from serializers import encode
+
+from . import arguments, records
+from .compat import (
+    Task,
+    TaskContext,
+    TaskResult,
+    TaskResultStatus,
+    normalize_json,
+    set_field,
+    task_backends,
+    task_finished,
+    task_started,
+)
+from .errors import class_path, earlier_errors, message_of, task_error, traceback_of
+from .naming import function_name
+
+if TYPE_CHECKING:
+    from django_gearman.models import JobRecord
+
+    from .backend import GearmanBackend
+
+log = logging.getLogger("django_gearman.tasks")
+
+TaskRunner = Callable[..., None]
+
+
+def register(backend: GearmanBackend, task: Task) -> None:
+    """Make ``task`` servable on every queue of ``backend`` (once per task and queue)."""
+    for queue in sorted(backend.queues):
+        name = function_name(task.module_path, queue)
+        if registry.find(name) is None:
+            registry.add(
+                GearmanJob(
+                    func=_runner(backend.alias, task, queue),
+                    name=name,
+                    queue=queue,
+                    serializer=backend.gearman_options.serializer,
+                )
+            )
+
+
+def task_job(task: Task, queue: str) -> GearmanJob[Any, Any]:
+    """The registered job of ``task`` on ``queue`` (``JobNotFound`` if none)."""
+    return registry.get(function_name(task.module_path, queue))
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _runner(alias: str, task: Task, queue: str) -> TaskRunner:
+    def run_task(id: str, args: list[Any], kwargs: dict[str, Any]) -> None:
+        """Run one delivery of a task (the Gearman job's function)."""
+        backend: GearmanBackend = task_backends[alias]  # type: ignore[assignment]
+        _execute(backend, task, queue, id, args, kwargs)
+
+    run_task.__qualname__ = f"run_task[{task.module_path}@{queue}]"
+    return run_task
+
+
+def _execute(
+    backend: GearmanBackend,
+    task: Task,
+    queue: str,
+    result_id: str,
+    args: list[Any],
+    kwargs: dict[str, Any],
+) -> None:
+    store = backend.gearman_options.store_results
+    started = timezone.now()
+    worker = worker_id()
+    record: JobRecord | None = None
+    if store:
+        close_old_connections()
+        record = records.start(uuid.UUID(hex=result_id), worker, started)
+        if record is None:
+            log.warning(
+                "task id=%s path=%s: not READY in the result store (cancelled, already "
+                "delivered, or never stored); skipped",
+                result_id,
+                task.module_path,
+            )
+            return
+    result = _running_result(backend, task, queue, result_id, args, kwargs, record, worker)
+    set_field(result, "started_at", started)
+    set_field(result, "last_attempted_at", started)
+    try:
+        _run(backend, task, queue, result, record is not None)
+    finally:
+        if store:
+            close_old_connections()
+
+
+def _running_result(
+    backend: GearmanBackend,
+    task: Task,
+    queue: str,
+    result_id: str,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    record: JobRecord | None,
+    worker: str,
+) -> TaskResult:
+    priority = task.priority
+    if record is not None and record.task_priority is not None:
+        priority = record.task_priority
+    attempts = record.attempts if record is not None else 1
+    return TaskResult(
+        task=task.using(queue_name=queue, priority=priority, backend=backend.alias),
+        id=result_id,
+        status=TaskResultStatus.RUNNING,
+        enqueued_at=record.enqueued_at if record is not None else None,
+        started_at=None,
+        last_attempted_at=None,
+        finished_at=None,
+        args=args,
+        kwargs=kwargs,
+        backend=backend.alias,
+        errors=earlier_errors(record.attempt_errors) if record is not None else [],
+        worker_ids=[worker] * max(attempts, 1),
+    )
+
+
+def _run(
+    backend: GearmanBackend, task: Task, queue: str, result: TaskResult, stored: bool
+) -> None:
+    sender = type(backend)
+    record_id = uuid.UUID(hex=result.id)
+    task_started.send(sender, task_result=result)
+    try:
+        call = arguments.validate(task.func, task.takes_context, result.args, result.kwargs)
+        call_args = (TaskContext(task_result=result), *call.args) if task.takes_context else call.args
+        value = normalize_json(task.call(*call_args, **call.kwargs))
+        blob = result_envelope(task, queue, value) if stored else b""
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        finished = timezone.now()
+        result.errors.append(task_error(exc))
+        set_field(result, "finished_at", finished)
+        set_field(result, "status", TaskResultStatus.FAILED)
+        if stored:
+            records.finish_failed(
+                record_id, finished, class_path(exc), message_of(exc), traceback_of(exc)
+            )
+        task_finished.send(sender, task_result=result)
+        raise
+    finished = timezone.now()
+    if stored:
+        records.finish_successful(record_id, finished, blob)
+    set_field(result, "_return_value", value)
+    set_field(result, "finished_at", finished)
+    set_field(result, "status", TaskResultStatus.SUCCESSFUL)
+    task_finished.send(sender, task_result=result)
+
+
+def result_envelope(task: Task, queue: str, value: Any) -> bytes:
+    """The stored return value: a JSON envelope, signed like the job's results."""
+    spec = task_job(task, queue).spec
+    return encode(value, "json", job=spec.wire_name, signing_key=spec.signing_key)
