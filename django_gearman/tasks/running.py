@@ -54,6 +54,10 @@ log = logging.getLogger("django_gearman.tasks")
 TaskRunner = Callable[..., None]
 
 
+class TaskInterrupted(Exception):
+    """A task raised a BaseException such as SystemExit: it is FAILED, the worker serves on."""
+
+
 def register(backend: GearmanBackend, task: Task) -> None:
     """Make ``task`` servable on every queue of ``backend`` (once per task and queue)."""
     for queue in sorted(backend.queues):
@@ -174,7 +178,10 @@ def _run(
                 record_id, finished, class_path(exc), message_of(exc), traceback_of(exc)
             )
         task_finished.send(sender, task_result=result)
-        raise
+        if isinstance(exc, Exception):
+            raise
+        # SystemExit and the like end the task, not the worker process.
+        raise TaskInterrupted(f"task {task.module_path} raised {class_path(exc)}") from exc
     finished = timezone.now()
     if stored:
         records.finish_successful(record_id, finished, blob)

@@ -4,13 +4,15 @@ It stands for "another process" of the project: it enqueues tasks and reads resu
 through the public django.tasks API only, and prints one JSON object (a TaskResult or an
 error) on stdout. Commands (the JSON argument's keys in brackets):
 
-* ``enqueue`` {task, args, kwargs, using, run_after_in, transaction, asynchronous}
+* ``enqueue`` {task, args, kwargs (Python literals), using, run_after_in, transaction,
+  asynchronous}
 * ``result`` {id, wait, task} -- ``backend.get_result`` (or ``task.get_result``), polled up to
   ``wait`` seconds until the result is finished; ``refresh`` re-reads a result object.
 """
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import sys
@@ -87,7 +89,9 @@ def enqueue(request: dict[str, Any]) -> dict[str, Any]:
         using["run_after"] = timezone.now() + timedelta(seconds=request["run_after_in"])
     if using:
         task = task.using(**using)
-    args, kwargs = request.get("args", []), request.get("kwargs", {})
+    # Python literals, so tuples and bytes reach enqueue() as the caller wrote them.
+    args = ast.literal_eval(request.get("args", "[]"))
+    kwargs = ast.literal_eval(request.get("kwargs", "{}"))
     if request.get("asynchronous"):
         return describe(asyncio.run(task.aenqueue(*args, **kwargs)))
     outcome = request.get("transaction")

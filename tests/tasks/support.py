@@ -75,8 +75,13 @@ class TasksProject:
         answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
         return answer
 
-    def enqueue(self, name: str, *args: Any, **request: Any) -> dict[str, Any]:
-        return self.client("enqueue", task=f"{TASKS}.{name}", args=list(args), **request)
+    def enqueue(
+        self, name: str, *args: Any, kwargs: dict[str, Any] | None = None, **request: Any
+    ) -> dict[str, Any]:
+        """Enqueue ``TASKS.name(*args, **kwargs)`` in a client process (any Python literals)."""
+        return self.client(
+            "enqueue", task=f"{TASKS}.{name}", args=repr(args), kwargs=repr(kwargs or {}), **request
+        )
 
     def finished(self, result_id: str, wait: float = 30.0, **request: Any) -> dict[str, Any]:
         """The result, once the worker finished it (the driver polls with ``refresh()``)."""
