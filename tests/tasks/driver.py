@@ -6,6 +6,7 @@ error) on stdout. Commands (the JSON argument's keys in brackets):
 
 * ``enqueue`` {task, args, kwargs (Python literals), using, run_after_in, transaction,
   asynchronous}
+* ``enqueue_many`` {items: [enqueue requests]}
 * ``result`` {id, wait, task} -- ``backend.get_result`` (or ``task.get_result``), polled up to
   ``wait`` seconds until the result is finished; ``refresh`` re-reads a result object.
 """
@@ -104,6 +105,11 @@ def enqueue(request: dict[str, Any]) -> dict[str, Any]:
     return describe(result)
 
 
+def enqueue_many(request: dict[str, Any]) -> dict[str, Any]:
+    """Several enqueues in one process, in order (for tests about queue order)."""
+    return {"results": [enqueue(item) for item in request["items"]]}
+
+
 def result(request: dict[str, Any]) -> dict[str, Any]:
     from django_gearman.tasks.compat import task_backends
 
@@ -122,7 +128,7 @@ def result(request: dict[str, Any]) -> dict[str, Any]:
     return describe(found)
 
 
-COMMANDS = {"enqueue": enqueue, "result": result}
+COMMANDS = {"enqueue": enqueue, "enqueue_many": enqueue_many, "result": result}
 
 
 def main(argv: list[str]) -> int:

@@ -153,3 +153,11 @@ def test_a_rolled_back_enqueue_sends_nothing(served: TasksProject) -> None:
         "TaskResultDoesNotExist"
     )
     assert "rolled back" not in [e["label"] for e in served.events("ran")]
+
+
+def test_system_exit_fails_the_task_and_the_worker_serves_on(served: TasksProject) -> None:
+    finished = served.finished(served.enqueue("exit_task")["id"])
+    assert finished["status"] == "FAILED"
+    assert finished["errors"][0]["path"] == "builtins.SystemExit"
+    assert finished["errors"][0]["traceback"].endswith("SystemExit: leaving\n")
+    assert served.finished(served.enqueue("add", 1, 2)["id"])["return_value"] == 3

@@ -71,12 +71,19 @@ def mark(label: str) -> str:
 
 
 @task()
-def block(seconds: float) -> int:
-    """Holds a worker for ``seconds`` (so that later tasks queue up behind it)."""
-    time.sleep(seconds)
+def hold_until(gate: str) -> int:
+    """Holds a worker until the file ``gate`` exists (at most 60 s), so later tasks queue up."""
+    deadline = time.monotonic() + 60
+    while not os.path.exists(gate) and time.monotonic() < deadline:
+        time.sleep(0.02)
     return os.getpid()
 
 
 @task(queue_name="emails")
 def send_mail(to: str) -> str:
     return f"sent to {to}"
+
+
+@task()
+def exit_task() -> None:
+    raise SystemExit("leaving")
