@@ -30,7 +30,6 @@ from . import arguments, records, running
 from .checks import backend_problems
 from .compat import (
     BaseTaskBackend,
-    InvalidTask,
     InvalidTaskBackend,
     Task,
     TaskResult,
@@ -75,11 +74,6 @@ class GearmanBackend(BaseTaskBackend):
     def validate_task(self, task: Task) -> None:
         """Django's checks, then the task is registered for ``gearman_worker``."""
         super().validate_task(task)
-        if not self.queues:
-            raise InvalidTask(
-                "GearmanBackend needs QUEUES listed: each queue is a Gearman function a worker "
-                "registers"
-            )
         running.register(self, task)
 
     # -- enqueueing --------------------------------------------------------------------------

@@ -59,8 +59,9 @@ class TaskInterrupted(Exception):
 
 
 def register(backend: GearmanBackend, task: Task) -> None:
-    """Make ``task`` servable on every queue of ``backend`` (once per task and queue)."""
-    for queue in sorted(backend.queues):
+    """Make ``task`` servable on every queue of ``backend`` (once per task and queue); with no
+    QUEUES listed (system check E002) only on the task's own queue."""
+    for queue in sorted(backend.queues or {task.queue_name}):
         name = function_name(task.module_path, queue)
         if registry.find(name) is None:
             registry.add(

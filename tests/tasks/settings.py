@@ -1,9 +1,11 @@
 """Settings of the task tests' processes (worker, client driver, manage.py check).
 
 Every process of one test module shares the SQLite file ``$TEST_TASKS_DB`` (the result store)
-and the gearmand at ``$TEST_GEARMAN_SERVER``.
+and the gearmand at ``$TEST_GEARMAN_SERVER`` (empty: none). ``$TEST_TASKS_SETTING`` (JSON)
+replaces ``TASKS`` for the configuration tests.
 """
 
+import json
 import os
 
 import django
@@ -25,7 +27,8 @@ DATABASES = {
 }
 GEARMAN_SERVERS = [os.environ.get("TEST_GEARMAN_SERVER", "127.0.0.1:4730")]
 GEARMAN_EAGER = False
-TASKS = {
+GEARMAN_SERVERS = [server for server in GEARMAN_SERVERS if server]
+TASKS = json.loads(os.environ.get("TEST_TASKS_SETTING", "null")) or {
     "default": {
         "BACKEND": "django_gearman.tasks.GearmanBackend",
         "QUEUES": ["default", "emails"],

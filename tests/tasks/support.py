@@ -61,12 +61,14 @@ class TasksProject:
         done = self.manage("migrate", "--noinput")
         assert done.returncode == 0, done.stderr
 
-    def client(self, command: str, **request: Any) -> dict[str, Any]:
+    def client(
+        self, command: str, env: dict[str, str] | None = None, **request: Any
+    ) -> dict[str, Any]:
         """One driver process: enqueue a task or read a result (see ``driver.py``)."""
         done = subprocess.run(
             [sys.executable, "-m", "tests.tasks.driver", command, json.dumps(request)],
             cwd=ROOT,
-            env=self.env(),
+            env=self.env(**(env or {})),
             capture_output=True,
             text=True,
             timeout=CLIENT_TIMEOUT,
@@ -87,8 +89,10 @@ class TasksProject:
         """The result, once the worker finished it (the driver polls with ``refresh()``)."""
         return self.client("result", id=result_id, wait=wait, **request)
 
-    def start_worker(self, *args: str, function: str, count: int = 1) -> WorkerProcess:
-        worker = WorkerProcess(self.gearmand.address, list(args), env=self.env())
+    def start_worker(
+        self, *args: str, function: str, count: int = 1, env: dict[str, str] | None = None
+    ) -> WorkerProcess:
+        worker = WorkerProcess(self.gearmand.address, list(args), env=self.env(**(env or {})))
         self.workers.append(worker)
         worker.start()
         worker.wait_for_workers(function, count)

@@ -161,3 +161,14 @@ def test_system_exit_fails_the_task_and_the_worker_serves_on(served: TasksProjec
     assert finished["errors"][0]["path"] == "builtins.SystemExit"
     assert finished["errors"][0]["traceback"].endswith("SystemExit: leaving\n")
     assert served.finished(served.enqueue("add", 1, 2)["id"])["return_value"] == 3
+
+
+def test_a_future_run_after_waits_in_the_store(served: TasksProject) -> None:
+    # Deferred tasks are released by `gearman_scheduler` (the lifecycle's scheduler), not here.
+    deferred = served.enqueue("mark", "deferred", run_after_in=3600)
+    assert deferred["status"] == "READY" and deferred["task"]["run_after"] is not None
+    due = served.enqueue("mark", "due already", run_after_in=-60)
+    served.finished(due["id"])
+    later = served.finished(deferred["id"], wait=0)
+    assert later["status"] == "READY" and later["task"]["run_after"] == deferred["task"]["run_after"]
+    assert "deferred" not in [e["label"] for e in served.events("ran")]
