@@ -25,8 +25,8 @@ if command -v service >/dev/null 2>&1; then service gearman-job-server stop >/de
 
 if ! $PY -c "import django_gearman, serializers, pytest_django, hypothesis, gearman, ruff, mypy" >/dev/null 2>&1 \
    || [ pyproject.toml -nt .setup-stamp ]; then
-  echo "setup: installing the Python packages (pip install -e '.[test,dev,bench]')"
-  $PY -m pip install -q --disable-pip-version-check -e '.[test,dev,bench]'
+  echo "setup: installing the Python packages (pip install -e '.[test,dev,bench,tasks]')"
+  $PY -m pip install -q --disable-pip-version-check -e '.[test,dev,bench,tasks]'
   touch .setup-stamp
 fi
 
