@@ -81,7 +81,7 @@ class GearmanBackend(BaseTaskBackend):
     def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
         self.validate_task(task)
         now = timezone.now()
-        result = TaskResult(
+        result: TaskResult[Any] = TaskResult(
             task=task,
             id=uuid.uuid4().hex,
             status=TaskResultStatus.READY,
@@ -97,7 +97,9 @@ class GearmanBackend(BaseTaskBackend):
         )
         arguments.validate(task.func, task.takes_context, result.args, result.kwargs)
         spec = running.task_job(task, task.queue_name).spec
-        payload = spec.encode_call((), {"id": result.id, "args": result.args, "kwargs": result.kwargs})
+        payload = spec.encode_call(
+            (), {"id": result.id, "args": result.args, "kwargs": result.kwargs}
+        )
         deferred = task.run_after is not None and task.run_after > now
         if self.gearman_options.store_results:
             records.insert(
@@ -140,9 +142,7 @@ class GearmanBackend(BaseTaskBackend):
                 timeout=spec.timeout,
             )
             if outcome.state != "queued":
-                raise TaskNotQueued(
-                    f"gearmand did not queue task {spec.name!r} ({outcome.state})"
-                )
+                raise TaskNotQueued(f"gearmand did not queue task {spec.name!r} ({outcome.state})")
         except BaseException:
             if self.gearman_options.store_results:
                 records.forget(uuid.UUID(hex=result_id))

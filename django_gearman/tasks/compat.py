@@ -9,13 +9,28 @@ Django 6's names.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import django
 
 USES_DJANGO_TASKS = django.VERSION >= (6, 0)
 
-if USES_DJANGO_TASKS:
+if TYPE_CHECKING:  # mypy reads the backport's annotations (django.tasks ships none)
+    from django_tasks import (
+        DEFAULT_TASK_QUEUE_NAME,
+        TaskContext,
+        TaskResult,
+        TaskResultStatus,
+        task_backends,
+    )
+    from django_tasks.backends.base import BaseTaskBackend
+    from django_tasks.base import Task, TaskError
+    from django_tasks.exceptions import InvalidTaskBackendError as InvalidTaskBackend
+    from django_tasks.exceptions import InvalidTaskError as InvalidTask
+    from django_tasks.exceptions import TaskResultDoesNotExist
+    from django_tasks.signals import task_enqueued, task_finished, task_started
+    from django_tasks.utils import normalize_json
+elif USES_DJANGO_TASKS:
     from django.tasks import (
         DEFAULT_TASK_QUEUE_NAME,
         Task,
@@ -26,11 +41,7 @@ if USES_DJANGO_TASKS:
     )
     from django.tasks.backends.base import BaseTaskBackend
     from django.tasks.base import TaskError
-    from django.tasks.exceptions import (
-        InvalidTask,
-        InvalidTaskBackend,
-        TaskResultDoesNotExist,
-    )
+    from django.tasks.exceptions import InvalidTask, InvalidTaskBackend, TaskResultDoesNotExist
     from django.tasks.signals import task_enqueued, task_finished, task_started
     from django.utils.json import normalize_json
 else:
@@ -47,21 +58,13 @@ else:
             "django_gearman.tasks on Django < 6 needs the django-tasks backport: "
             'pip install "django-gearman[tasks]"'
         ) from exc
-    from django_tasks.backends.base import BaseTaskBackend  # type: ignore[assignment]
-    from django_tasks.base import Task, TaskError  # type: ignore[assignment]
-    from django_tasks.exceptions import (  # type: ignore[assignment]
-        InvalidTaskBackendError as InvalidTaskBackend,
-    )
-    from django_tasks.exceptions import (  # type: ignore[assignment]
-        InvalidTaskError as InvalidTask,
-    )
-    from django_tasks.exceptions import TaskResultDoesNotExist  # type: ignore[assignment]
-    from django_tasks.signals import (  # type: ignore[assignment]
-        task_enqueued,
-        task_finished,
-        task_started,
-    )
-    from django_tasks.utils import normalize_json  # type: ignore[assignment,no-redef]
+    from django_tasks.backends.base import BaseTaskBackend
+    from django_tasks.base import Task, TaskError
+    from django_tasks.exceptions import InvalidTaskBackendError as InvalidTaskBackend
+    from django_tasks.exceptions import InvalidTaskError as InvalidTask
+    from django_tasks.exceptions import TaskResultDoesNotExist
+    from django_tasks.signals import task_enqueued, task_finished, task_started
+    from django_tasks.utils import normalize_json
 
 FRAMEWORK = "django.tasks" if USES_DJANGO_TASKS else "django_tasks"
 

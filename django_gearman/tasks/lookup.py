@@ -56,7 +56,7 @@ def task_result(record: JobRecord) -> TaskResult:
     errors = earlier_errors(record.attempt_errors)
     if status == TaskResultStatus.FAILED and record.error_type:
         errors.append(stored_error(record.error_type, record.traceback))
-    result = TaskResult(
+    result: TaskResult[Any] = TaskResult(
         task=task,
         id=record.id.hex,
         status=status,

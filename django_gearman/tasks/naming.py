@@ -2,7 +2,8 @@
 
 A task ``send_mail`` in ``shop/tasks.py`` enqueued on queue ``emails`` is the job
 ``shop.tasks.send_mail@emails``; ``GEARMAN_JOB_NAME`` then maps that job name to the Gearman
-function as for every ``@gearman_job`` (``"prod.{name}"`` gives ``prod.shop.tasks.send_mail@emails``).
+function as for every ``@gearman_job`` (``"prod.{name}"`` gives
+``prod.shop.tasks.send_mail@emails``).
 The queue is part of the name because Gearman routes by function only: a worker started with
 ``gearman_worker -q emails`` registers the ``@emails`` functions, so it alone receives those tasks.
 A worker in another language registers the same string.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 
 def gearman_priority(priority: int) -> str:
-    """``high`` (1..100), ``normal`` (0) or ``low`` (-100..-1): our ``using(priority=...)`` names."""
+    """``high`` (1..100), ``normal`` (0) or ``low`` (-100..-1), as ``using(priority=...)``."""
     if priority > 0:
         return "high"
     if priority < 0:

@@ -156,15 +156,15 @@ def _running_result(
     )
 
 
-def _run(
-    backend: GearmanBackend, task: Task, queue: str, result: TaskResult, stored: bool
-) -> None:
+def _run(backend: GearmanBackend, task: Task, queue: str, result: TaskResult, stored: bool) -> None:
     sender = type(backend)
     record_id = uuid.UUID(hex=result.id)
     task_started.send(sender, task_result=result)
     try:
         call = arguments.validate(task.func, task.takes_context, result.args, result.kwargs)
-        call_args = (TaskContext(task_result=result), *call.args) if task.takes_context else call.args
+        call_args = (
+            (TaskContext(task_result=result), *call.args) if task.takes_context else call.args
+        )
         value = normalize_json(task.call(*call_args, **call.kwargs))
         blob = result_envelope(task, queue, value) if stored else b""
     except KeyboardInterrupt:

@@ -18,7 +18,7 @@ INSTALLED_APPS = [
     "django_gearman",
     "tests.tasks.tasks_app",
 ]
-DATABASES = {
+DATABASES = {  # type: ignore[no-redef]
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("TEST_TASKS_DB", ":memory:"),

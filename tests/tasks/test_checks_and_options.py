@@ -48,14 +48,15 @@ def test_options_are_validated_and_typos_refused() -> None:
 
 
 def _check(project: TasksProject, tasks: dict[str, object], **env: str) -> str:
-    done = project.manage(
-        "check", **{"TEST_TASKS_SETTING": json.dumps(tasks), **env}
-    )
+    done = project.manage("check", **{"TEST_TASKS_SETTING": json.dumps(tasks), **env})
     return done.stdout + done.stderr
 
 
 def _gearman(queues: list[str] | None = None, **options: object) -> dict[str, object]:
-    backend: dict[str, object] = {"BACKEND": "django_gearman.tasks.GearmanBackend", "OPTIONS": options}
+    backend: dict[str, object] = {
+        "BACKEND": "django_gearman.tasks.GearmanBackend",
+        "OPTIONS": options,
+    }
     if queues is not None:
         backend["QUEUES"] = queues
     return {"default": backend}

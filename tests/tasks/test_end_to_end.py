@@ -138,9 +138,7 @@ def test_worker_sends_started_and_finished_signals(served: TasksProject) -> None
 def test_a_failed_task_finishes_with_its_error_in_the_signal(served: TasksProject) -> None:
     enqueued = served.enqueue("fail", "signal me")
     served.finished(enqueued["id"])
-    [finished] = [
-        e for e in served.events("task_finished") if e.get("id") == enqueued["id"]
-    ]
+    [finished] = [e for e in served.events("task_finished") if e.get("id") == enqueued["id"]]
     assert finished["status"] == "FAILED"
     assert finished["errors"] == [f"{TASKS}.TaskProblem"]
 
@@ -149,9 +147,7 @@ def test_a_rolled_back_enqueue_sends_nothing(served: TasksProject) -> None:
     rolled_back = served.enqueue("mark", "rolled back", transaction="rollback")
     committed = served.enqueue("mark", "committed", transaction="commit")
     served.finished(committed["id"])
-    assert served.client("result", id=rolled_back["id"])["error"].endswith(
-        "TaskResultDoesNotExist"
-    )
+    assert served.client("result", id=rolled_back["id"])["error"].endswith("TaskResultDoesNotExist")
     assert "rolled back" not in [e["label"] for e in served.events("ran")]
 
 
@@ -170,5 +166,7 @@ def test_a_future_run_after_waits_in_the_store(served: TasksProject) -> None:
     due = served.enqueue("mark", "due already", run_after_in=-60)
     served.finished(due["id"])
     later = served.finished(deferred["id"], wait=0)
-    assert later["status"] == "READY" and later["task"]["run_after"] == deferred["task"]["run_after"]
+    assert (
+        later["status"] == "READY" and later["task"]["run_after"] == deferred["task"]["run_after"]
+    )
     assert "deferred" not in [e["label"] for e in served.events("ran")]

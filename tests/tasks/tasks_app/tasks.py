@@ -9,16 +9,16 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django_gearman.tasks.compat import USES_DJANGO_TASKS, TaskContext
 
 from .events import record_event
 
-if USES_DJANGO_TASKS:
-    from django.tasks import task
-else:
+if TYPE_CHECKING or not USES_DJANGO_TASKS:
     from django_tasks import task
+else:
+    from django.tasks import task
 
 
 class TaskProblem(ValueError):
