@@ -18,11 +18,11 @@ INSTALLED_APPS = [
     "django_gearman",
     "tests.tasks.tasks_app",
 ]
-DATABASES = {  # type: ignore[no-redef]
+DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("TEST_TASKS_DB", ":memory:"),
-        "OPTIONS": {"timeout": 20},
+        "OPTIONS": {"timeout": 20},  # type: ignore[dict-item]
     }
 }
 GEARMAN_SERVERS = [os.environ.get("TEST_GEARMAN_SERVER", "127.0.0.1:4730")]
