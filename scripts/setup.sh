@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 PY=${PY:-python3}
 
 apt_packages=(gearman-job-server gearman-tools libgearman-client-perl libjson-pp-perl
-              libdata-messagepack-perl php-cli php-gearman php-msgpack)
+              libdata-messagepack-perl php-cli php-gearman php-msgpack postgresql)
 missing=()
 # This kind of machine ships Node.js 20 with npm; Debian's packages are only a fallback.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_packages+=(nodejs npm)
@@ -19,9 +19,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# Debian's package starts a system gearmand on :4730; our tests and demo start private ones on
-# free ports, so the system one is harmless, but stop it to keep port 4730 free for users.
-if command -v service >/dev/null 2>&1; then service gearman-job-server stop >/dev/null 2>&1 || true; fi
+# Debian's packages start a system gearmand on :4730 (and PostgreSQL on :5432); our tests and demo
+# start private ones on free ports, so the system ones are harmless, but stop them to keep the
+# ports free for users.
+if command -v service >/dev/null 2>&1; then
+  service gearman-job-server stop >/dev/null 2>&1 || true
+  service postgresql stop >/dev/null 2>&1 || true
+fi
 
 if ! $PY -c "import django_gearman, serializers, pytest_django, hypothesis, gearman, ruff, mypy" >/dev/null 2>&1 \
    || [ pyproject.toml -nt .setup-stamp ]; then
