@@ -13,19 +13,16 @@ command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_package
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# postgresql: the job store's tests start throwaway clusters on free ports (tests/support/postgres.py).
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# Debian's packages start a system gearmand on :4730 (and PostgreSQL on :5432); our tests and demo
-# start private ones on free ports, so the system ones are harmless, but stop them to keep the
-# ports free for users.
-if command -v service >/dev/null 2>&1; then
-  service gearman-job-server stop >/dev/null 2>&1 || true
-  service postgresql stop >/dev/null 2>&1 || true
-fi
+# Debian's package starts a system gearmand on :4730; our tests and demo start private ones on
+# free ports, so the system one is harmless, but stop it to keep port 4730 free for users.
+if command -v service >/dev/null 2>&1; then service gearman-job-server stop >/dev/null 2>&1 || true; fi
 
 if ! $PY -c "import django_gearman, serializers, pytest_django, hypothesis, gearman, ruff, mypy" >/dev/null 2>&1 \
    || [ pyproject.toml -nt .setup-stamp ]; then
