@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 BASE_PY=${BASE_PY:-python3}
 VENV=${VENV:-.venv}
 
+# postgresql: the job store's tests start throwaway clusters (tests/support/postgres.py).
 apt_packages=(gearman-job-server gearman-tools libgearman-client-perl libjson-pp-perl
               libdata-messagepack-perl php-cli php-gearman php-msgpack postgresql)
 missing=()
@@ -19,7 +20,6 @@ command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_package
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
-# postgresql: the job store's tests start throwaway clusters on free ports (tests/support/postgres.py).
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
