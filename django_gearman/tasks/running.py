@@ -21,6 +21,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import close_old_connections
@@ -87,69 +88,66 @@ def _runner(alias: str, task: Task, queue: str) -> TaskRunner:
     def run_task(id: str, args: list[Any], kwargs: dict[str, Any]) -> None:
         """Run one delivery of a task (the Gearman job's function)."""
         backend: GearmanBackend = task_backends[alias]  # type: ignore[assignment]
-        _execute(backend, task, queue, id, args, kwargs)
+        _execute(Delivery(backend, task, queue, id, args, kwargs))
 
     run_task.__qualname__ = f"run_task[{task.module_path}@{queue}]"
     return run_task
 
 
-def _execute(
-    backend: GearmanBackend,
-    task: Task,
-    queue: str,
-    result_id: str,
-    args: list[Any],
-    kwargs: dict[str, Any],
-) -> None:
-    store = backend.gearman_options.store_results
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One delivery of a task's job to this worker: what the call envelope said."""
+
+    backend: GearmanBackend
+    task: Task
+    queue: str
+    result_id: str
+    args: list[Any]
+    kwargs: dict[str, Any]
+
+
+def _execute(delivery: Delivery) -> None:
+    store = delivery.backend.gearman_options.store_results
     started = timezone.now()
     worker = worker_id()
     record: JobRecord | None = None
     if store:
         close_old_connections()
-        record = records.start(uuid.UUID(hex=result_id), worker, started)
+        record = records.start(uuid.UUID(hex=delivery.result_id), worker, started)
         if record is None:
             log.warning(
                 "task id=%s path=%s: not READY in the result store (cancelled, already "
                 "delivered, or never stored); skipped",
-                result_id,
-                task.module_path,
+                delivery.result_id,
+                delivery.task.module_path,
             )
             return
-    result = _running_result(backend, task, queue, result_id, args, kwargs, record, worker)
+    result = _running_result(delivery, record, worker)
     set_field(result, "started_at", started)
     set_field(result, "last_attempted_at", started)
     try:
-        _run(backend, task, queue, result, record is not None)
+        _run(delivery.backend, delivery.task, delivery.queue, result, record is not None)
     finally:
         if store:
             close_old_connections()
 
 
-def _running_result(
-    backend: GearmanBackend,
-    task: Task,
-    queue: str,
-    result_id: str,
-    args: list[Any],
-    kwargs: dict[str, Any],
-    record: JobRecord | None,
-    worker: str,
-) -> TaskResult:
+def _running_result(delivery: Delivery, record: JobRecord | None, worker: str) -> TaskResult:
+    task, backend = delivery.task, delivery.backend
     priority = task.priority
     if record is not None and record.task_priority is not None:
         priority = record.task_priority
     attempts = record.attempts if record is not None else 1
     return TaskResult(
-        task=task.using(queue_name=queue, priority=priority, backend=backend.alias),
-        id=result_id,
+        task=task.using(queue_name=delivery.queue, priority=priority, backend=backend.alias),
+        id=delivery.result_id,
         status=TaskResultStatus.RUNNING,
         enqueued_at=record.enqueued_at if record is not None else None,
         started_at=None,
         last_attempted_at=None,
         finished_at=None,
-        args=args,
-        kwargs=kwargs,
+        args=delivery.args,
+        kwargs=delivery.kwargs,
         backend=backend.alias,
         errors=earlier_errors(record.attempt_errors) if record is not None else [],
         worker_ids=[worker] * max(attempts, 1),
