@@ -19,6 +19,7 @@ from django.core import checks
 from django.db import transaction
 from django.utils import timezone
 
+from django_gearman import store
 from django_gearman.client import GearmanClient
 from django_gearman.conf import read_settings
 from django_gearman.errors import GearmanJobError
@@ -26,7 +27,7 @@ from django_gearman.jobs import SubmitOptions
 from django_gearman.protocol import Priority
 from django_gearman.runtime import JobSpec, run_eagerly
 
-from . import arguments, records, running
+from . import arguments, running
 from .checks import backend_problems
 from .compat import (
     BaseTaskBackend,
@@ -46,7 +47,7 @@ _PRIORITIES = {"high": Priority.HIGH, "normal": Priority.NORMAL, "low": Priority
 
 
 class TaskNotQueued(GearmanJobError):
-    """gearmand did not accept the task's job; nothing was queued and its record is gone."""
+    """gearmand did not accept the task's job: nothing was queued, its record is FAILED."""
 
 
 class GearmanBackend(BaseTaskBackend):
@@ -102,33 +103,31 @@ class GearmanBackend(BaseTaskBackend):
         )
         deferred = task.run_after is not None and task.run_after > now
         if self.gearman_options.store_results:
-            records.insert(
-                records.NewRecord(
-                    id=uuid.UUID(hex=result.id),
-                    job_name=spec.name,
-                    queue=task.queue_name,
-                    priority=gearman_priority(task.priority),
-                    task_priority=task.priority,
-                    run_after=task.run_after,
-                    released_at=None if deferred else now,
-                    enqueued_at=now,
-                    call=payload,
-                    backend=self.alias,
-                )
+            store.insert(
+                uuid.UUID(hex=result.id),
+                job_name=spec.name,
+                call=payload,
+                queue=task.queue_name,
+                priority=gearman_priority(task.priority),
+                run_after=task.run_after if deferred else None,
+                task_priority=task.priority,
+                backend=self.alias,
             )
         if not deferred:
             submit = partial(self._submit, spec, payload, result.id, task.priority)
-            if self.gearman_options.store_results and transaction.get_connection().in_atomic_block:
-                transaction.on_commit(submit)
+            if self.gearman_options.store_results and store.in_transaction():
+                transaction.on_commit(submit, using=store.database_alias())
             else:
                 submit()
         task_enqueued.send(type(self), task_result=result)
         return result
 
     def _submit(self, spec: JobSpec, payload: bytes, result_id: str, priority: int) -> None:
-        """Hand the job to gearmand (or run it here in eager mode); on failure the record is
-        dropped and the error raised, so nothing waits for a job that does not exist."""
+        """Hand the job to gearmand (or run it here in eager mode). A job gearmand did not take
+        is FAILED in the store (``NotSent``) and the error raised: nothing waits for it."""
         name = gearman_priority(priority)
+        stored = self.gearman_options.store_results
+        record_id = uuid.UUID(hex=result_id)
         try:
             if spec.eager:
                 run_eagerly(spec, payload, SubmitOptions(priority=name, background=True))
@@ -141,12 +140,14 @@ class GearmanBackend(BaseTaskBackend):
                 background=True,
                 timeout=spec.timeout,
             )
-            if outcome.state != "queued":
+            if outcome.state != "queued" or not outcome.handle:
                 raise TaskNotQueued(f"gearmand did not queue task {spec.name!r} ({outcome.state})")
-        except BaseException:
-            if self.gearman_options.store_results:
-                records.forget(uuid.UUID(hex=result_id))
+        except BaseException as exc:
+            if stored:
+                store.note_not_sent(record_id, exc)
             raise
+        if stored:  # ``cancel(id)`` finds the job in gearmand by its handle
+            store.note_sent(record_id, outcome.handle.decode("ascii", "replace"), outcome.server)
 
     def client(self) -> GearmanClient:
         """The backend's client (``OPTIONS["SERVERS"]``, else ``GEARMAN_SERVERS``)."""
@@ -163,8 +164,9 @@ class GearmanBackend(BaseTaskBackend):
             raise TaskResultDoesNotExist(
                 f"{result_id!r}: TASKS[{self.alias!r}] keeps no results (STORE_RESULTS is False)"
             )
-        record = records.load(result_id, self.alias)
-        if record is None:
+        record_id = store.parse_record_id(result_id)
+        record = store.fetch(record_id) if record_id is not None else None
+        if record is None or record.backend != self.alias:
             raise TaskResultDoesNotExist(str(result_id)[:64])
         return task_result(record)
 

@@ -7,8 +7,9 @@ job call ``{"args": [], "kwargs": {"id": RESULT_ID, "args": [...], "kwargs": {..
 JSON-normalised arguments inside our envelope); the job's own result is null, the task's return
 value goes to the result store.
 
-In the worker a task: moves its record READY -> RUNNING (a record that is not READY was cancelled
-or already delivered: the job is skipped), sends ``task_started``, runs with ``TaskContext`` if it
+In the worker a task: moves its record READY -> RUNNING through the result store (``store.start``:
+a cancelled, finished or held record skips the job; one taken over from a dead worker records
+that attempt as lost), sends ``task_started``, runs with ``TaskContext`` if it
 takes one, stores its JSON-normalised return value or its error (class path, message,
 traceback), and sends ``task_finished`` (for a failure inside the exception handler, as Django's
 backends do, then re-raises so the Gearman job ends in WORK_EXCEPTION).
@@ -17,8 +18,6 @@ backends do, then re-raises so the Gearman job ends in WORK_EXCEPTION).
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,10 +26,12 @@ from typing import TYPE_CHECKING, Any
 from django.db import close_old_connections
 from django.utils import timezone
 
+from django_gearman import store
 from django_gearman.jobs import GearmanJob, registry
+from django_gearman.reporting import current_job
 from serializers import encode
 
-from . import arguments, records
+from . import arguments
 from .compat import (
     Task,
     TaskContext,
@@ -42,7 +43,7 @@ from .compat import (
     task_finished,
     task_started,
 )
-from .errors import class_path, earlier_errors, message_of, task_error, traceback_of
+from .errors import earlier_errors, task_error
 from .naming import function_name
 
 if TYPE_CHECKING:
@@ -80,10 +81,6 @@ def task_job(task: Task, queue: str) -> GearmanJob[Any, Any]:
     return registry.get(function_name(task.module_path, queue))
 
 
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def _runner(alias: str, task: Task, queue: str) -> TaskRunner:
     def run_task(id: str, args: list[Any], kwargs: dict[str, Any]) -> None:
         """Run one delivery of a task (the Gearman job's function)."""
@@ -107,28 +104,30 @@ class Delivery:
 
 
 def _execute(delivery: Delivery) -> None:
-    store = delivery.backend.gearman_options.store_results
+    stored = delivery.backend.gearman_options.store_results
     started = timezone.now()
-    worker = worker_id()
+    worker = store.worker_name()
     record: JobRecord | None = None
-    if store:
+    if stored:
         close_old_connections()
-        record = records.start(uuid.UUID(hex=delivery.result_id), worker, started)
-        if record is None:
+        record_id = uuid.UUID(hex=delivery.result_id)
+        decision = store.start(record_id, current_job().handle, worker)
+        if decision is store.Start.SKIP:
             log.warning(
                 "task id=%s path=%s: not READY in the result store (cancelled, already "
-                "delivered, or never stored); skipped",
+                "delivered, or held for later); skipped",
                 delivery.result_id,
                 delivery.task.module_path,
             )
             return
+        record = store.fetch(record_id) if decision is store.Start.RUN else None
     result = _running_result(delivery, record, worker)
     set_field(result, "started_at", started)
     set_field(result, "last_attempted_at", started)
     try:
-        _run(delivery.backend, delivery.task, delivery.queue, result, record is not None)
+        _run(delivery.backend, delivery.task, delivery.queue, result, worker, record is not None)
     finally:
-        if store:
+        if stored:
             close_old_connections()
 
 
@@ -154,7 +153,14 @@ def _running_result(delivery: Delivery, record: JobRecord | None, worker: str) -
     )
 
 
-def _run(backend: GearmanBackend, task: Task, queue: str, result: TaskResult, stored: bool) -> None:
+def _run(
+    backend: GearmanBackend,
+    task: Task,
+    queue: str,
+    result: TaskResult,
+    worker: str,
+    stored: bool,
+) -> None:
     sender = type(backend)
     record_id = uuid.UUID(hex=result.id)
     task_started.send(sender, task_result=result)
@@ -168,24 +174,20 @@ def _run(backend: GearmanBackend, task: Task, queue: str, result: TaskResult, st
     except KeyboardInterrupt:
         raise
     except BaseException as exc:
-        finished = timezone.now()
-        result.errors.append(task_error(exc))
-        set_field(result, "finished_at", finished)
+        result.errors.append(task_error(store.ErrorInfo.from_exception(exc)))
+        set_field(result, "finished_at", timezone.now())
         set_field(result, "status", TaskResultStatus.FAILED)
         if stored:
-            records.finish_failed(
-                record_id, finished, class_path(exc), message_of(exc), traceback_of(exc)
-            )
+            store.finish_failed(record_id, worker, exc, None)
         task_finished.send(sender, task_result=result)
         if isinstance(exc, Exception):
             raise
         # SystemExit and the like end the task, not the worker process.
-        raise TaskInterrupted(f"task {task.module_path} raised {class_path(exc)}") from exc
-    finished = timezone.now()
+        raise TaskInterrupted(f"task {task.module_path} raised {type(exc).__name__}") from exc
     if stored:
-        records.finish_successful(record_id, finished, blob)
+        store.finish_successful(record_id, worker, blob)
     set_field(result, "_return_value", value)
-    set_field(result, "finished_at", finished)
+    set_field(result, "finished_at", timezone.now())
     set_field(result, "status", TaskResultStatus.SUCCESSFUL)
     task_finished.send(sender, task_result=result)
 
