@@ -1,0 +1,24 @@
+"""Settings of the processes of the scheduler tests (clients, workers, schedulers).
+
+They share one database given as JSON in SCHEDULING_DATABASE (a ``DATABASES["default"]`` dict:
+a SQLite file or the tests' PostgreSQL server), so that separate processes see the same records,
+and one gearmand (SCHEDULING_GEARMAN).
+"""
+
+import json
+import os
+
+SECRET_KEY = "tests-only-not-secret"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django_gearman",
+    "tests.lifecycle.scheduling.scheduler_jobs",
+]
+DATABASES = {
+    "default": json.loads(os.environ.get("SCHEDULING_DATABASE", "{}"))
+    or {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+}
+GEARMAN_SERVERS = os.environ.get("SCHEDULING_GEARMAN", "127.0.0.1:4730").split(",")
