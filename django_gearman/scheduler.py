@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
@@ -130,29 +130,40 @@ class Scheduler:
     def start_periodic_runs(self, now: datetime) -> list[str]:
         """Insert the run of every periodic job whose slot is due; returns ``name@slot`` of the
         runs this scheduler won (a lost insert means another scheduler owns the slot)."""
-        from .models import PeriodicRun
-
         won = []
         for periodic in self.periodic:
             name = periodic.job.name
             slot = due_slot(periodic.schedule, now)
             if slot is None or self._decided.get(name) == slot:
                 continue
-            assert self.make_record is not None  # checked in __init__
             try:
-                with transaction.atomic():
-                    record = self.make_record(periodic.job, periodic.schedule, slot, now)
-                    record.save(force_insert=True)
-                    PeriodicRun.objects.create(
-                        job_name=name, slot=slot, created_at=now, record=record
-                    )
-            except IntegrityError:
-                logger.debug("periodic job=%s slot=%s: another scheduler runs it", name, slot)
-            else:
-                won.append(f"{name}@{slot.isoformat()}")
-                logger.info("periodic job=%s slot=%s record=%s", name, slot.isoformat(), record.pk)
+                if self._start_run(periodic, slot, now):
+                    won.append(f"{name}@{slot.isoformat()}")
+            except DatabaseError:  # this job's run is tried again next tick; others go on
+                logger.exception("periodic job=%s slot=%s: cannot start the run", name, slot)
+                continue
             self._decided[name] = slot
         return won
+
+    def _start_run(self, periodic: PeriodicJob, slot: datetime, now: datetime) -> bool:
+        """Write the run's record and its ``PeriodicRun`` row in one transaction; False if
+        another scheduler's row for this slot exists (then nothing of ours is kept)."""
+        from .models import PeriodicRun
+
+        assert self.make_record is not None  # checked in __init__
+        name = periodic.job.name
+        try:
+            with transaction.atomic():
+                record = self.make_record(periodic.job, periodic.schedule, slot, now)
+                record.save(force_insert=True)
+                PeriodicRun.objects.create(job_name=name, slot=slot, created_at=now, record=record)
+        except IntegrityError:
+            if not PeriodicRun.objects.filter(job_name=name, slot=slot).exists():
+                raise  # not the unique slot: a real error of the record
+            logger.debug("periodic job=%s slot=%s: another scheduler runs it", name, slot)
+            return False
+        logger.info("periodic job=%s slot=%s record=%s", name, slot.isoformat(), record.pk)
+        return True
 
     def release_due(self, now: datetime) -> tuple[int, int]:
         """Claim and submit up to ``batch`` due records; returns (released, failed)."""
