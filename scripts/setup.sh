@@ -6,13 +6,14 @@ cd "$(dirname "$0")/.."
 PY=${PY:-python3}
 
 apt_packages=(gearman-job-server gearman-tools libgearman-client-perl libjson-pp-perl
-              libdata-messagepack-perl php-cli php-gearman php-msgpack)
+              libdata-messagepack-perl php-cli php-gearman php-msgpack postgresql)
 missing=()
 # This kind of machine ships Node.js 20 with npm; Debian's packages are only a fallback.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_packages+=(nodejs npm)
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# postgresql: the job store's tests start throwaway clusters on free ports (tests/support/postgres.py).
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
