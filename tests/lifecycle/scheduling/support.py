@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.support.gearmand import Gearmand
+from tests.support.postgres import PostgresServer, running_postgres
 
 ROOT = Path(__file__).resolve().parents[3]
 SETTINGS = "tests.lifecycle.scheduling.settings"
@@ -151,40 +152,73 @@ class Deployment:
                 process.stop()
 
 
-_migrated_sqlite: dict[str, Path] = {}
+DATABASES = ("sqlite", "postgresql")
+
+
+def migrate(database: dict[str, Any]) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": SETTINGS}
+    env["SCHEDULING_DATABASE"] = json.dumps(database)
+    done = subprocess.run(
+        [sys.executable, "-m", "django", "migrate", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, f"migrate failed:\n{done.stdout}{done.stderr}"
+
+
+_templates: dict[str, Any] = {}
 
 
 def sqlite_database(workdir: Path, template_dir: Path) -> dict[str, Any]:
     """A migrated SQLite file for one test: migrating once per session, then copying the file."""
-    target = workdir / "db.sqlite3"
-    template = _migrated_sqlite.get("template")
+    template = _templates.get("sqlite")
     if template is None:
         template = template_dir / "template.sqlite3"
-        settings = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(template)}
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": SETTINGS}
-        env["SCHEDULING_DATABASE"] = json.dumps(settings)
-        subprocess.run(
-            [sys.executable, "-m", "django", "migrate", "-v", "0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            timeout=COMMAND_TIMEOUT,
-        )
-        _migrated_sqlite["template"] = template
+        migrate({"ENGINE": "django.db.backends.sqlite3", "NAME": str(template)})
+        _templates["sqlite"] = template
+    target = workdir / "db.sqlite3"
     shutil.copyfile(template, target)
     # timeout: several processes write; SQLite makes a writer wait for the lock this long
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(target), "OPTIONS": {"timeout": 20}}
 
 
-@pytest.fixture
+def postgres_database(server: PostgresServer, name: str) -> dict[str, Any]:
+    """A fresh database on the tests' PostgreSQL server, copied from one migrated template."""
+    if _templates.get("postgresql") is not server:
+        server.create_database("scheduling_template")
+        migrate(server.database_settings("scheduling_template"))
+        _templates["postgresql"] = server
+    server.psql(f'CREATE DATABASE "{name}" TEMPLATE "scheduling_template"')
+    return server.database_settings(name)
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture(params=DATABASES)
 def deployment(
-    gearmand: Gearmand, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    gearmand: Gearmand,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Deployment]:
-    """A SQLite-backed deployment; every process it started is stopped at the end."""
-    template_dir = tmp_path_factory.getbasetemp() / "scheduling-template"
-    template_dir.mkdir(exist_ok=True)
+    """A deployment on SQLite and on PostgreSQL; every process it started is stopped after."""
     workdir = Path(tempfile.mkdtemp(prefix="scheduling-", dir=tmp_path))
-    found = Deployment(sqlite_database(workdir, template_dir), gearmand, workdir)
+    if request.param == "sqlite":
+        template_dir = tmp_path_factory.getbasetemp() / "scheduling-template"
+        template_dir.mkdir(exist_ok=True)
+        database = sqlite_database(workdir, template_dir)
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        database = postgres_database(server, f"scheduling_{workdir.name[-8:].lower()}")
+    found = Deployment(database, gearmand, workdir)
     try:
         yield found
     finally:
