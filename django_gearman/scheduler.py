@@ -51,6 +51,7 @@ logger = logging.getLogger("django_gearman.scheduler")
 
 DEFAULT_BATCH = 100
 DEFAULT_CLAIM_TIMEOUT = timedelta(seconds=60)
+DEFAULT_SWEEP_EVERY = timedelta(seconds=30)
 SUBMIT_TIMEOUT = 10.0
 _PRIORITIES = {"high": Priority.HIGH, "normal": Priority.NORMAL, "low": Priority.LOW}
 
@@ -104,6 +105,8 @@ class Scheduler:
         make_record: RecordFactory | None = None,
         batch: int = DEFAULT_BATCH,
         claim_timeout: timedelta = DEFAULT_CLAIM_TIMEOUT,
+        sweep_every: timedelta | None = DEFAULT_SWEEP_EVERY,
+        lost_after: timedelta | None = None,
         clock: Callable[[], datetime] = timezone.now,
     ) -> None:
         if batch < 1:
@@ -115,8 +118,11 @@ class Scheduler:
         self.make_record = make_record
         self.batch = batch
         self.claim_timeout = claim_timeout
+        self.sweep_every = sweep_every
+        self.lost_after = lost_after
         self.clock = clock
         self._decided: dict[str, datetime] = {}
+        self._swept_at: datetime | None = None
 
     # -- one tick ----------------------------------------------------------------------------
 
@@ -125,7 +131,20 @@ class Scheduler:
         now = self.clock()
         started = tuple(self.start_periodic_runs(now))
         released, failed = self.release_due(now)
+        self.sweep(now)
         return TickReport(started, released, failed, self.next_due(self.clock()))
+
+    def sweep(self, now: datetime) -> int:
+        """Every ``sweep_every``: mark RUNNING records whose worker died as FAILED (``WorkerLost``;
+        see ``store.mark_lost`` for workers of other hosts and ``lost_after``)."""
+        if self.sweep_every is None or (
+            self._swept_at is not None and now - self._swept_at < self.sweep_every
+        ):
+            return 0
+        from . import store
+
+        self._swept_at = now
+        return store.mark_lost(lost_after=self.lost_after, now=now)
 
     def start_periodic_runs(self, now: datetime) -> list[str]:
         """Insert the run of every periodic job whose slot is due; returns ``name@slot`` of the

@@ -4,13 +4,17 @@ re-release of stale claims, and periodic slots under the catch-up rule (with a f
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
+from django_gearman import store
 from django_gearman.models import JobRecord, PeriodicRun, ResultStatus
 from django_gearman.protocol import AdminClient, Client
 from django_gearman.scheduler import PeriodicJob, Scheduler, default_record_factory
@@ -192,3 +196,28 @@ def test_a_run_whose_record_cannot_be_written_leaves_no_trace_and_is_tried_again
     broken[0] = False
     assert len(flaky.start_periodic_runs(NOW)) == 1
     assert runs() == [datetime(2026, 3, 14, 10, tzinfo=UTC)]
+
+
+def test_a_tick_sweeps_records_whose_worker_died_at_most_every_sweep_interval(
+    transport: Client,
+) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait(30)
+    host = store.worker_name().rpartition(":")[0]
+    lost = record("lost", status=ResultStatus.RUNNING, worker=f"{host}:{gone.pid}", started_at=NOW)
+    alive = record(
+        "alive", status=ResultStatus.RUNNING, worker=store.worker_name(), started_at=timezone.now()
+    )
+    clock = [NOW]
+    sweeping = Scheduler(transport, sweep_every=timedelta(seconds=30), clock=lambda: clock[0])
+    assert sweeping.sweep(NOW) == 1
+    lost.refresh_from_db()
+    alive.refresh_from_db()
+    assert (lost.status, lost.error_type) == (ResultStatus.FAILED, store.WORKER_LOST)
+    assert alive.status == ResultStatus.RUNNING
+    JobRecord.objects.filter(pk=lost.pk).update(status=ResultStatus.RUNNING)
+    assert sweeping.sweep(NOW + timedelta(seconds=29)) == 0  # not yet time for the next sweep
+    clock[0] = NOW + timedelta(seconds=30)
+    sweeping.tick()
+    lost.refresh_from_db()
+    assert lost.status == ResultStatus.FAILED

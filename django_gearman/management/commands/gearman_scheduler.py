@@ -33,6 +33,18 @@ def positive_float(text: str) -> float:
     return value
 
 
+def duration(text: str) -> float:
+    """Seconds, up to a week."""
+    value = float(text)
+    if not 0 < value <= 7 * 86400:
+        raise ValueError(text)
+    return value
+
+
+def _seconds(value: float | None) -> timedelta | None:
+    return None if value is None else timedelta(seconds=value)
+
+
 def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -67,6 +79,13 @@ class Command(BaseCommand):
             help="seconds after which a claim whose submit never completed is released again",
         )
         parser.add_argument(
+            "--lost-after",
+            type=duration,
+            default=None,
+            help="seconds after which a job RUNNING on another host's worker counts as lost "
+            "(default: only workers of this host are checked, by their process)",
+        )
+        parser.add_argument(
             "--log-level",
             default=None,
             choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -91,6 +110,9 @@ class Command(BaseCommand):
             make_record=default_record_factory,
             batch=options["batch"],
             claim_timeout=timedelta(seconds=options["claim_timeout"]),
+            lost_after=timedelta(seconds=lost_after)
+            if (lost_after := options["lost_after"])
+            else None,
         )
         names = ", ".join(f"{p.job.name} ({p.schedule.describe()})" for p in periodic) or "none"
         self.stdout.write(f"Scheduler started; periodic jobs: {names}")
