@@ -11,9 +11,9 @@ The sender is the job object registered by ``@gearman_job`` (connect with
 
 * ``job_enqueued``: ``handle`` (the Gearman handle; "" for a foreground job, which is sent after
   it finished), ``result`` (the ``StoredResult`` of a stored job, else ``None``).
-* ``job_started``: ``handle``, ``job_id`` (the record id of a stored job, else ``None``),
-  ``attempt`` (1 for the first attempt; 1 for every unstored job).
-* ``job_finished``: ``handle``, ``job_id``, ``attempt``, ``status`` (a ``ResultStatus`` value:
+* ``job_started``: ``handle``, ``job_id`` (the record id of a stored job, a ``uuid.UUID``,
+  else ``None``).
+* ``job_finished``: ``handle``, ``job_id``, ``status`` (a ``ResultStatus`` value:
   ``"SUCCESSFUL"``, ``"FAILED"``, or ``"READY"`` when a retry was scheduled), ``error`` (the
   exception, or ``None``). It is sent inside the exception handler of a failed job, so
   ``sys.exc_info()`` is the job's exception.
