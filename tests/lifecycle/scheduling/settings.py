@@ -2,7 +2,7 @@
 
 They share one database given as JSON in SCHEDULING_DATABASE (a ``DATABASES["default"]`` dict:
 a SQLite file or the tests' PostgreSQL server), so that separate processes see the same records,
-and one gearmand (SCHEDULING_GEARMAN).
+and one gearmand (SCHEDULING_GEARMAN). SCHEDULING_PERIODIC=1 adds the app of a periodic job.
 """
 
 import json
@@ -17,6 +17,8 @@ INSTALLED_APPS = [
     "django_gearman",
     "tests.lifecycle.scheduling.scheduler_jobs",
 ]
+if os.environ.get("SCHEDULING_PERIODIC"):
+    INSTALLED_APPS.append("tests.lifecycle.scheduling.periodic_jobs")
 DATABASES = {
     "default": json.loads(os.environ.get("SCHEDULING_DATABASE", "{}"))
     or {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}

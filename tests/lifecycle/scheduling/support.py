@@ -90,6 +90,7 @@ class Deployment:
     gearmand: Gearmand
     workdir: Path
     processes: list[ManagedProcess] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def run_log(self) -> Path:
@@ -103,6 +104,7 @@ class Deployment:
             "SCHEDULING_DATABASE": json.dumps(self.database),
             "SCHEDULING_GEARMAN": self.gearmand.address,
             "SCHEDULING_RUN_LOG": str(self.run_log),
+            **self.extra_env,
         }
 
     def manage(self, *args: str, timeout: float = COMMAND_TIMEOUT) -> str:
@@ -140,11 +142,13 @@ class Deployment:
         scheduler.wait_for_output("Scheduler started")
         return scheduler
 
-    def runs(self) -> list[Run]:
+    def runs(self, name: str | None = None) -> list[Run]:
+        """The runs logged so far (of job function ``name``), in the order they happened."""
         if not self.run_log.exists():
             return []
         lines = self.run_log.read_text().splitlines()
-        return [Run(name, tag, float(at)) for name, tag, at in (line.split() for line in lines)]
+        found = [Run(name, tag, float(at)) for name, tag, at in (line.split() for line in lines)]
+        return [run for run in found if name is None or run.name == name]
 
     def stop_all(self) -> None:
         for process in self.processes:
