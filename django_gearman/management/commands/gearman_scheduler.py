@@ -20,7 +20,7 @@ from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
 from django_gearman.management.commands._options import add_servers_option, servers_or_error
-from django_gearman.management.commands.gearman_worker import _log_to_stderr
+from django_gearman.management.commands.gearman_worker import _log_to_stderr, positive_int
 
 log = logging.getLogger("django_gearman.scheduler")
 MAX_PAUSE_AFTER_ERROR = 10.0
@@ -43,13 +43,6 @@ def duration(text: str) -> float:
 
 def _seconds(value: float | None) -> timedelta | None:
     return None if value is None else timedelta(seconds=value)
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise ValueError(text)
-    return value
 
 
 class Command(BaseCommand):

@@ -8,10 +8,8 @@ and one gearmand (SCHEDULING_GEARMAN). SCHEDULING_PERIODIC=1 adds the app of a p
 import json
 import os
 
-SECRET_KEY = "tests-only-not-secret"
-DEBUG = False
-USE_TZ = True
-TIME_ZONE = "UTC"
+from tests.settings import DEBUG, SECRET_KEY, TIME_ZONE, USE_TZ
+
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django_gearman",
@@ -24,3 +22,12 @@ DATABASES = {
     or {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
 }
 GEARMAN_SERVERS = os.environ.get("SCHEDULING_GEARMAN", "127.0.0.1:4730").split(",")
+__all__ = [  # the settings taken from tests.settings are settings here too
+    "DATABASES",
+    "DEBUG",
+    "GEARMAN_SERVERS",
+    "INSTALLED_APPS",
+    "SECRET_KEY",
+    "TIME_ZONE",
+    "USE_TZ",
+]
