@@ -10,8 +10,9 @@ status READY, ``run_after`` set and ``released_at`` null. Releasing one is:
 2. **submit** the stored call envelope as a background job whose unique id is the record id, so
    gearmand coalesces a second submit of the same record while the first is still queued.
 3. **record** the Gearman handle and server (``cancel(id)`` needs them); on a failed submit
-   **un-claim** (``released_at`` back to null, only if it is still our claim), so the next tick
-   tries again.
+   **un-claim** (``released_at`` back to null, only if it is still our claim), so a later tick
+   tries again; this scheduler passes over that record for ``FAILED_RECORD_PAUSE``, so one that
+   gearmand refuses never holds up the records behind it.
 
 Re-release rule: a claim older than ``claim_timeout`` whose record has no handle and is still
 READY belongs to a scheduler that died (or lost its database) between claim and handle; it is
@@ -52,6 +53,8 @@ logger = logging.getLogger("django_gearman.scheduler")
 DEFAULT_BATCH = 100
 DEFAULT_CLAIM_TIMEOUT = timedelta(seconds=60)
 DEFAULT_SWEEP_EVERY = timedelta(seconds=30)
+FAILED_RECORD_PAUSE = timedelta(seconds=5)
+MAX_HELD = 10_000
 SUBMIT_TIMEOUT = 10.0
 _PRIORITIES = {"high": Priority.HIGH, "normal": Priority.NORMAL, "low": Priority.LOW}
 
@@ -123,6 +126,9 @@ class Scheduler:
         self.clock = clock
         self._decided: dict[str, datetime] = {}
         self._swept_at: datetime | None = None
+        # records whose submit just failed, passed over until then: a record gearmand refuses
+        # must not hold up the ones behind it
+        self._held: dict[uuid.UUID, datetime] = {}
 
     # -- one tick ----------------------------------------------------------------------------
 
@@ -225,9 +231,11 @@ class Scheduler:
 
         waiting = Q(released_at__isnull=True)
         stale = Q(released_at__lt=now - self.claim_timeout, handle="")
+        self._held = {pk: until for pk, until in self._held.items() if until > now}
         return list(
             JobRecord.objects.filter(waiting | stale)
             .filter(status=ResultStatus.READY, run_after__lte=now)
+            .exclude(pk__in=list(self._held))
             .order_by("run_after")
             .only("id", "job_name", "priority", "call", "released_at", "run_after")[: self.batch]
         )
@@ -274,6 +282,8 @@ class Scheduler:
         JobRecord.objects.filter(pk=record.pk, released_at=record.released_at, handle="").update(
             released_at=None
         )
+        if len(self._held) < MAX_HELD and record.released_at is not None:
+            self._held[record.pk] = record.released_at + FAILED_RECORD_PAUSE
         reason = type(result.error).__name__ if result.error is not None else result.state
         logger.warning(
             "release failed job=%s id=%s: %s (it stays due)", record.job_name, record.pk.hex, reason

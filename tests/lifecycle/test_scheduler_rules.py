@@ -115,6 +115,26 @@ def test_a_failed_submit_un_claims_the_records_so_they_stay_due() -> None:
         assert waiting.handle == ""
 
 
+def test_a_record_whose_submit_failed_does_not_hold_up_the_ones_behind_it(
+    gearmand: Gearmand, transport: Client
+) -> None:
+    first, second = record("refused"), record("behind", run_after=NOW)
+    releasing = scheduler(transport, batch=1)
+    dead = Client([f"127.0.0.1:{free_port()}"], connect_timeout=1.0)
+    releasing.transport = dead
+    try:
+        assert releasing.release_due(NOW) == (0, 1)  # the oldest record, and it failed
+    finally:
+        dead.close()
+    releasing.transport = transport
+    assert releasing.release_due(NOW) == (1, 0)  # the next one, though batch is 1
+    second.refresh_from_db()
+    assert second.handle
+    assert releasing.release_due(NOW + timedelta(seconds=5)) == (1, 0)  # its pause is over
+    first.refresh_from_db()
+    assert first.handle
+
+
 def test_a_claim_clears_the_handle_of_an_earlier_attempt(
     gearmand: Gearmand, transport: Client
 ) -> None:
