@@ -1,4 +1,5 @@
-"""Schedules of periodic jobs: cron expressions and fixed intervals, their slots, the catch-up rule.
+"""When jobs run: schedules of periodic jobs (cron expressions, fixed intervals), their slots, the
+catch-up rule, and the time of a deferred job (``using(run_after=...)``/``using(countdown=...)``).
 
 A *slot* is one scheduled time (an aware UTC datetime). Every scheduler process computes the same
 slots from the schedule alone, without shared state: cron slots come from the expression (read in
@@ -24,6 +25,7 @@ from .errors import ConfigurationError
 
 DEFAULT_CATCH_UP = timedelta(hours=1)
 MAX_EXPRESSION_LENGTH = 200
+MAX_COUNTDOWN = 10 * 366 * 86400  # ten years: a larger one is a unit mistake
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 _PROBE = datetime(2000, 1, 1, tzinfo=UTC)  # a fixed moment to prove an expression fires at all
@@ -170,12 +172,49 @@ def due_slot(schedule: Schedule, now: datetime) -> datetime | None:
     return slot if _utc(now) - slot <= schedule.catch_up else None
 
 
+def check_deferral(run_after: object, countdown: object) -> None:
+    """Validate ``using(run_after=..., countdown=...)`` when the option is given, so that a bad
+    one fails where it is written, not when the job is dispatched."""
+    if run_after is not None and countdown is not None:
+        raise ConfigurationError("pass run_after or countdown, not both")
+    if run_after is not None and (
+        not isinstance(run_after, datetime) or run_after.utcoffset() is None
+    ):
+        raise ConfigurationError(
+            f"run_after must be an aware datetime (e.g. django.utils.timezone.now() + delta): a "
+            f"naive time means something else in every process; got {run_after!r:.80}"
+        )
+    if countdown is not None and (
+        isinstance(countdown, bool)
+        or not isinstance(countdown, int | float)
+        or not 0 <= countdown <= MAX_COUNTDOWN
+    ):
+        raise ConfigurationError(
+            f"countdown must be a number of seconds from 0 to {MAX_COUNTDOWN}, "
+            f"not {countdown!r:.80}"
+        )
+
+
+def deferred_until(
+    run_after: datetime | None, countdown: float | None, now: datetime
+) -> datetime | None:
+    """When a dispatched job may run: ``run_after``, or ``now + countdown``; ``None`` if it was
+    not deferred. A time in the past is kept as it is: the job is due at once."""
+    if run_after is not None:
+        return _utc(run_after)
+    if countdown is not None:
+        return _utc(now) + timedelta(seconds=countdown)
+    return None
+
+
 __all__ = [
     "DEFAULT_CATCH_UP",
     "Cron",
     "Every",
     "Schedule",
     "ScheduleError",
+    "check_deferral",
+    "deferred_until",
     "due_slot",
     "parse_schedule",
 ]

@@ -8,12 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from django_gearman.errors import ConfigurationError
 from django_gearman.schedules import (
     DEFAULT_CATCH_UP,
     Cron,
     Every,
     Schedule,
     ScheduleError,
+    check_deferral,
+    deferred_until,
     due_slot,
     parse_schedule,
 )
@@ -161,3 +164,40 @@ def test_bad_options_of_a_schedule_are_refused(make: object, message: str) -> No
 def test_slots_are_computed_from_aware_datetimes_only() -> None:
     with pytest.raises(TypeError, match="aware"):
         Every(timedelta(minutes=1)).latest_at_or_before(datetime(2026, 1, 1))
+
+
+def test_a_deferred_job_is_due_at_run_after_or_after_the_countdown() -> None:
+    now = at(10, 0)
+    paris = timezone(timedelta(hours=1))
+    assert deferred_until(datetime(2026, 3, 14, 12, 30, tzinfo=paris), None, now) == at(11, 30)
+    assert deferred_until(None, 90, now) == at(10, 1, 30)
+    assert deferred_until(None, 0.25, now) == at(10, 0, 0, 250000)
+    assert deferred_until(at(9, 0), None, now) == at(9, 0)  # in the past: due at once
+    assert deferred_until(None, None, now) is None
+
+
+@pytest.mark.parametrize(
+    ("run_after", "countdown", "message"),
+    [
+        (datetime(2026, 3, 14, 12, 0), None, "aware datetime"),  # naive
+        ("2026-03-14T12:00:00+00:00", None, "aware datetime"),
+        (at(12, 0), 5, "not both"),
+        (None, -1, "from 0 to"),
+        (None, float("nan"), "from 0 to"),
+        (None, float("inf"), "from 0 to"),
+        (None, True, "from 0 to"),
+        (None, "60", "from 0 to"),
+    ],
+)
+def test_a_bad_deferral_is_refused_where_it_is_written(
+    run_after: object, countdown: object, message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        check_deferral(run_after, countdown)
+
+
+def test_a_good_deferral_passes_the_check() -> None:
+    check_deferral(at(12, 0), None)
+    check_deferral(None, 0)
+    check_deferral(None, 3.5)
+    check_deferral(None, None)
