@@ -103,3 +103,28 @@ class JobRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_name} {self.id.hex} {self.status}"
+
+
+class PeriodicRun(models.Model):
+    """One slot of a periodic job that a scheduler ran: ``(job_name, slot)`` is unique, so when
+    several schedulers see the same slot, the one whose insert wins runs it and the others skip.
+    ``record`` is the JobRecord of that run (written in the same transaction). Owned by
+    ``scheduler.py`` (migration 0002)."""
+
+    id: models.BigAutoField[int, int] = models.BigAutoField(primary_key=True)
+    job_name: models.CharField[str, str] = models.CharField(max_length=255)
+    slot: models.DateTimeField[datetime, datetime] = models.DateTimeField()
+    created_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
+    record: models.ForeignKey[JobRecord | None, JobRecord | None] = models.ForeignKey(
+        JobRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="periodic_runs"
+    )
+
+    class Meta:
+        app_label = "django_gearman"
+        verbose_name = "periodic run"
+        constraints = [
+            models.UniqueConstraint(fields=["job_name", "slot"], name="gearman_periodic_run_slot"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_name} @ {self.slot.isoformat()}"
