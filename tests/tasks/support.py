@@ -27,6 +27,7 @@ class TasksProject:
     gearmand: Gearmand
     directory: Path
     workers: list[WorkerProcess] = field(default_factory=list)
+    schedulers: list[subprocess.Popen[str]] = field(default_factory=list)
 
     @property
     def database(self) -> Path:
@@ -98,10 +99,40 @@ class TasksProject:
         worker.wait_for_workers(function, count)
         return worker
 
+    def start_scheduler(self) -> subprocess.Popen[str]:
+        """``manage.py gearman_scheduler`` (the lifecycle's), releasing deferred records."""
+        log = open(self.directory / "scheduler.log", "a")  # noqa: SIM115 - the process keeps it
+        scheduler = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "manage.py"),
+                "gearman_scheduler",
+                "--servers",
+                self.gearmand.address,
+                "--interval",
+                "0.2",
+            ],
+            cwd=ROOT,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.schedulers.append(scheduler)
+        return scheduler
+
     def stop_workers(self) -> None:
         for worker in self.workers:
             worker.stop()
         self.workers.clear()
+        for scheduler in self.schedulers:
+            scheduler.terminate()
+            try:
+                scheduler.wait(20)
+            except subprocess.TimeoutExpired:
+                scheduler.kill()
+                scheduler.wait(10)
+        self.schedulers.clear()
 
     def events(self, kind: str | None = None) -> list[dict[str, Any]]:
         found = read_events(str(self.events_path))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from typing import Any
 
 EVENTS_VARIABLE = "TEST_TASKS_EVENTS"
@@ -17,7 +18,8 @@ def record_event(kind: str, label: str, **details: Any) -> None:
     path = os.environ.get(EVENTS_VARIABLE)
     if not path:
         return
-    line = json.dumps({"kind": kind, "label": label, "pid": os.getpid(), **details})
+    moment = time.time()
+    line = json.dumps({"kind": kind, "label": label, "pid": os.getpid(), "at": moment, **details})
     with open(path, "a") as events:
         events.write(line + "\n")
 
