@@ -149,6 +149,11 @@ class GearmanBackend(BaseTaskBackend):
         if stored:  # ``cancel(id)`` finds the job in gearmand by its handle
             store.note_sent(record_id, outcome.handle.decode("ascii", "replace"), outcome.server)
 
+    def use_client(self, client: GearmanClient | None) -> None:
+        """Send through ``client`` from now on (a private gearmand in a benchmark, a test);
+        ``None`` goes back to the configured servers."""
+        self._client = client
+
     def client(self) -> GearmanClient:
         """The backend's client (``OPTIONS["SERVERS"]``, else ``GEARMAN_SERVERS``)."""
         if self._client is None:
