@@ -41,7 +41,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from .conf import get_settings
-from .jobs import GearmanJob, registry
+from .declaration import GearmanJob, registry
 from .protocol import Client, GearmanError, JobRequest, JobResult, Priority
 from .schedules import Schedule, due_slot, parse_schedule
 
@@ -295,9 +295,10 @@ def default_record_factory(
 ) -> JobRecord:
     """The READY record of one periodic run: the job called with the schedule's fixed
     arguments (validated against its signature here, as any client call is)."""
+    from .calls import job_spec
     from .models import JobRecord
 
-    call = job.spec.encode_call(list(schedule.args), dict(schedule.kwargs))
+    call = job_spec(job).encode_call(list(schedule.args), dict(schedule.kwargs))
     return JobRecord(
         id=uuid.uuid4(),
         job_name=job.name,

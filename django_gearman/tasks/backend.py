@@ -20,12 +20,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from django_gearman import store
+from django_gearman.calls import JobSpec, job_spec, run_eagerly
 from django_gearman.client import GearmanClient
 from django_gearman.conf import read_settings
-from django_gearman.errors import GearmanJobError
-from django_gearman.jobs import SubmitOptions
+from django_gearman.declaration import SubmitOptions
+from django_gearman.exceptions import GearmanJobError
 from django_gearman.protocol import Priority
-from django_gearman.runtime import JobSpec, run_eagerly
 
 from . import arguments, running
 from .checks import backend_problems
@@ -97,7 +97,7 @@ class GearmanBackend(BaseTaskBackend):
             worker_ids=[],
         )
         arguments.validate(task.func, task.takes_context, result.args, result.kwargs)
-        spec = running.task_job(task, task.queue_name).spec
+        spec = job_spec(running.task_job(task, task.queue_name))
         payload = spec.encode_call(
             (), {"id": result.id, "args": result.args, "kwargs": result.kwargs}
         )
@@ -130,7 +130,7 @@ class GearmanBackend(BaseTaskBackend):
         record_id = uuid.UUID(hex=result_id)
         try:
             if spec.eager:
-                run_eagerly(spec, payload, SubmitOptions(priority=name, background=True))
+                run_eagerly(spec, spec, payload, SubmitOptions(priority=name, background=True))
                 return
             outcome = self.client().transport.submit(
                 spec.wire_name,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils.module_loading import import_string
 
+from django_gearman.calls import job_spec
 from serializers import decode
 
 from .compat import Task, TaskResult, TaskResultDoesNotExist, TaskResultStatus, set_field
@@ -50,7 +51,7 @@ def task_result(record: JobRecord) -> TaskResult:
     """The record as django.tasks' ``TaskResult`` (raises ``TaskResultDoesNotExist`` when its
     task is gone)."""
     task = _stored_task(record)
-    spec = task_job(task, task.queue_name).spec
+    spec = job_spec(task_job(task, task.queue_name))
     call = decode(bytes(record.call), spec.request_policy, job=spec.wire_name).value["kwargs"]
     status = _STATUSES.get(record.status, TaskResultStatus.FAILED)
     errors = earlier_errors(record.attempt_errors)

@@ -27,7 +27,8 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from django_gearman import store
-from django_gearman.jobs import GearmanJob, registry
+from django_gearman.calls import job_spec
+from django_gearman.declaration import GearmanJob, registry
 from django_gearman.reporting import current_job
 from serializers import encode
 
@@ -194,5 +195,5 @@ def _run(
 
 def result_envelope(task: Task, queue: str, value: Any) -> bytes:
     """The stored return value: a JSON envelope, signed like the job's results."""
-    spec = task_job(task, queue).spec
+    spec = job_spec(task_job(task, queue))
     return encode(value, "json", job=spec.wire_name, signing_key=spec.signing_key)

@@ -15,13 +15,14 @@ MAKE_RECORDS = """
 import json, uuid
 from datetime import timedelta
 from django.utils import timezone
+from django_gearman.calls import job_spec
 from django_gearman.models import JobRecord
 from tests.lifecycle.scheduling.scheduler_jobs.gearman_jobs import mark
 now = timezone.now()
 due = now + timedelta(seconds={delay})
 records = [
     JobRecord(id=uuid.uuid4(), job_name=mark.name, run_after=due, enqueued_at=now,
-              call=mark.spec.encode_call([tag], {{}}))
+              call=job_spec(mark).encode_call([tag], {{}}))
     for tag in {tags!r}
 ]
 JobRecord.objects.bulk_create(records)

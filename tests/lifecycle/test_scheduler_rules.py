@@ -15,6 +15,7 @@ import pytest
 from django.utils import timezone
 
 from django_gearman import store
+from django_gearman.calls import job_spec
 from django_gearman.models import JobRecord, PeriodicRun, ResultStatus
 from django_gearman.protocol import AdminClient, Client
 from django_gearman.scheduler import PeriodicJob, Scheduler, default_record_factory
@@ -45,7 +46,7 @@ def record(tag: str, **fields: Any) -> JobRecord:
         "job_name": mark.name,
         "run_after": NOW - timedelta(seconds=1),
         "enqueued_at": NOW - timedelta(hours=1),
-        "call": mark.spec.encode_call([tag], {}),
+        "call": job_spec(mark).encode_call([tag], {}),
         **fields,
     }
     return JobRecord.objects.create(**values)
@@ -187,7 +188,7 @@ def test_each_slot_runs_once_even_with_two_schedulers_and_missed_slots_follow_th
     periodic_records = JobRecord.objects.filter(periodic_runs__isnull=False)
     assert sorted(r.run_after for r in periodic_records) == runs()  # type: ignore[type-var]
     assert all(r.handle for r in periodic_records)
-    assert {bytes(r.call) for r in periodic_records} == {mark.spec.encode_call(["hourly"], {})}
+    assert {bytes(r.call) for r in periodic_records} == {job_spec(mark).encode_call(["hourly"], {})}
 
 
 def test_a_run_whose_record_cannot_be_written_leaves_no_trace_and_is_tried_again(
