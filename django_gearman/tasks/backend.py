@@ -24,7 +24,7 @@ from django_gearman.calls import JobSpec, job_spec, run_eagerly
 from django_gearman.client import GearmanClient
 from django_gearman.conf import read_settings
 from django_gearman.declaration import SubmitOptions
-from django_gearman.exceptions import GearmanJobError
+from django_gearman.exceptions import GearmanJobError, JobFailed, JobRefused
 from django_gearman.protocol import Priority
 
 from . import arguments, running
@@ -119,6 +119,8 @@ class GearmanBackend(BaseTaskBackend):
                 transaction.on_commit(submit, using=store.database_alias())
             else:
                 submit()
+                if spec.eager and self.gearman_options.store_results:
+                    result = self.get_result(result.id)  # finished, as ImmediateBackend's is
         task_enqueued.send(type(self), task_result=result)
         return result
 
@@ -130,7 +132,12 @@ class GearmanBackend(BaseTaskBackend):
         record_id = uuid.UUID(hex=result_id)
         try:
             if spec.eager:
-                run_eagerly(spec, spec, payload, SubmitOptions(priority=name, background=True))
+                try:
+                    run_eagerly(spec, spec, payload, SubmitOptions(priority=name, background=True))
+                except JobRefused:  # the call itself was refused: the caller must see it
+                    raise
+                except JobFailed:  # the task's own failure: FAILED in the store, as on a worker
+                    pass
                 return
             outcome = self.client().transport.submit(
                 spec.wire_name,

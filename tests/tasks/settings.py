@@ -2,7 +2,7 @@
 
 Every process of one test module shares the SQLite file ``$TEST_TASKS_DB`` (the result store)
 and the gearmand at ``$TEST_GEARMAN_SERVER`` (empty: none). ``$TEST_TASKS_SETTING`` (JSON)
-replaces ``TASKS`` for the configuration tests.
+replaces ``TASKS`` for the configuration tests; ``$TEST_GEARMAN_EAGER=1`` turns on eager mode.
 """
 
 import json
@@ -26,7 +26,7 @@ DATABASES = {
     }
 }
 GEARMAN_SERVERS = [os.environ.get("TEST_GEARMAN_SERVER", "127.0.0.1:4730")]
-GEARMAN_EAGER = False
+GEARMAN_EAGER = os.environ.get("TEST_GEARMAN_EAGER") == "1"
 GEARMAN_SERVERS = [server for server in GEARMAN_SERVERS if server]
 TASKS = json.loads(os.environ.get("TEST_TASKS_SETTING", "null")) or {
     "default": {
