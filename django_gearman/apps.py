@@ -1,4 +1,5 @@
-"""The Django app: loads every installed app's ``gearman_jobs`` module and registers the checks."""
+"""The Django app: loads every installed app's ``gearman_jobs`` (and, with a Gearman
+tasks backend, ``tasks``) module and registers the checks."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ class GearmanConfig(AppConfig):
         from . import checks  # noqa: F401 - registers the system checks
         from .conf import connect_reset_signal
         from .discovery import autodiscover
+        from .tasks.discovery import discover_tasks
 
         connect_reset_signal()
         autodiscover()
+        discover_tasks()  # the django.tasks modules, only with a GearmanBackend in TASKS

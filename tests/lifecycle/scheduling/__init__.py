@@ -1,0 +1,1 @@
+"""Support of the scheduler tests (deferred, periodic): settings, a jobs app, process helpers."""

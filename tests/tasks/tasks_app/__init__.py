@@ -1,0 +1,1 @@
+"""Tasks used by the conformance tests (imported by autodiscovery as ``tasks_app.tasks``)."""
