@@ -41,7 +41,8 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from .conf import get_settings
-from .jobs import GearmanJob, registry
+from .calls import job_spec
+from .declaration import GearmanJob, registry
 from .protocol import Client, GearmanError, JobRequest, JobResult, Priority
 from .schedules import Schedule, due_slot, parse_schedule
 
@@ -297,7 +298,7 @@ def default_record_factory(
     arguments (validated against its signature here, as any client call is)."""
     from .models import JobRecord
 
-    call = job.spec.encode_call(list(schedule.args), dict(schedule.kwargs))
+    call = job_spec(job).encode_call(list(schedule.args), dict(schedule.kwargs))
     return JobRecord(
         id=uuid.uuid4(),
         job_name=job.name,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias
 
-from .errors import ConfigurationError
+from .exceptions import ConfigurationError
 
 DEFAULT_CATCH_UP = timedelta(hours=1)
 MAX_EXPRESSION_LENGTH = 200

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from django_gearman.errors import ConfigurationError
+from django_gearman.exceptions import ConfigurationError
 from django_gearman.schedules import (
     DEFAULT_CATCH_UP,
     Cron,

@@ -21,7 +21,7 @@ now = timezone.now()
 due = now + timedelta(seconds={delay})
 records = [
     JobRecord(id=uuid.uuid4(), job_name=mark.name, run_after=due, enqueued_at=now,
-              call=mark.spec.encode_call([tag], {{}}))
+              call=job_spec(mark).encode_call([tag], {{}}))
     for tag in {tags!r}
 ]
 JobRecord.objects.bulk_create(records)

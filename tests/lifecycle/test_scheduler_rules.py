@@ -45,7 +45,7 @@ def record(tag: str, **fields: Any) -> JobRecord:
         "job_name": mark.name,
         "run_after": NOW - timedelta(seconds=1),
         "enqueued_at": NOW - timedelta(hours=1),
-        "call": mark.spec.encode_call([tag], {}),
+        "call": job_spec(mark).encode_call([tag], {}),
         **fields,
     }
     return JobRecord.objects.create(**values)
@@ -187,7 +187,7 @@ def test_each_slot_runs_once_even_with_two_schedulers_and_missed_slots_follow_th
     periodic_records = JobRecord.objects.filter(periodic_runs__isnull=False)
     assert sorted(r.run_after for r in periodic_records) == runs()  # type: ignore[type-var]
     assert all(r.handle for r in periodic_records)
-    assert {bytes(r.call) for r in periodic_records} == {mark.spec.encode_call(["hourly"], {})}
+    assert {bytes(r.call) for r in periodic_records} == {job_spec(mark).encode_call(["hourly"], {})}
 
 
 def test_a_run_whose_record_cannot_be_written_leaves_no_trace_and_is_tried_again(
