@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         ReservedKeywordConflict,
     )
     from .reporting import JobContext, current_job, progress
+    from .schedules import Cron, Every, ScheduleError
 
 _PUBLIC: dict[str, str] = {
     "gearman_job": ".declaration",
@@ -46,12 +47,17 @@ _PUBLIC: dict[str, str] = {
     "JobRefused": ".exceptions",
     "NotNegotiable": ".exceptions",
     "ReservedKeywordConflict": ".exceptions",
+    "Cron": ".schedules",
+    "Every": ".schedules",
+    "ScheduleError": ".schedules",
 }
 
 __all__ = [
     "RESERVED_KEYWORDS",
     "ConfigurationError",
+    "Cron",
     "DuplicateJobName",
+    "Every",
     "GearmanClient",
     "GearmanJob",
     "GearmanJobError",
@@ -62,6 +68,7 @@ __all__ = [
     "JobRefused",
     "NotNegotiable",
     "ReservedKeywordConflict",
+    "ScheduleError",
     "Task",
     "current_job",
     "gearman_job",

@@ -18,10 +18,12 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeAlias, TypeVar, overload
 
 from .conf import get_settings
 from .exceptions import ConfigurationError, DuplicateJobName, JobNotFound
+from .schedules import Schedule, parse_schedule
 
 if TYPE_CHECKING:
     from .client import GearmanClient
@@ -70,6 +72,7 @@ class GearmanJob(Generic[P, T]):
     result_serializer: str | None = None
     worker_timeout: int | None = None
     unenveloped: str | None = None
+    schedule: Schedule | None = None
     options: SubmitOptions = field(default_factory=SubmitOptions, compare=False)
 
     def __post_init__(self) -> None:
@@ -93,6 +96,8 @@ class GearmanJob(Generic[P, T]):
             raise ConfigurationError(
                 f"job {self.name!r}: accept must be a list of content types or serializer names"
             )
+        if self.schedule is not None:  # a cron string or a timedelta becomes Cron/Every
+            object.__setattr__(self, "schedule", parse_schedule(self.schedule))
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run the plain function in this process (no Gearman, no serialization)."""
@@ -247,6 +252,7 @@ def gearman_job(
     worker_timeout: int | None = None,
     unenveloped: str | None = None,
     timeout: int | None = None,
+    schedule: str | timedelta | Schedule | None = None,
 ) -> Callable[[Callable[P, T]], GearmanJob[P, T]]: ...
 
 
@@ -262,6 +268,7 @@ def gearman_job(
     worker_timeout: int | None = None,
     unenveloped: str | None = None,
     timeout: int | None = None,
+    schedule: str | timedelta | Schedule | None = None,
 ) -> GearmanJob[P, T] | Callable[[Callable[P, T]], GearmanJob[P, T]]:
     """Declare a Gearman job, bare (``@gearman_job``) or with options (``@gearman_job(...)``).
 
@@ -270,6 +277,10 @@ def gearman_job(
     result; ``worker_timeout`` is Gearman's CAN_DO_TIMEOUT in seconds; ``unenveloped`` names the
     content type of bare payloads sent by old or foreign clients (off by default: they are
     refused). ``timeout`` is the deprecated spelling of ``worker_timeout``.
+
+    ``schedule`` makes it a periodic job, run by ``manage.py gearman_scheduler``: a cron string
+    (UTC), a ``timedelta``, or ``Cron(...)``/``Every(...)`` with a catch-up window and fixed
+    arguments (see ``schedules``).
     """
     if timeout is not None:
         if worker_timeout is not None:
@@ -294,6 +305,7 @@ def gearman_job(
             result_serializer=result_serializer,
             worker_timeout=worker_timeout,
             unenveloped=unenveloped,
+            schedule=schedule,  # type: ignore[arg-type]  # parsed in __post_init__
         )
         registry.add(job)
         return job

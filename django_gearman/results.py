@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .errors import GearmanJobError
+from .exceptions import GearmanJobError
 
 if TYPE_CHECKING:
     from .models import JobRecord
@@ -124,8 +124,8 @@ class StoredResult(Generic[T]):
         annotation; ``ResultNotReady`` unless SUCCESSFUL."""
         if self.status != "SUCCESSFUL" or self._result is None:
             raise ResultNotReady(f"job {self.job_name} {self.id} is {self.status}, not SUCCESSFUL")
-        from .jobs import registry
-        from .runtime import job_spec, remote_spec
+        from .calls import job_spec, remote_spec
+        from .declaration import registry
 
         local = registry.find(self.job_name)
         spec = job_spec(local) if local is not None else remote_spec(self.job_name, None)

@@ -40,11 +40,14 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from .conf import get_settings
+from serializers import SerializerError
+
 from .calls import job_spec
+from .conf import get_settings
 from .declaration import GearmanJob, registry
+from .exceptions import GearmanJobError
 from .protocol import Client, GearmanError, JobRequest, JobResult, Priority
-from .schedules import Schedule, due_slot, parse_schedule
+from .schedules import Schedule, due_slot
 
 if TYPE_CHECKING:
     from .models import JobRecord
@@ -85,12 +88,23 @@ class PeriodicJob:
 
 def periodic_jobs(jobs: Iterable[GearmanJob[Any, Any]] | None = None) -> list[PeriodicJob]:
     """The jobs (default: every registered job) that declare ``schedule=``."""
-    found = []
-    for job in registry if jobs is None else jobs:
-        schedule = getattr(job, "schedule", None)
-        if schedule is not None:
-            found.append(PeriodicJob(job, parse_schedule(schedule)))
-    return found
+    return [
+        PeriodicJob(job, job.schedule)
+        for job in (registry if jobs is None else jobs)
+        if job.schedule is not None
+    ]
+
+
+def check_periodic_calls(periodic: Iterable[PeriodicJob]) -> list[str]:
+    """Problems of periodic jobs whose fixed arguments do not fit their signature (each run's
+    call is validated like a client's call): found when a scheduler starts, not at a slot."""
+    problems = []
+    for entry in periodic:
+        try:
+            job_spec(entry.job).encode_call(list(entry.schedule.args), dict(entry.schedule.kwargs))
+        except (GearmanJobError, SerializerError) as exc:
+            problems.append(f"periodic job {entry.job.name}: {type(exc).__name__}: {exc}")
+    return problems
 
 
 class Scheduler:

@@ -15,6 +15,7 @@ MAKE_RECORDS = """
 import json, uuid
 from datetime import timedelta
 from django.utils import timezone
+from django_gearman.calls import job_spec
 from django_gearman.models import JobRecord
 from tests.lifecycle.scheduling.scheduler_jobs.gearman_jobs import mark
 now = timezone.now()

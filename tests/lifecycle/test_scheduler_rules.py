@@ -15,6 +15,7 @@ import pytest
 from django.utils import timezone
 
 from django_gearman import store
+from django_gearman.calls import job_spec
 from django_gearman.models import JobRecord, PeriodicRun, ResultStatus
 from django_gearman.protocol import AdminClient, Client
 from django_gearman.scheduler import PeriodicJob, Scheduler, default_record_factory

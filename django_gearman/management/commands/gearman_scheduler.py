@@ -89,13 +89,18 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         _log_to_stderr(options["log_level"])
         from django_gearman.client import GearmanClient
-        from django_gearman.scheduler import Scheduler, default_record_factory, periodic_jobs
+        from django_gearman.scheduler import (
+            Scheduler,
+            check_periodic_calls,
+            default_record_factory,
+            periodic_jobs,
+        )
 
         servers = servers_or_error(options["servers"])
-        try:
-            periodic = periodic_jobs()
-        except ValueError as exc:
-            raise CommandError(str(exc)) from exc
+        periodic = periodic_jobs()
+        problems = check_periodic_calls(periodic)
+        if problems:
+            raise CommandError("; ".join(problems))
         client = GearmanClient(servers)
         scheduler = Scheduler(
             client.transport,
