@@ -18,12 +18,12 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeAlias, TypeVar, overload
 
 from .conf import get_settings
 from .exceptions import ConfigurationError, DuplicateJobName, JobNotFound
-from .schedules import Schedule, parse_schedule
+from .schedules import Schedule, check_deferral, parse_schedule
 
 if TYPE_CHECKING:
     from .client import GearmanClient
@@ -54,6 +54,13 @@ class SubmitOptions:
     on_data: Callable[[Any], None] | None = None
     on_warning: Callable[[str], None] | None = None
     client: GearmanClient | None = None
+    run_after: datetime | None = None
+    countdown: float | None = None
+
+    @property
+    def deferred(self) -> bool:
+        """Whether the call waits in the store for the scheduler (``run_after``/``countdown``)."""
+        return self.run_after is not None or self.countdown is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +126,14 @@ class GearmanJob(Generic[P, T]):
         on_data: Callable[[Any], None] | None = None,
         on_warning: Callable[[str], None] | None = None,
         client: GearmanClient | None = None,
+        run_after: datetime | None = None,
+        countdown: float | None = None,
     ) -> GearmanJob[P, T]:
-        """A copy of this job that submits with the given Gearman options."""
+        """A copy of this job that submits with the given Gearman options.
+
+        ``run_after`` (an aware datetime) or ``countdown`` (seconds from the dispatch) defers a
+        dispatched job: it waits in the result store until ``gearman_scheduler`` releases it.
+        """
         changes: dict[str, Any] = {
             key: value
             for key, value in {
@@ -140,6 +153,9 @@ class GearmanJob(Generic[P, T]):
             raise ConfigurationError(f"priority must be one of {PRIORITIES}, not {priority!r}")
         if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
             raise ConfigurationError(f"timeout must be a positive number of seconds: {timeout!r}")
+        if run_after is not None or countdown is not None:  # replaces an earlier deferral
+            check_deferral(run_after, countdown)
+            changes.update(run_after=run_after, countdown=countdown)
         return dataclasses.replace(self, options=dataclasses.replace(self.options, **changes))
 
     def submit(self, *args: P.args, **kwargs: P.kwargs) -> T:
