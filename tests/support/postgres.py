@@ -121,7 +121,8 @@ class PostgresServer:
     def create_database(self, name: str) -> None:
         self.psql(f'CREATE DATABASE "{name}"')
 
-    def psql(self, sql: str) -> str:
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        """Run ``sql`` with ``psql`` in ``database``; its unaligned output."""
         return self._run(
             str(self.bin_dir / "psql"),
             "-h",
@@ -131,7 +132,7 @@ class PostgresServer:
             "-U",
             SERVICE_USER,
             "-d",
-            "postgres",
+            database,
             "-v",
             "ON_ERROR_STOP=1",
             "-Atc",
