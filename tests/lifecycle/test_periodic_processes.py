@@ -41,3 +41,8 @@ def test_a_periodic_job_runs_exactly_once_per_slot_with_two_schedulers(
     assert all(run.at >= slot.timestamp() for run, slot in zip(runs, times, strict=True))
     won = [scheduler.output().count("periodic job=") for scheduler in schedulers]
     assert sum(won) == len(slots)  # each slot was started by exactly one of the two
+    wait_for(
+        lambda: {status for _, status in deployment.python(PERIODIC_RUNS)} == {"SUCCESSFUL"},
+        30,
+        "every run's record to be SUCCESSFUL",
+    )

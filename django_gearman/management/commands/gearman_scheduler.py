@@ -92,7 +92,6 @@ class Command(BaseCommand):
         from django_gearman.scheduler import (
             Scheduler,
             check_periodic_calls,
-            default_record_factory,
             periodic_jobs,
         )
 
@@ -105,7 +104,6 @@ class Command(BaseCommand):
         scheduler = Scheduler(
             client.transport,
             periodic=periodic,
-            make_record=default_record_factory,
             batch=options["batch"],
             claim_timeout=timedelta(seconds=options["claim_timeout"]),
             lost_after=timedelta(seconds=lost_after)
