@@ -282,6 +282,9 @@ def run_stored(
     from . import store
 
     background = options.background
+    run_after = deferred_until(options.run_after, options.countdown, timezone.now())
+    if run_after is not None and not background:
+        raise ConfigurationError(f"job {job.name!r}: a deferred job is dispatched, not submitted")
     if not background and options.on_commit:
         raise ConfigurationError(
             f"job {job.name!r}: on_commit is for dispatch; a foreground submit waits for its result"
@@ -297,9 +300,6 @@ def run_stored(
             "wait for a worker that cannot see its record before the commit; submit it outside "
             "transaction.atomic(), or dispatch it (it is then sent at the commit)"
         )
-    run_after = deferred_until(options.run_after, options.countdown, timezone.now())
-    if run_after is not None and not background:
-        raise ConfigurationError(f"job {job.name!r}: a deferred job is dispatched, not submitted")
     record = store.insert(
         record_id,
         job_name=job.name,
