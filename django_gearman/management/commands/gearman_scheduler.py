@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from django_gearman.management.commands._options import add_servers_option, servers_or_error
 from django_gearman.management.commands.gearman_worker import _log_to_stderr, positive_int
+from django_gearman.protocol import Backoff
 
 log = logging.getLogger("django_gearman.scheduler")
 MAX_PAUSE_AFTER_ERROR = 10.0
@@ -142,19 +143,21 @@ class _StopOnSignal:
 
 
 def _loop(scheduler: Any, stop: _StopOnSignal, interval: float, *, once: bool) -> None:
-    pause_after_error = interval
+    """Tick until stopped: sleep until the next known due time, at most ``interval``; after a
+    database error or a failed release, back off (the transport's one backoff rule)."""
+    backoff = Backoff(interval, max(interval, MAX_PAUSE_AFTER_ERROR))
     while not stop.event.is_set():
         close_old_connections()  # as around a request: a dropped connection is reopened
         try:
             report = scheduler.tick()
         except DatabaseError as exc:
             log.warning("scheduler: database error %s: %s", type(exc).__name__, exc)
-            pause = pause_after_error = min(pause_after_error * 2, MAX_PAUSE_AFTER_ERROR)
+            pause = backoff.next()
         else:
             if report.failed:  # gearmand unreachable: do not hammer it every tick
-                pause = pause_after_error = min(pause_after_error * 2, MAX_PAUSE_AFTER_ERROR)
+                pause = backoff.next()
             else:
-                pause_after_error = interval
+                backoff.reset()
                 pause = interval
                 if report.next_due is not None:
                     until_due = (report.next_due - timezone.now()).total_seconds()
