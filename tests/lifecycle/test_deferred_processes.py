@@ -7,9 +7,9 @@ from __future__ import annotations
 import signal
 import time
 
-from tests.lifecycle.scheduling.support import Deployment, deployment, postgres, wait_for
+from tests.lifecycle.scheduling.support import Deployment, deployment, wait_for
 
-__all__ = ["deployment", "postgres"]  # fixtures
+__all__ = ["deployment"]  # the fixture
 
 DEFER = """
 import json

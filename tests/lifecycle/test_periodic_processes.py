@@ -6,9 +6,9 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta
 
-from tests.lifecycle.scheduling.support import Deployment, deployment, postgres, wait_for
+from tests.lifecycle.scheduling.support import Deployment, deployment, wait_for
 
-__all__ = ["deployment", "postgres"]  # fixtures
+__all__ = ["deployment"]  # the fixture
 
 PERIODIC_RUNS = """
 import json
