@@ -73,7 +73,11 @@ class PreparedCall:
         worker's signals, hygiene and record keeping."""
         job = self.job
         worker_spec = job_spec(job) if job is not None else self.spec
-        hooks = JobAttempt(registry.registered(job), job.retry_policy) if job is not None else None
+        hooks = (
+            JobAttempt(registry.registered(job), job.retry_policy, hygiene=False)
+            if job is not None
+            else None
+        )
         return run_eagerly(self.spec, worker_spec, self.payload, self.options, hooks)
 
     def outcome(self, result: JobResult) -> Any:

@@ -322,7 +322,9 @@ def run_stored(
         on_commit(lambda: _send(client, call, result), store.database_alias())
     else:
         _send(client, call, result)
-    return result if job.store_result is True else result.handle
+    if job.store_result is True:
+        return result
+    return result.id if options.deferred else result.handle  # a deferred job: its record id
 
 
 def _send(client: GearmanClient, call: PreparedCall, result: StoredResult[Any]) -> Any:

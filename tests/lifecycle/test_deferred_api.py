@@ -15,9 +15,11 @@ from django_gearman import ConfigurationError, gearman_job, registry
 from django_gearman.models import JobRecord, ResultStatus
 from django_gearman.results import StoredResult
 from tests.lifecycle.scheduling.scheduler_jobs.gearman_jobs import mark
+from tests.lifecycle.scheduling.support import Deployment, deployment
 from tests.support.gearmand import Gearmand
 
 pytestmark = pytest.mark.django_db
+__all__ = ["deployment"]  # the fixture
 
 
 @gearman_job(store_result=True, name="tests.lifecycle.deferred_stored")
@@ -121,3 +123,25 @@ def test_a_deferral_rolled_back_leaves_no_record(live: Gearmand) -> None:
         assert JobRecord.objects.filter(pk=record_id).exists()
         raise Abort
     assert not JobRecord.objects.filter(pk=record_id).exists()
+
+
+EAGER_IN_TRANSACTION = """
+import json
+from django.db import transaction
+from django.test import override_settings
+from django_gearman.models import JobRecord
+from tests.lifecycle.scheduling.scheduler_jobs.gearman_jobs import mark
+with override_settings(GEARMAN_EAGER=True), transaction.atomic():
+    before = JobRecord.objects.count()
+    record_id = mark.using(countdown=5).dispatch("inside")
+    after = JobRecord.objects.count()  # "closed database" if eager mode closed the connection
+print(json.dumps([before, after, JobRecord.objects.get(pk=record_id).status]))
+"""
+
+
+def test_an_eager_job_inside_a_transaction_leaves_the_callers_connection_alone(
+    deployment: Deployment,
+) -> None:
+    """Eager mode runs in the caller's transaction (here a plain process, not a test case):
+    closing "old" connections there, as a worker does around each job, would break it."""
+    assert deployment.python(EAGER_IN_TRANSACTION) == [0, 1, "SUCCESSFUL"]
