@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         cancel,
     )
     from .retries import Retry
+    from .schedules import Cron, Every, ScheduleError
 
 _PUBLIC: dict[str, str] = {
     "gearman_job": ".declaration",
@@ -59,6 +60,9 @@ _PUBLIC: dict[str, str] = {
     "JobRefused": ".exceptions",
     "NotNegotiable": ".exceptions",
     "ReservedKeywordConflict": ".exceptions",
+    "Cron": ".schedules",
+    "Every": ".schedules",
+    "ScheduleError": ".schedules",
     "JobSkipped": ".exceptions",
     "StoredResult": ".results",
     "StoredError": ".results",
@@ -74,7 +78,9 @@ _PUBLIC: dict[str, str] = {
 __all__ = [
     "RESERVED_KEYWORDS",
     "ConfigurationError",
+    "Cron",
     "DuplicateJobName",
+    "Every",
     "GearmanClient",
     "GearmanJob",
     "GearmanJobError",
@@ -92,6 +98,7 @@ __all__ = [
     "ResultStatus",
     "ResultTimeout",
     "Retry",
+    "ScheduleError",
     "StoredError",
     "StoredJob",
     "StoredResult",

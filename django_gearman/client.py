@@ -73,7 +73,11 @@ class PreparedCall:
         worker's signals, hygiene and record keeping."""
         job = self.job
         worker_spec = job_spec(job) if job is not None else self.spec
-        hooks = JobAttempt(registry.registered(job), job.retry_policy) if job is not None else None
+        hooks = (
+            JobAttempt(registry.registered(job), job.retry_policy, hygiene=False)
+            if job is not None
+            else None
+        )
         return run_eagerly(self.spec, worker_spec, self.payload, self.options, hooks)
 
     def outcome(self, result: JobResult) -> Any:
@@ -286,7 +290,7 @@ class GearmanClient(LegacyCalls):
     ) -> Any:
         """Submit a locally defined job with already separated arguments; a stored job goes
         through ``results.run_stored`` (its record first), ``on_commit`` waits for the commit."""
-        if job.stores_results:
+        if job.stores_results or options.deferred:  # a deferred job waits in the store
             from .results import run_stored
 
             return run_stored(self, job, args, kwargs, options)
@@ -314,7 +318,7 @@ class GearmanClient(LegacyCalls):
     ) -> Any:
         """``run_job`` for asyncio code: the same preparation, an ``AsyncClient`` for the I/O
         (a stored job's database writes and submit run in a thread, as Django's async ORM)."""
-        if job.stores_results or options.on_commit:
+        if job.stores_results or options.on_commit or options.deferred:
             from asgiref.sync import sync_to_async
 
             return await sync_to_async(self.run_job)(job, args, kwargs, options)

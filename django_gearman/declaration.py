@@ -18,6 +18,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -33,6 +34,7 @@ from typing import (
 from .conf import get_settings
 from .exceptions import ConfigurationError, DuplicateJobName, JobNotFound
 from .retries import DEFAULT_BASE_DELAY, NO_RETRIES, RetryPolicy
+from .schedules import Schedule, check_deferral, parse_schedule
 
 if TYPE_CHECKING:
     from .client import GearmanClient
@@ -65,6 +67,13 @@ class SubmitOptions:
     on_warning: Callable[[str], None] | None = None
     client: GearmanClient | None = None
     on_commit: bool = False
+    run_after: datetime | None = None
+    countdown: float | None = None
+
+    @property
+    def deferred(self) -> bool:
+        """Whether the call waits in the store for the scheduler (``run_after``/``countdown``)."""
+        return self.run_after is not None or self.countdown is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +94,7 @@ class GearmanJob(Generic[P, T]):
     unenveloped: str | None = None
     store_result: bool | None = None
     retry_policy: RetryPolicy = NO_RETRIES
+    schedule: Schedule | None = None
     options: SubmitOptions = field(default_factory=SubmitOptions, compare=False)
 
     def __post_init__(self) -> None:
@@ -108,6 +118,8 @@ class GearmanJob(Generic[P, T]):
             raise ConfigurationError(
                 f"job {self.name!r}: accept must be a list of content types or serializer names"
             )
+        if self.schedule is not None:  # a cron string or a timedelta becomes Cron/Every
+            object.__setattr__(self, "schedule", parse_schedule(self.schedule))
         if self.retry_policy.retries and self.store_result is not True:
             raise ConfigurationError(
                 f"job {self.name!r}: retries live in the result store; add store_result=True"
@@ -142,11 +154,15 @@ class GearmanJob(Generic[P, T]):
         on_warning: Callable[[str], None] | None = None,
         client: GearmanClient | None = None,
         on_commit: bool | None = None,
+        run_after: datetime | None = None,
+        countdown: float | None = None,
     ) -> Self:
         """A copy of this job that submits with the given Gearman options.
 
         ``on_commit=True``: ``dispatch`` sends the job when the surrounding transaction commits
-        (at once outside one), and nothing on a rollback.
+        (at once outside one), and nothing on a rollback. ``run_after`` (an aware datetime) or
+        ``countdown`` (seconds from the dispatch) defers a dispatched job: it waits in the
+        result store until ``gearman_scheduler`` releases it.
         """
         changes: dict[str, Any] = {
             key: value
@@ -168,6 +184,9 @@ class GearmanJob(Generic[P, T]):
             raise ConfigurationError(f"priority must be one of {PRIORITIES}, not {priority!r}")
         if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
             raise ConfigurationError(f"timeout must be a positive number of seconds: {timeout!r}")
+        if run_after is not None or countdown is not None:  # replaces an earlier deferral
+            check_deferral(run_after, countdown)
+            changes.update(run_after=run_after, countdown=countdown)
         return dataclasses.replace(self, options=dataclasses.replace(self.options, **changes))
 
     def submit(self, *args: P.args, **kwargs: P.kwargs) -> T:
@@ -319,6 +338,7 @@ def gearman_job(
     retries: int = 0,
     retry_on: tuple[type[BaseException], ...] = (Exception,),
     retry_delay: float = DEFAULT_BASE_DELAY,
+    schedule: str | timedelta | Schedule | None = None,
 ) -> Callable[[Callable[P, T]], StoredJob[P, T]]: ...
 
 
@@ -337,6 +357,7 @@ def gearman_job(
     retries: int = 0,
     retry_on: tuple[type[BaseException], ...] = (Exception,),
     retry_delay: float = DEFAULT_BASE_DELAY,
+    schedule: str | timedelta | Schedule | None = None,
 ) -> Callable[[Callable[P, T]], GearmanJob[P, T]]: ...
 
 
@@ -356,6 +377,7 @@ def gearman_job(
     retries: int = 0,
     retry_on: tuple[type[BaseException], ...] = (Exception,),
     retry_delay: float = DEFAULT_BASE_DELAY,
+    schedule: str | timedelta | Schedule | None = None,
 ) -> GearmanJob[P, T] | Callable[[Callable[P, T]], GearmanJob[P, T]]:
     """Declare a Gearman job, bare (``@gearman_job``) or with options (``@gearman_job(...)``).
 
@@ -368,6 +390,10 @@ def gearman_job(
     ``store_result`` keeps a record of every call in the database (default
     GEARMAN_STORE_RESULTS); ``retries`` more attempts (stored jobs only) follow a failure with an
     exception in ``retry_on``, after an exponential backoff from ``retry_delay`` seconds.
+
+    ``schedule`` makes it a periodic job, run by ``manage.py gearman_scheduler``: a cron string
+    (UTC), a ``timedelta``, or ``Cron(...)``/``Every(...)`` with a catch-up window and fixed
+    arguments (see ``schedules``).
     """
     policy = (
         RetryPolicy(retries=retries, retry_on=retry_on, base_delay=retry_delay)
@@ -400,6 +426,7 @@ def gearman_job(
             unenveloped=unenveloped,
             store_result=store_result,
             retry_policy=policy,
+            schedule=schedule,  # type: ignore[arg-type]  # parsed in __post_init__
         )
         registry.add(job)
         return job

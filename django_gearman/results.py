@@ -18,8 +18,11 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
+from django.utils import timezone
+
 from .exceptions import ConfigurationError, GearmanJobError
 from .protocol import NoServerAvailable
+from .schedules import deferred_until
 from .signals import job_enqueued
 
 if TYPE_CHECKING:
@@ -273,11 +276,15 @@ def run_stored(
     transaction, or with ``on_commit``: the record is part of the transaction and a worker could
     not see it before). A foreground job gives its value; a background job its ``StoredResult``
     if it was declared with ``store_result=True`` (typed so), else its handle as always ("" until
-    it is sent).
+    it is sent). A deferred call (``run_after``/``countdown``) only writes its record, held for
+    ``gearman_scheduler``, and gives its ``StoredResult`` (``store_result=True``) or record id.
     """
     from . import store
 
     background = options.background
+    run_after = deferred_until(options.run_after, options.countdown, timezone.now())
+    if run_after is not None and not background:
+        raise ConfigurationError(f"job {job.name!r}: a deferred job is dispatched, not submitted")
     if not background and options.on_commit:
         raise ConfigurationError(
             f"job {job.name!r}: on_commit is for dispatch; a foreground submit waits for its result"
@@ -300,15 +307,24 @@ def run_stored(
         queue=job.queue,
         priority=options.priority,
         max_attempts=job.retry_policy.max_attempts if background else 1,
+        run_after=None if call.eager else run_after,  # eager mode runs a deferred job at once
     )
     result: StoredResult[Any] = StoredResult.from_record(record, job)
+    if run_after is not None and not call.eager:  # held for gearman_scheduler: nothing to send
+        if job_enqueued.receivers:
+            from .declaration import registry
+
+            job_enqueued.send(sender=registry.registered(job), handle="", result=result)
+        return result if job.store_result is True else result.id
     if not background:
         return _send(client, call, result)
     if options.on_commit or in_transaction:
         on_commit(lambda: _send(client, call, result), store.database_alias())
     else:
         _send(client, call, result)
-    return result if job.store_result is True else result.handle
+    if job.store_result is True:
+        return result
+    return result.id if options.deferred else result.handle  # a deferred job: its record id
 
 
 def _send(client: GearmanClient, call: PreparedCall, result: StoredResult[Any]) -> Any:

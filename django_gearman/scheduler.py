@@ -40,10 +40,14 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
+from serializers import SerializerError
+
+from .calls import job_spec
 from .conf import get_settings
 from .declaration import GearmanJob, registry
+from .exceptions import GearmanJobError
 from .protocol import Client, GearmanError, JobRequest, JobResult, Priority
-from .schedules import Schedule, due_slot, parse_schedule
+from .schedules import Schedule, due_slot
 
 if TYPE_CHECKING:
     from .models import JobRecord
@@ -58,8 +62,8 @@ MAX_HELD = 10_000
 SUBMIT_TIMEOUT = 10.0
 _PRIORITIES = {"high": Priority.HIGH, "normal": Priority.NORMAL, "low": Priority.LOW}
 
-#: Makes the unsaved READY record of one periodic run, ``run_after`` = the slot:
-#: (job, schedule, slot, now) -> JobRecord. The store provides it.
+#: Writes the READY record of one periodic run, ``run_after`` = the slot:
+#: (job, schedule, slot, now) -> JobRecord (``default_record_factory``).
 RecordFactory = Callable[[GearmanJob[Any, Any], Schedule, datetime, datetime], "JobRecord"]
 
 
@@ -84,12 +88,23 @@ class PeriodicJob:
 
 def periodic_jobs(jobs: Iterable[GearmanJob[Any, Any]] | None = None) -> list[PeriodicJob]:
     """The jobs (default: every registered job) that declare ``schedule=``."""
-    found = []
-    for job in registry if jobs is None else jobs:
-        schedule = getattr(job, "schedule", None)
-        if schedule is not None:
-            found.append(PeriodicJob(job, parse_schedule(schedule)))
-    return found
+    return [
+        PeriodicJob(job, job.schedule)
+        for job in (registry if jobs is None else jobs)
+        if job.schedule is not None
+    ]
+
+
+def check_periodic_calls(periodic: Iterable[PeriodicJob]) -> list[str]:
+    """Problems of periodic jobs whose fixed arguments do not fit their signature (each run's
+    call is validated like a client's call): found when a scheduler starts, not at a slot."""
+    problems = []
+    for entry in periodic:
+        try:
+            job_spec(entry.job).encode_call(list(entry.schedule.args), dict(entry.schedule.kwargs))
+        except (GearmanJobError, SerializerError) as exc:
+            problems.append(f"periodic job {entry.job.name}: {type(exc).__name__}: {exc}")
+    return problems
 
 
 class Scheduler:
@@ -114,11 +129,9 @@ class Scheduler:
     ) -> None:
         if batch < 1:
             raise ValueError(f"batch must be at least 1, not {batch}")
-        if periodic and make_record is None:
-            raise ValueError("periodic jobs need make_record (the store's record factory)")
         self.transport = transport
         self.periodic = tuple(periodic)
-        self.make_record = make_record
+        self.make_record = make_record or default_record_factory
         self.batch = batch
         self.claim_timeout = claim_timeout
         self.sweep_every = sweep_every
@@ -175,12 +188,10 @@ class Scheduler:
         another scheduler's row for this slot exists (then nothing of ours is kept)."""
         from .models import PeriodicRun
 
-        assert self.make_record is not None  # checked in __init__
         name = periodic.job.name
         try:
             with transaction.atomic():
                 record = self.make_record(periodic.job, periodic.schedule, slot, now)
-                record.save(force_insert=True)
                 PeriodicRun.objects.create(job_name=name, slot=slot, created_at=now, record=record)
         except IntegrityError:
             if not PeriodicRun.objects.filter(job_name=name, slot=slot).exists():
@@ -293,17 +304,20 @@ class Scheduler:
 def default_record_factory(
     job: GearmanJob[Any, Any], schedule: Schedule, slot: datetime, now: datetime
 ) -> JobRecord:
-    """The READY record of one periodic run: the job called with the schedule's fixed
-    arguments (validated against its signature here, as any client call is)."""
-    from .calls import job_spec
-    from .models import JobRecord
+    """The READY record of one periodic run, held for release (``run_after`` = the slot): the
+    job called with the schedule's fixed arguments, validated as any client call is, its record
+    id in the envelope so that the worker keeps the record."""
+    from . import store
 
-    call = job_spec(job).encode_call(list(schedule.args), dict(schedule.kwargs))
-    return JobRecord(
-        id=uuid.uuid4(),
+    record_id = uuid.uuid4()
+    call = job_spec(job).encode_call(
+        list(schedule.args), dict(schedule.kwargs), {"id": record_id.hex}
+    )
+    return store.insert(
+        record_id,
         job_name=job.name,
-        queue=job.queue or "",
-        run_after=slot,
-        enqueued_at=now,
         call=call,
+        queue=job.queue,
+        max_attempts=job.retry_policy.max_attempts,
+        run_after=slot,
     )

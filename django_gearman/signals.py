@@ -53,18 +53,22 @@ class JobAttempt:
     registered job (the signals' sender), ``policy`` its retries. Implements
     ``calls.AttemptHooks``; used once."""
 
-    __slots__ = ("_worker", "handle", "policy", "record_id", "sender", "started_ok")
+    __slots__ = ("_worker", "handle", "hygiene", "policy", "record_id", "sender", "started_ok")
 
-    def __init__(self, sender: Any, policy: RetryPolicy = NO_RETRIES) -> None:
+    def __init__(self, sender: Any, policy: RetryPolicy = NO_RETRIES, *, hygiene: bool = True):
         self.sender = sender
         self.policy = policy
+        # eager mode runs inside the caller's request or transaction: its connections are not
+        # ours to close (closing one in transaction.atomic() breaks the caller's transaction)
+        self.hygiene = hygiene
         self.handle = ""
         self.record_id: uuid.UUID | None = None
         self.started_ok = False
         self._worker = ""
 
     def started(self, handle: str, fields: Mapping[str, str]) -> BaseException | None:
-        close_old_connections()
+        if self.hygiene:
+            close_old_connections()
         self.handle = handle
         raw_id = fields.get("id")
         if raw_id is not None:
@@ -101,7 +105,8 @@ class JobAttempt:
         if self.record_id is not None:
             from . import store
 
-            _discard_broken_connections()
+            if self.hygiene:
+                _discard_broken_connections()
             if not store.finish_successful(self.record_id, self._worker, result):
                 log.warning("job record %s: taken over by another worker", self.record_id)
         self._finished(status, None)
@@ -113,7 +118,8 @@ class JobAttempt:
         if self.record_id is not None:
             from . import store
 
-            _discard_broken_connections()
+            if self.hygiene:
+                _discard_broken_connections()
             policy = None if refused else self.policy
             status = store.finish_failed(self.record_id, self._worker, exc, policy) or FAILED
         self._finished(status, exc)
@@ -127,7 +133,8 @@ class JobAttempt:
                 status=status,
                 error=error,
             )
-        close_old_connections()
+        if self.hygiene:
+            close_old_connections()
 
     def cancel_requested(self) -> bool:
         if self.record_id is None:

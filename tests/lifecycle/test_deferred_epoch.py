@@ -43,7 +43,9 @@ class RawPeer:
             chunk = self.sock.recv(65536)
             assert chunk, "gearmand closed the connection"
             self.parser.feed(chunk)
-            packets = self.parser.packets()
+            frames = self.parser.packets()
+            packets = [frame for frame in frames if isinstance(frame, Packet)]
+            assert len(packets) == len(frames), frames  # no body was skipped
             if packets:
                 return packets
         return []

@@ -188,7 +188,8 @@ def test_each_slot_runs_once_even_with_two_schedulers_and_missed_slots_follow_th
     periodic_records = JobRecord.objects.filter(periodic_runs__isnull=False)
     assert sorted(r.run_after for r in periodic_records) == runs()  # type: ignore[type-var]
     assert all(r.handle for r in periodic_records)
-    assert {bytes(r.call) for r in periodic_records} == {job_spec(mark).encode_call(["hourly"], {})}
+    for made in periodic_records:  # the fixed args, and the record id for the worker
+        assert bytes(made.call) == job_spec(mark).encode_call(["hourly"], {}, {"id": made.pk.hex})
 
 
 def test_a_run_whose_record_cannot_be_written_leaves_no_trace_and_is_tried_again(
@@ -198,11 +199,12 @@ def test_a_run_whose_record_cannot_be_written_leaves_no_trace_and_is_tried_again
     leaves no PeriodicRun behind, so the slot is not lost to a half-done insert."""
     broken = [True]
 
-    def factory(*args: Any) -> JobRecord:
-        made = default_record_factory(*args)
-        if broken[0]:
-            made.task_priority = 1000  # outside -100..100: the check constraint refuses it
-        return made
+    def factory(job: Any, schedule: Any, slot: datetime, now: datetime) -> JobRecord:
+        if broken[0]:  # task_priority outside -100..100: the check constraint refuses it
+            return store.insert(
+                uuid.uuid4(), job_name=job.name, call=b"", run_after=slot, task_priority=1000
+            )
+        return default_record_factory(job, schedule, slot, now)
 
     flaky = Scheduler(
         transport,

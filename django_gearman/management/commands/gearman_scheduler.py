@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from django_gearman.management.commands._options import add_servers_option, servers_or_error
 from django_gearman.management.commands.gearman_worker import _log_to_stderr, positive_int
+from django_gearman.protocol import Backoff
 
 log = logging.getLogger("django_gearman.scheduler")
 MAX_PAUSE_AFTER_ERROR = 10.0
@@ -89,18 +90,21 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         _log_to_stderr(options["log_level"])
         from django_gearman.client import GearmanClient
-        from django_gearman.scheduler import Scheduler, default_record_factory, periodic_jobs
+        from django_gearman.scheduler import (
+            Scheduler,
+            check_periodic_calls,
+            periodic_jobs,
+        )
 
         servers = servers_or_error(options["servers"])
-        try:
-            periodic = periodic_jobs()
-        except ValueError as exc:
-            raise CommandError(str(exc)) from exc
+        periodic = periodic_jobs()
+        problems = check_periodic_calls(periodic)
+        if problems:
+            raise CommandError("; ".join(problems))
         client = GearmanClient(servers)
         scheduler = Scheduler(
             client.transport,
             periodic=periodic,
-            make_record=default_record_factory,
             batch=options["batch"],
             claim_timeout=timedelta(seconds=options["claim_timeout"]),
             lost_after=timedelta(seconds=lost_after)
@@ -139,19 +143,21 @@ class _StopOnSignal:
 
 
 def _loop(scheduler: Any, stop: _StopOnSignal, interval: float, *, once: bool) -> None:
-    pause_after_error = interval
+    """Tick until stopped: sleep until the next known due time, at most ``interval``; after a
+    database error or a failed release, back off (the transport's one backoff rule)."""
+    backoff = Backoff(interval, max(interval, MAX_PAUSE_AFTER_ERROR))
     while not stop.event.is_set():
         close_old_connections()  # as around a request: a dropped connection is reopened
         try:
             report = scheduler.tick()
         except DatabaseError as exc:
             log.warning("scheduler: database error %s: %s", type(exc).__name__, exc)
-            pause = pause_after_error = min(pause_after_error * 2, MAX_PAUSE_AFTER_ERROR)
+            pause = backoff.next()
         else:
             if report.failed:  # gearmand unreachable: do not hammer it every tick
-                pause = pause_after_error = min(pause_after_error * 2, MAX_PAUSE_AFTER_ERROR)
+                pause = backoff.next()
             else:
-                pause_after_error = interval
+                backoff.reset()
                 pause = interval
                 if report.next_due is not None:
                     until_due = (report.next_due - timezone.now()).total_seconds()

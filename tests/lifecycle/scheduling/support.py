@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.support.gearmand import Gearmand
-from tests.support.postgres import PostgresServer, running_postgres
+from tests.support.postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[3]
 SETTINGS = "tests.lifecycle.scheduling.settings"
@@ -109,17 +109,7 @@ class Deployment:
 
     def manage(self, *args: str, timeout: float = COMMAND_TIMEOUT) -> str:
         """Run ``manage.py ARGS`` to completion; its stdout, or a failure with its output."""
-        done = subprocess.run(
-            [sys.executable, "-m", "django", *args],
-            cwd=ROOT,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        assert done.returncode == 0, f"manage.py {args[0]} failed:\n{done.stdout}{done.stderr}"
-        return done.stdout
+        return run_manage(self.env(), *args, timeout=timeout)
 
     def python(self, code: str) -> Any:
         """Run ``code`` in a fresh ``manage.py shell`` process; it prints one JSON value."""
@@ -159,19 +149,25 @@ class Deployment:
 DATABASES = ("sqlite", "postgresql")
 
 
-def migrate(database: dict[str, Any]) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": SETTINGS}
-    env["SCHEDULING_DATABASE"] = json.dumps(database)
+def run_manage(env: dict[str, str], *args: str, timeout: float = COMMAND_TIMEOUT) -> str:
+    """Run ``manage.py ARGS`` with ``env`` to completion; its stdout, or a failed assertion with
+    its output."""
     done = subprocess.run(
-        [sys.executable, "-m", "django", "migrate", "-v", "0"],
+        [sys.executable, "-m", "django", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=COMMAND_TIMEOUT,
+        timeout=timeout,
         check=False,
     )
-    assert done.returncode == 0, f"migrate failed:\n{done.stdout}{done.stderr}"
+    assert done.returncode == 0, f"manage.py {args[0]} failed:\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def migrate(database: dict[str, Any]) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": SETTINGS}
+    run_manage({**env, "SCHEDULING_DATABASE": json.dumps(database)}, "migrate", "-v", "0")
 
 
 _templates: dict[str, Any] = {}
@@ -200,12 +196,6 @@ def postgres_database(server: PostgresServer, name: str) -> dict[str, Any]:
     return server.database_settings(name)
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    with running_postgres() as server:
-        yield server
-
-
 @pytest.fixture(params=DATABASES)
 def deployment(
     request: pytest.FixtureRequest,
@@ -220,7 +210,7 @@ def deployment(
         template_dir.mkdir(exist_ok=True)
         database = sqlite_database(workdir, template_dir)
     else:
-        server: PostgresServer = request.getfixturevalue("postgres")
+        server: PostgresServer = request.getfixturevalue("postgres_server")  # tests/lifecycle
         database = postgres_database(server, f"scheduling_{workdir.name[-8:].lower()}")
     found = Deployment(database, gearmand, workdir)
     try:

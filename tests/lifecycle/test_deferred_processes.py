@@ -1,32 +1,30 @@
-"""``manage.py gearman_scheduler`` with real workers, real gearmand and a shared database, every
-one a separate process: waiting records are released on time, exactly once, and survive restarts.
-"""
+"""Deferred jobs end to end: a client process defers with ``using(run_after=...)``, and
+``manage.py gearman_scheduler``, workers and gearmand (each a process of its own, sharing one
+database) run them on time, exactly once, also across a restart of every process."""
 
 from __future__ import annotations
 
 import signal
 import time
 
-from tests.lifecycle.scheduling.support import Deployment, deployment, postgres, wait_for
+from tests.lifecycle.scheduling.support import Deployment, deployment, wait_for
 
-__all__ = ["deployment", "postgres"]  # fixtures
+__all__ = ["deployment"]  # the fixture
 
-MAKE_RECORDS = """
-import json, uuid
+DEFER = """
+import json
 from datetime import timedelta
 from django.utils import timezone
-from django_gearman.calls import job_spec
-from django_gearman.models import JobRecord
 from tests.lifecycle.scheduling.scheduler_jobs.gearman_jobs import mark
-now = timezone.now()
-due = now + timedelta(seconds={delay})
-records = [
-    JobRecord(id=uuid.uuid4(), job_name=mark.name, run_after=due, enqueued_at=now,
-              call=job_spec(mark).encode_call([tag], {{}}))
-    for tag in {tags!r}
-]
-JobRecord.objects.bulk_create(records)
-print(json.dumps(due.timestamp()))
+due = timezone.now() + timedelta(seconds={delay})
+ids = [mark.using(run_after=due).dispatch(tag) for tag in {tags!r}]
+print(json.dumps([due.timestamp(), ids]))
+"""
+
+STATUSES = """
+import json
+from tests.lifecycle.scheduling.scheduler_jobs.gearman_jobs import mark
+print(json.dumps([mark.get_result(id).status for id in {ids!r}]))
 """
 
 RECORD_STATES = """
@@ -39,11 +37,17 @@ print(json.dumps(sorted(
 """
 
 
-def defer_records(deployment: Deployment, tags: list[str], delay: float) -> float:
-    """Write waiting records for ``mark(tag)`` due in ``delay`` s (as the store does); their
-    unix due time."""
-    due: float = deployment.python(MAKE_RECORDS.format(delay=delay, tags=tags))
-    return due
+def defer(deployment: Deployment, tags: list[str], delay: float) -> tuple[float, list[str]]:
+    """``mark.using(run_after=now + delay).dispatch(tag)`` in a client process of its own: the
+    unix time the jobs are due, and their record ids."""
+    due, ids = deployment.python(DEFER.format(delay=delay, tags=tags))
+    return float(due), list(ids)
+
+
+def statuses(deployment: Deployment, ids: list[str]) -> list[str]:
+    """The jobs' statuses, read by id in yet another process."""
+    found: list[str] = deployment.python(STATUSES.format(ids=ids))
+    return found
 
 
 def test_a_waiting_record_runs_within_a_second_of_its_time_and_not_before(
@@ -51,11 +55,13 @@ def test_a_waiting_record_runs_within_a_second_of_its_time_and_not_before(
 ) -> None:
     deployment.start_worker()
     deployment.start_scheduler()
-    due = defer_records(deployment, ["on-time"], delay=3.0)
+    due, ids = defer(deployment, ["on-time"], delay=3.0)
+    assert statuses(deployment, ids) == ["READY"]
     wait_for(lambda: len(deployment.runs()) == 1, 30, "the deferred job to run")
     (run,) = deployment.runs()
     assert run.tag == "on-time"
     assert due <= run.at < due + 1.0, f"ran {run.at - due:+.3f} s from its time"
+    wait_for(lambda: statuses(deployment, ids) == ["SUCCESSFUL"], 30, "the record to finish")
 
 
 def test_two_schedulers_release_each_record_exactly_once(deployment: Deployment) -> None:
@@ -63,7 +69,7 @@ def test_two_schedulers_release_each_record_exactly_once(deployment: Deployment)
     deployment.start_worker("-w", "2")
     first = deployment.start_scheduler("--interval", "0.1", "--batch", "7")
     second = deployment.start_scheduler("--interval", "0.1", "--batch", "7")
-    defer_records(deployment, tags, delay=2.0)
+    _, ids = defer(deployment, tags, delay=2.0)
     wait_for(lambda: len(deployment.runs()) >= len(tags), 60, "every deferred job to run")
     time.sleep(1.0)  # a duplicate release would run by now
     assert sorted(run.tag for run in deployment.runs()) == sorted(tags)
@@ -72,12 +78,13 @@ def test_two_schedulers_release_each_record_exactly_once(deployment: Deployment)
     states = deployment.python(RECORD_STATES)
     assert all(state[:2] == [True, True] for state in states), states  # claimed, with a handle
     assert {state[2] for state in states} == {deployment.gearmand.address}
+    wait_for(lambda: set(statuses(deployment, ids)) == {"SUCCESSFUL"}, 30, "every record to end")
 
 
 def test_a_record_survives_a_restart_of_every_process(deployment: Deployment) -> None:
     worker = deployment.start_worker()
     scheduler = deployment.start_scheduler()
-    due = defer_records(deployment, ["after-restart"], delay=12.0)
+    due, ids = defer(deployment, ["after-restart"], delay=12.0)
     assert scheduler.stop() == 0
     assert worker.stop() == 0
     deployment.gearmand.restart()
@@ -88,6 +95,7 @@ def test_a_record_survives_a_restart_of_every_process(deployment: Deployment) ->
     (run,) = deployment.runs()
     assert run.tag == "after-restart"
     assert due <= run.at < due + 1.0, f"ran {run.at - due:+.3f} s from its time"
+    wait_for(lambda: statuses(deployment, ids) == ["SUCCESSFUL"], 30, "the record to finish")
 
 
 def test_while_gearmand_is_down_records_stay_due_and_run_when_it_is_back(
@@ -95,7 +103,7 @@ def test_while_gearmand_is_down_records_stay_due_and_run_when_it_is_back(
 ) -> None:
     scheduler = deployment.start_scheduler("--interval", "0.1")
     deployment.gearmand.stop()
-    defer_records(deployment, ["retried"], delay=0.0)
+    defer(deployment, ["retried"], delay=0.0)
     wait_for(lambda: "release failed" in scheduler.output(), 30, "a failed release")
     deployment.gearmand.start()
     deployment.start_worker()
@@ -109,6 +117,6 @@ def test_sigterm_stops_the_scheduler_cleanly_and_once_runs_one_tick(
     scheduler = deployment.start_scheduler()
     assert scheduler.stop(signal.SIGTERM) == 0
     deployment.start_worker()
-    defer_records(deployment, ["once"], delay=0.0)
+    defer(deployment, ["once"], delay=0.0)
     deployment.manage("gearman_scheduler", "--once", "--servers", deployment.gearmand.address)
     wait_for(lambda: len(deployment.runs()) == 1, 30, "the job released by --once")
