@@ -38,10 +38,13 @@ from serializers import (
 )
 from serializers.envelope import MAGIC
 
+from . import tracing
 from .conf import GearmanSettings, get_settings, on_settings_reset
 from .exceptions import JobFailed, JobRefused, NotNegotiable
 from .protocol import WorkException
 from .reporting import JobContext, enter_job, leave_job
+from .schemas.budgets import check_budget, effective_budget
+from .schemas.versions import check_call_version, contract_field
 
 if TYPE_CHECKING:
     from .declaration import GearmanJob, SubmitOptions
@@ -117,6 +120,8 @@ class JobSpec:
     timeout: float
     func: Callable[..., Any] | None = None
     schema: Schemas | None = None
+    contract: str | None = None  # NAME@VERSION, the call envelope's schema field (local jobs)
+    payload_budget: int | None = None  # bytes; over it a payload is logged and counted
     _negotiated: dict[tuple[str, ...], Serializer] = field(default_factory=dict, compare=False)
 
     @property
@@ -126,15 +131,21 @@ class JobSpec:
 
     # -- client side -------------------------------------------------------------------------
 
-    def encode_call(self, args: Sequence[Any], kwargs: dict[str, Any]) -> bytes:
-        """Validate the arguments (nothing is sent if they are wrong) and encode the call."""
+    def encode_call(
+        self, args: Sequence[Any], kwargs: dict[str, Any], fields: Mapping[str, str] | None = None
+    ) -> bytes:
+        """Validate the arguments (nothing is sent if they are wrong) and encode the call;
+        ``fields`` are extra header fields (the ``id`` of a stored job)."""
         body: dict[str, Any] = {"args": args, "kwargs": kwargs}
         if self.schema is not None:
             call = self.schema.call.validate(body)
             # json and msgpack take the arguments as they are (models dumped in one pass);
             # any other serializer gets the plain `Call.to_wire` form, as the receiver reads it.
             body = self.schema.call.to_wire(call) if self._plain_request else call.to_wire()
-        return self._encode(body, self.request_serializer, self.accept_header)
+        with tracing.creating(self.wire_name, fields) as traced:  # adds traceparent, if any
+            return self._encode(
+                body, self.request_serializer, self.accept_header, traced, self.contract
+            )
 
     def decode_result(self, blob: bytes) -> Any:
         """Verify and decode a result envelope, then validate it against the return annotation."""
@@ -197,7 +208,14 @@ class JobSpec:
                 self._negotiated[accept] = found
         return found
 
-    def _encode(self, value: Any, serializer: Serializer, accept: tuple[str, ...] | None) -> bytes:
+    def _encode(
+        self,
+        value: Any,
+        serializer: Serializer,
+        accept: tuple[str, ...] | None,
+        fields: Mapping[str, str] | None = None,
+        schema: str | None = None,
+    ) -> bytes:
         blob = encode(
             value,
             serializer,
@@ -206,7 +224,11 @@ class JobSpec:
             accept=accept or (),
             compress="zlib" if self.compress_min_size is not None else None,
             compress_min_bytes=self.compress_min_size or 0,
+            fields=fields,
+            schema=schema,
         )
+        if self.payload_budget is not None:
+            check_budget(self.name, len(blob), self.payload_budget, self.max_payload_size)
         if len(blob) > self.max_payload_size:
             raise PayloadTooLarge(
                 f"job {self.name!r}: the encoded payload is {len(blob)} bytes, over "
@@ -256,6 +278,7 @@ def execute(
     enveloped = payload.startswith(MAGIC)
     try:
         decoded = decode(payload, spec.request_policy, job=spec.wire_name)
+        check_call_version(spec.contract, decoded.schema)
         if enveloped:
             call = Call.from_wire(decoded.value)
             result_serializer = spec.negotiate(decoded.accept or None)
@@ -276,6 +299,7 @@ def execute(
             send_warning(text.encode("utf-8"))
 
     context = JobContext(spec.name, handle, eager, send_status, data, warning)
+    trace = tracing.processing(spec.wire_name, decoded.fields, handle, len(payload))
     token = enter_job(context)
     try:
         value = spec.func(*call.args, **call.kwargs)
@@ -283,9 +307,11 @@ def execute(
             return result_serializer.encode(value)
         return spec._encode(value, result_serializer, None)
     except Exception as exc:
+        trace.failed(exc)
         raise spec.job_error(exc, refused=False) from exc
     finally:
         leave_job(token)
+        trace.end()
 
 
 _eager_handles = itertools.count(1)
@@ -349,6 +375,8 @@ def _build_spec(
     result_name: str,
     extra_accept: tuple[str, ...],
     unenveloped: str | None,
+    contract: str | None = None,
+    payload_budget: int | None = None,
 ) -> JobSpec:
     request = get_serializer(serializer_name)
     result = get_serializer(result_name)
@@ -384,6 +412,8 @@ def _build_spec(
         timeout=current.timeout,
         func=func,
         schema=schema_for(func) if func is not None else None,
+        contract=contract,
+        payload_budget=effective_budget(payload_budget, current.max_payload_size),
     )
 
 
@@ -413,6 +443,8 @@ def job_spec(job: GearmanJob[Any, Any], serializer: str | None = None) -> JobSpe
             job.result_serializer or own,
             job.accept,
             job.unenveloped,
+            contract_field(job.name, job.version) if job.version is not None else None,
+            job.payload_budget,
         )
         with _specs_lock:
             _specs[key] = spec

@@ -18,6 +18,7 @@ from typing import Any
 from serializers import SerializerError
 
 from .calls import JobSpec, job_spec, remote_spec, run_eagerly
+from .coalescing import call_unique
 from .compat import LegacyCalls
 from .conf import GearmanSettings, get_settings, on_settings_reset
 from .declaration import GearmanJob, SubmitOptions
@@ -199,7 +200,7 @@ class GearmanClient(LegacyCalls):
             job=job,
             payload=payload,
             unique=unique_id(
-                options.unique,
+                call_unique(spec, args, kwargs) if options.unique == "auto" else options.unique,
                 background=options.background,
                 wire_name=spec.wire_name,
                 payload=payload,

@@ -70,6 +70,8 @@ class GearmanJob(Generic[P, T]):
     result_serializer: str | None = None
     worker_timeout: int | None = None
     unenveloped: str | None = None
+    version: int | None = None
+    payload_budget: int | None = None
     options: SubmitOptions = field(default_factory=SubmitOptions, compare=False)
 
     def __post_init__(self) -> None:
@@ -89,6 +91,12 @@ class GearmanJob(Generic[P, T]):
             value = getattr(self, option)
             if value is not None and (not isinstance(value, str) or not value):
                 raise ConfigurationError(f"job {self.name!r}: {option} must be a non-empty string")
+        for option in ("version", "payload_budget"):  # the job's contract (docs/envelope.md)
+            value = getattr(self, option)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ConfigurationError(f"job {self.name!r}: {option} must be a whole number")
+        if any(value is not None and value < 1 for value in (self.version, self.payload_budget)):
+            raise ConfigurationError(f"job {self.name!r}: version and payload_budget must be >= 1")
         if isinstance(self.accept, str) or not all(isinstance(a, str) for a in self.accept):
             raise ConfigurationError(
                 f"job {self.name!r}: accept must be a list of content types or serializer names"
@@ -247,6 +255,8 @@ def gearman_job(
     worker_timeout: int | None = None,
     unenveloped: str | None = None,
     timeout: int | None = None,
+    version: int | None = None,
+    payload_budget: int | None = None,
 ) -> Callable[[Callable[P, T]], GearmanJob[P, T]]: ...
 
 
@@ -262,6 +272,8 @@ def gearman_job(
     worker_timeout: int | None = None,
     unenveloped: str | None = None,
     timeout: int | None = None,
+    version: int | None = None,
+    payload_budget: int | None = None,
 ) -> GearmanJob[P, T] | Callable[[Callable[P, T]], GearmanJob[P, T]]:
     """Declare a Gearman job, bare (``@gearman_job``) or with options (``@gearman_job(...)``).
 
@@ -269,7 +281,11 @@ def gearman_job(
     content types the worker also reads (during a migration); ``result_serializer`` writes the
     result; ``worker_timeout`` is Gearman's CAN_DO_TIMEOUT in seconds; ``unenveloped`` names the
     content type of bare payloads sent by old or foreign clients (off by default: they are
-    refused). ``timeout`` is the deprecated spelling of ``worker_timeout``.
+    refused). ``timeout`` is the deprecated spelling of ``worker_timeout``. ``version`` is the
+    version of the job's signature: calls then carry ``schema=NAME@VERSION`` and a worker refuses
+    calls of another version (without it, calls carry no version and exports say 1);
+    ``payload_budget`` is the payload size in bytes past which a warning is logged and counted,
+    before GEARMAN_MAX_PAYLOAD_SIZE refuses (default: 80% of that limit).
     """
     if timeout is not None:
         if worker_timeout is not None:
@@ -294,6 +310,8 @@ def gearman_job(
             result_serializer=result_serializer,
             worker_timeout=worker_timeout,
             unenveloped=unenveloped,
+            version=version,
+            payload_budget=payload_budget,
         )
         registry.add(job)
         return job
