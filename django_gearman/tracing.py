@@ -42,9 +42,11 @@ class _Api:
         self.trace = trace
         self.metrics = metrics
         self.propagator = propagator
+        # A proxy until the application installs an SDK; it then follows the real provider.
+        self._tracer = trace.get_tracer("django_gearman")
 
     def tracer(self) -> Any:
-        return self.trace.get_tracer("django_gearman")
+        return self._tracer
 
 
 def _attributes(function: str, operation: str) -> dict[str, Any]:
