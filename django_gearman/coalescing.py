@@ -3,7 +3,7 @@
 gearmand runs one job per (function, unique id): identical foreground calls in flight share one
 execution and its result, identical background jobs queue once. ``unique=True`` hashes the
 payload bytes; ``"auto"`` hashes what the call *means*, so calls that differ only in how they
-were written coalesce. The rules (docs/usage.md, "Coalescing"):
+were written coalesce. The rules (README.md, "Contracts"):
 
 1. The arguments are validated against the job's annotations first (``"5"`` for an ``int`` is 5,
    an ISO string for a ``datetime`` is that datetime, a dict for a model is the model), then

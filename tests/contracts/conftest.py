@@ -15,7 +15,7 @@ from tests.support.gearmand import Gearmand
 
 
 @pytest.fixture
-def contract_worker(live: Gearmand) -> Iterator[Callable[..., WorkerProcess]]:
+def contract_worker(live: Gearmand) -> Iterator[Callable[..., WorkerProcess]]:  # noqa: F811
     """Start ``gearman_worker`` subprocesses with the contract settings; all are stopped."""
     started: list[WorkerProcess] = []
 

@@ -48,8 +48,7 @@ def test_breaking_changes_fail_with_exit_code_1(snapshot: Path) -> None:
     assert "BREAKING: deploy.place: new required parameter 'warehouse'" in lines
     assert "BREAKING: deploy.place: parameter 'note' moved from position 2 to 3" in lines
     assert (
-        "BREAKING: deploy.stats: the result may now hold values that callers do not expect"
-        in lines
+        "BREAKING: deploy.stats: the result may now hold values that callers do not expect" in lines
     )
     assert "5 breaking change(s) without a version bump" in done.stderr
 
@@ -90,19 +89,26 @@ def _changes(before: Callable[..., Any], after: Callable[..., Any]) -> list[str]
 
 
 def test_rules_for_kinds_requiredness_and_types() -> None:
-    def base(a: int, b: str = "", *, c: list[int] | None = None) -> int: ...
+    def base(a: int, b: str = "", *, c: list[int] | None = None) -> int:
+        raise NotImplementedError
 
-    def keyword_only_a(*, a: int, b: str = "", c: list[int] | None = None) -> int: ...
+    def keyword_only_a(*, a: int, b: str = "", c: list[int] | None = None) -> int:
+        raise NotImplementedError
 
-    def required_b(a: int, b: str, *, c: list[int] | None = None) -> int: ...
+    def required_b(a: int, b: str, *, c: list[int] | None = None) -> int:
+        raise NotImplementedError
 
-    def c_positional(a: int, b: str = "", c: list[int] | None = None) -> int: ...
+    def c_positional(a: int, b: str = "", c: list[int] | None = None) -> int:
+        raise NotImplementedError
 
-    def c_narrowed(a: int, b: str = "", *, c: list[int] = []) -> int: ...  # noqa: B006
+    def c_narrowed(a: int, b: str = "", *, c: list[int] = []) -> int:  # noqa: B006
+        raise NotImplementedError
 
-    def result_narrowed(a: int, b: str = "", *, c: list[int] | None = None) -> Literal[1]: ...
+    def result_narrowed(a: int, b: str = "", *, c: list[int] | None = None) -> Literal[1]:
+        raise NotImplementedError
 
-    def with_varargs(a: int, b: str = "", *rest: int, c: list[int] | None = None) -> int: ...
+    def with_varargs(a: int, b: str = "", *rest: int, c: list[int] | None = None) -> int:
+        raise NotImplementedError
 
     assert _changes(base, base) == []
     assert _changes(base, keyword_only_a) == [

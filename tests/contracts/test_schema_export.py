@@ -22,7 +22,7 @@ from django_gearman import GearmanClient
 from serializers import ValidationFailed, decode, encode
 from tests.contracts.contract_jobs.gearman_jobs import Line, quote
 from tests.contracts.support import manage, recording_worker
-from tests.interop.peers import REPO, PEER_TIMEOUT, check_node_modules
+from tests.interop.peers import PEER_TIMEOUT, REPO, check_node_modules
 from tests.support.gearmand import Gearmand
 
 JOB = "contracts.quote"
@@ -79,9 +79,7 @@ def test_bundle_names_schema_id_and_version(tmp_path: Path) -> None:
     }
 
 
-def test_real_calls_and_results_validate_in_python_and_node(
-    live: Gearmand, tmp_path: Path
-) -> None:
+def test_real_calls_and_results_validate_in_python_and_node(live: Gearmand, tmp_path: Path) -> None:
     bundle = exported_bundle(tmp_path)
     entry = bundle["jobs"][JOB]
     lines = [Line(sku="A-1", quantity=2, unit_price=Decimal("1.10"))]
@@ -99,7 +97,8 @@ def test_real_calls_and_results_validate_in_python_and_node(
         client_quote.submit("ada", lines)
         client_quote.submit("ada", lines=lines, discount_percent=5)
         client_quote.submit("ada", lines, WHEN, tags={"k": "v"})
-        client_quote.submit("ada", [{"sku": "B", "quantity": "3", "unit_price": 2}], due=None)
+        raw_line: Any = {"sku": "B", "quantity": "3", "unit_price": 2}  # validated to a Line
+        client_quote.submit("ada", [raw_line], due=None)
         client.submit_job(JOB, args=["bob"], kwargs={"lines": []})
     assert len(received) == 5
     values = [decode(payload).value for payload in received]

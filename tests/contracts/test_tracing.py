@@ -59,7 +59,8 @@ def test_trace_crosses_client_gearmand_worker(
     worker_spans, client_spans = tmp_path / "worker.jsonl", tmp_path / "client.jsonl"
     contract_worker(wait_for=job, env={"TEST_CONTRACTS_SPANS": str(worker_spans), **SIGNED})
     answer = client_process("submit", live.address, job, "hello", spans=client_spans)
-    assert answer == ({"result": "HELLO"} if job == "contracts.traced" else {"failed": "ValueError"})
+    expected = {"result": "HELLO"} if job == "contracts.traced" else {"failed": "ValueError"}
+    assert answer == expected
     client = spans_in(client_spans)
     request, create = client["request"], client[f"create {job}"]
     assert create["kind"] == "PRODUCER" and create["parent_id"] == request["span_id"]
@@ -168,6 +169,4 @@ def test_without_opentelemetry_nothing_is_imported_and_nothing_changes() -> None
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert answer["result"] == "X" and answer["api"] is True and answer["imported"] == []
-    assert answer["payload"].split("\n")[0] == (
-        "GME/1 ct=application/json accept=application/json"
-    )
+    assert answer["payload"].split("\n")[0] == ("GME/1 ct=application/json accept=application/json")

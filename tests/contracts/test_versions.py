@@ -12,8 +12,8 @@ from collections.abc import Callable
 import pytest
 
 from django_gearman import GearmanClient, JobRefused
-from django_gearman.protocol import Client
 from django_gearman.calls import job_spec
+from django_gearman.protocol import Client
 from serializers import decode
 from tests.contracts.deploys.v1.gearman_jobs import place, stats
 from tests.django.support import WorkerProcess

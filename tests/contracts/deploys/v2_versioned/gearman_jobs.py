@@ -1,4 +1,4 @@
-"""deploy.place after breaking changes, version raised to 2: renamed, narrowed, a new required one."""
+"""deploy.place after breaking changes, version raised to 2: renamed, narrowed, a new one."""
 
 from __future__ import annotations
 
