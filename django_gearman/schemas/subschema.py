@@ -8,11 +8,10 @@ calls the change breaking rather than let an unproven one through.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import jsonschema
 
 # Keywords that describe but never constrain.
 _ANNOTATIONS = frozenset(
@@ -85,12 +84,57 @@ class Side:
         return Side(schema, self.defs)
 
     def accepts(self, value: Any) -> bool:
-        document = (
-            {**self.schema, "$defs": dict(self.defs)}
-            if isinstance(self.schema, Mapping)
-            else self.schema
-        )
-        return jsonschema.Draft202012Validator(document).is_valid(value)
+        """Whether a literal (an enum or const value of the other side) is valid here; only
+        scalars are checked, anything else is not proven."""
+        schema, _ = self.resolve()
+        if schema is True or schema == {}:
+            return True
+        if not isinstance(schema, Mapping):
+            return False
+        for key in ("anyOf", "oneOf"):
+            if key in schema:
+                base = {k: v for k, v in schema.items() if k != key}
+                return any(self.at({**base, **branch}).accepts(value) for branch in schema[key])
+        if "const" in schema:
+            return bool(schema["const"] == value and type(schema["const"]) is type(value))
+        if "enum" in schema:
+            return any(item == value and type(item) is type(value) for item in schema["enum"])
+        return _json_type(value) in _types(schema) and _scalar_bounds(value, schema)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "integer" if value.is_integer() else "number"
+    return "string" if isinstance(value, str) else "unknown"
+
+
+def _scalar_bounds(value: Any, schema: Mapping[str, Any]) -> bool:
+    """A scalar literal against the bounds pydantic writes (anything else: not proven)."""
+    checks = {
+        "minimum": lambda bound: value >= bound,
+        "maximum": lambda bound: value <= bound,
+        "exclusiveMinimum": lambda bound: value > bound,
+        "exclusiveMaximum": lambda bound: value < bound,
+        "minLength": lambda bound: len(value) >= bound,
+        "maxLength": lambda bound: len(value) <= bound,
+        "pattern": lambda bound: re.search(bound, value) is not None,
+    }
+    for key, bound in schema.items():
+        if key in checks:
+            try:
+                if not checks[key](bound):
+                    return False
+            except (TypeError, re.error):
+                return False
+        elif key not in ("type", *_ANNOTATIONS):
+            return False
+    return True
 
 
 def accepts_all(old: Side, new: Side) -> bool:
