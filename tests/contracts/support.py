@@ -1,16 +1,11 @@
-"""Helpers of the contract tests: worker and manage.py subprocesses with the contract settings,
-and a recording transport worker that keeps the payloads clients really sent."""
+"""Helpers of the contract tests: manage.py subprocesses with the contract settings."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from django_gearman.protocol import Worker, WorkerJob
 from tests.django.support import ROOT
 
 SETTINGS = "tests.contracts.settings"
@@ -38,25 +33,3 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         timeout=COMMAND_TIMEOUT,
         check=False,
     )
-
-
-@contextmanager
-def recording_worker(address: str, function: str, reply: bytes) -> Iterator[list[bytes]]:
-    """A bare transport worker for ``function`` that keeps every payload and answers ``reply``:
-    what crossed gearmand, byte for byte."""
-    received: list[bytes] = []
-    worker = Worker([address])
-
-    def record(job: WorkerJob) -> bytes:
-        received.append(job.data)
-        return reply
-
-    worker.register(function, record)
-    thread = threading.Thread(target=worker.work, daemon=True)
-    thread.start()
-    try:
-        yield received
-    finally:
-        worker.stop()
-        thread.join(30)
-        worker.close()

@@ -21,9 +21,10 @@ import pytest
 from django_gearman import GearmanClient
 from serializers import ValidationFailed, decode, encode
 from tests.contracts.contract_jobs.gearman_jobs import Line, quote
-from tests.contracts.support import manage, recording_worker
+from tests.contracts.support import manage
 from tests.interop.peers import PEER_TIMEOUT, REPO, check_node_modules
 from tests.support.gearmand import Gearmand
+from tests.support.recording import recording_worker
 
 JOB = "contracts.quote"
 WHEN = dt.datetime(2026, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
