@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -45,8 +46,23 @@ class _Api:
         # A proxy until the application installs an SDK; it then follows the real provider.
         self._tracer = trace.get_tracer("django_gearman")
 
+        self._idle = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+        # get_tracer_provider() reads os.environ on every call until a provider is set (about
+        # 1 us); the API's own global answers the same for the usual set_tracer_provider().
+        self._from_environment = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+
     def tracer(self) -> Any:
         return self._tracer
+
+    def recording(self) -> bool:
+        """Whether an SDK is installed: without one no span is ever valid, so the (costly)
+        no-op spans are skipped altogether."""
+        provider = getattr(self.trace, "_TRACER_PROVIDER", None)
+        if provider is None:
+            if not self._from_environment and hasattr(self.trace, "_TRACER_PROVIDER"):
+                return False
+            provider = self.trace.get_tracer_provider()
+        return not isinstance(provider, self._idle)
 
 
 def _attributes(function: str, operation: str) -> dict[str, Any]:
@@ -58,15 +74,21 @@ def _attributes(function: str, operation: str) -> dict[str, Any]:
     }
 
 
-@contextlib.contextmanager
-def creating(function: str, fields: Mapping[str, str] | None) -> Iterator[Mapping[str, str] | None]:
+def creating(
+    function: str, fields: Mapping[str, str] | None
+) -> contextlib.AbstractContextManager[Mapping[str, str] | None]:
     """Around writing one call of ``function``: a ``create`` span, and the header ``fields``
-    with its trace context added (``fields`` unchanged when there is no OpenTelemetry or no
-    recording span)."""
+    with its trace context added (``fields`` unchanged when there is no OpenTelemetry SDK)."""
     api = _otel()
-    if api is None:
-        yield fields
-        return
+    if api is None or not api.recording():
+        return contextlib.nullcontext(fields)
+    return _create_span(api, function, fields)
+
+
+@contextlib.contextmanager
+def _create_span(
+    api: Any, function: str, fields: Mapping[str, str] | None
+) -> Iterator[Mapping[str, str] | None]:
     kind = api.trace.SpanKind.PRODUCER
     name = f"create {function}"
     with api.tracer().start_as_current_span(
@@ -125,7 +147,7 @@ def processing(
     """Start the ``process`` span of a job whose envelope was verified (so ``fields`` were
     signed by the caller, if signatures are on), as a child of the caller's context."""
     api = _otel()
-    if api is None:
+    if api is None or not api.recording():
         return NOT_TRACED
     carrier = {key: fields[key] for key in TRACE_FIELDS if key in fields}
     parent = api.propagator.extract(carrier) if carrier else None
