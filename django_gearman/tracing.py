@@ -97,16 +97,21 @@ def _create_span(
         carrier: dict[str, str] = {}
         if span.get_span_context().is_valid:
             api.propagator.inject(carrier)
-        extra = {k: v for k, v in carrier.items() if k in TRACE_FIELDS and _fits(k, v)}
+        extra: dict[str, str] = {}
+        for key in TRACE_FIELDS:
+            value = header_value(key, carrier[key]) if key in carrier else None
+            if value is not None:
+                extra[key] = value
         yield {**(fields or {}), **extra} if extra else fields
 
 
-def _fits(key: str, value: str) -> bool:
-    """A header value must be printable ASCII without spaces; tracestate may hold spaces
-    around its commas (dropped) or inside a value (then it is left out)."""
+def header_value(key: str, value: str) -> str | None:
+    """The value as an envelope header carries it (printable ASCII, no spaces), or None:
+    tracestate may hold spaces around its commas (dropped) or inside a value (then it is left
+    out)."""
     if key == "tracestate":
         value = ",".join(part.strip() for part in value.split(","))
-    return bool(_FIELD_VALUE.fullmatch(value))
+    return value if _FIELD_VALUE.fullmatch(value) else None
 
 
 class Processing:
