@@ -21,6 +21,7 @@ from .calls import JobError, JobSpec, execute, job_spec
 from .conf import get_settings
 from .declaration import GearmanJob
 from .protocol import Worker, WorkerJob
+from .schemas.budgets import check_budget
 
 # The logger keeps the name the documentation and users' LOGGING settings know.
 log = logging.getLogger("django_gearman.worker")
@@ -36,6 +37,10 @@ def job_callback(spec: JobSpec) -> Callable[[WorkerJob], bytes]:
         handle = job.handle.decode("ascii", "replace")
         started = time.monotonic()
         outcome = "ok"
+        if spec.payload_budget is not None:  # calls from peers, too, warn before the limit
+            check_budget(
+                spec.name, len(job.data), spec.payload_budget, spec.max_payload_size, "received"
+            )
         try:
             return execute(
                 spec,

@@ -26,19 +26,25 @@ def effective_budget(declared: int | None, hard_limit: int) -> int:
     return min(budget, hard_limit)
 
 
-def check_budget(job: str, size: int, budget: int, hard_limit: int) -> None:
-    """Log and count a payload of ``size`` bytes over ``budget`` (the hard limit refuses later)."""
+def check_budget(
+    job: str, size: int, budget: int, hard_limit: int, direction: str = "sent"
+) -> None:
+    """Log and count a payload of ``size`` bytes over ``budget`` (the hard limit refuses later);
+    ``direction`` is ``sent`` (a client's call, a worker's result) or ``received`` (a call as a
+    worker got it, from any language)."""
     if size <= budget:
         return
     with _lock:
         _over_budget[job] += 1
     log.warning(
-        "job=%s payload of %d bytes is over its budget of %d bytes (the limit is %d)",
+        "job=%s %s payload of %d bytes is over its budget of %d bytes (the limit is %d)",
         job,
+        direction,
         size,
         budget,
         hard_limit,
         extra={"job_name": job, "payload_bytes": size, "payload_budget": budget},
+        stacklevel=2,
     )
     from .. import tracing  # deferred: only payloads over budget pay for the lookup
 

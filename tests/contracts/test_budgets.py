@@ -3,7 +3,9 @@ GEARMAN_MAX_PAYLOAD_SIZE it is refused (after the same warning)."""
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
 
 import pytest
 from django.test import override_settings
@@ -12,9 +14,12 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, NumberDataPoint
 
 from django_gearman.calls import job_spec
+from django_gearman.protocol import Client
 from django_gearman.schemas.budgets import over_budget_counts
-from serializers import PayloadTooLarge
+from serializers import PayloadTooLarge, decode
 from tests.contracts.contract_jobs.gearman_jobs import sized, traced
+from tests.django.support import WorkerProcess, wait_until
+from tests.support.gearmand import Gearmand
 
 JOB = "contracts.sized"
 
@@ -51,7 +56,7 @@ def test_over_budget_warns_and_counts_then_sends(
         assert caplog.records == []
         assert sized.submit("x" * 300) == 300
     [record] = caplog.records
-    assert record.getMessage().startswith(f"job={JOB} payload of ")
+    assert record.getMessage().startswith(f"job={JOB} sent payload of ")
     assert "over its budget of 200 bytes" in record.getMessage()
     assert over_budget_counts()[JOB] == before + 1
     assert over_budget_metric(metric_reader) == metric_before + 1
@@ -73,3 +78,22 @@ def test_default_budget_is_a_share_of_the_hard_limit(eager: None) -> None:
     with override_settings(GEARMAN_MAX_PAYLOAD_SIZE=1000):
         assert job_spec(traced).payload_budget == 800
         assert job_spec(sized).payload_budget == 200
+
+
+def test_a_worker_warns_about_a_received_call_over_budget(
+    live: Gearmand, contract_worker: Callable[..., WorkerProcess]
+) -> None:
+    worker = contract_worker(wait_for=JOB)
+    body = json.dumps({"args": ["y" * 300], "kwargs": {}}).encode()
+    payload = b"GME/1 ct=application/json\n" + body  # as a peer in another language sends it
+    result = Client([live.address]).submit(JOB, payload, timeout=30)
+    assert result.state == "complete" and decode(result.result).value == 300
+    small = Client([live.address]).submit(
+        JOB, b'GME/1 ct=application/json\n{"args":["y"],"kwargs":{}}'
+    )
+    assert small.state == "complete"
+    wait_until(lambda: worker.output().count("outcome=ok") == 2, 30, "both jobs logged")
+    warnings = [line for line in worker.output().splitlines() if "over its budget" in line]
+    assert (
+        len(warnings) == 1 and f"job={JOB} received payload of {len(payload)} bytes" in warnings[0]
+    )
