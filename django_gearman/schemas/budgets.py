@@ -1,8 +1,10 @@
 """Payload budgets: a warning (a log line and a counter) before the hard size limit refuses.
 
 ``GEARMAN_MAX_PAYLOAD_SIZE`` refuses an envelope outright. A job's ``payload_budget`` (default:
-80% of that limit) is the size past which each payload it sends is still sent, but logged on the
-``django_gearman.budgets`` logger and counted, so growth is seen before calls start failing.
+80% of that limit) is the size past which a payload is still sent (or run), but logged on the
+``django_gearman.budgets`` logger and counted: by the sender of calls, results and progress
+data, and by the worker for each call it receives (from any language), so growth is seen before
+calls start failing.
 """
 
 from __future__ import annotations
