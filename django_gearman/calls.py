@@ -38,10 +38,13 @@ from serializers import (
 )
 from serializers.envelope import MAGIC
 
+from . import tracing
 from .conf import GearmanSettings, get_settings, on_settings_reset
 from .exceptions import JobFailed, JobRefused, NotNegotiable
 from .protocol import WorkException
 from .reporting import JobContext, enter_job, leave_job
+from .schemas.budgets import check_budget, effective_budget
+from .schemas.versions import check_call_version, contract_field
 
 if TYPE_CHECKING:
     from .declaration import GearmanJob, SubmitOptions
@@ -131,6 +134,8 @@ class JobSpec:
     timeout: float
     func: Callable[..., Any] | None = None
     schema: Schemas | None = None
+    contract: str | None = None  # NAME@VERSION, the call envelope's schema field (local jobs)
+    payload_budget: int | None = None  # bytes; over it a payload is logged and counted
     _negotiated: dict[tuple[str, ...], Serializer] = field(default_factory=dict, compare=False)
 
     @property
@@ -151,7 +156,10 @@ class JobSpec:
             # json and msgpack take the arguments as they are (models dumped in one pass);
             # any other serializer gets the plain `Call.to_wire` form, as the receiver reads it.
             body = self.schema.call.to_wire(call) if self._plain_request else call.to_wire()
-        return self._encode(body, self.request_serializer, self.accept_header, fields)
+        with tracing.creating(self.wire_name, fields) as traced:  # adds traceparent, if any
+            return self._encode(
+                body, self.request_serializer, self.accept_header, traced, self.contract
+            )
 
     def decode_result(self, blob: bytes) -> Any:
         """Verify and decode a result envelope, then validate it against the return annotation."""
@@ -220,6 +228,7 @@ class JobSpec:
         serializer: Serializer,
         accept: tuple[str, ...] | None,
         fields: Mapping[str, str] | None = None,
+        schema: str | None = None,
     ) -> bytes:
         blob = encode(
             value,
@@ -230,7 +239,10 @@ class JobSpec:
             compress="zlib" if self.compress_min_size is not None else None,
             compress_min_bytes=self.compress_min_size or 0,
             fields=fields,
+            schema=schema,
         )
+        if self.payload_budget is not None:
+            check_budget(self.name, len(blob), self.payload_budget, self.max_payload_size)
         if len(blob) > self.max_payload_size:
             raise PayloadTooLarge(
                 f"job {self.name!r}: the encoded payload is {len(blob)} bytes, over "
@@ -283,6 +295,7 @@ def execute(
     started = False
     try:
         decoded = decode(payload, spec.request_policy, job=spec.wire_name)
+        check_call_version(spec.contract, decoded.schema)
         if hooks is not None:
             refusal = hooks.started(handle, decoded.fields)
             if refusal is not None:
@@ -311,6 +324,7 @@ def execute(
 
     probe = hooks.cancel_requested if hooks is not None else None
     context = JobContext(spec.name, handle, eager, send_status, data, warning, probe)
+    trace = tracing.processing(spec.wire_name, decoded.fields, handle, len(payload))
     token = enter_job(context)
     try:
         value = spec.func(*call.args, **call.kwargs)
@@ -319,11 +333,13 @@ def execute(
         else:
             blob = spec._encode(value, result_serializer, None)
     except Exception as exc:
+        trace.failed(exc)
         if hooks is not None:
             hooks.failed(exc, False)
         raise spec.job_error(exc, refused=False) from exc
     finally:
         leave_job(token)
+        trace.end()
     if hooks is not None:
         hooks.succeeded(blob)
     return blob
@@ -397,6 +413,8 @@ def _build_spec(
     result_name: str,
     extra_accept: tuple[str, ...],
     unenveloped: str | None,
+    contract: str | None = None,
+    payload_budget: int | None = None,
 ) -> JobSpec:
     request = get_serializer(serializer_name)
     result = get_serializer(result_name)
@@ -432,6 +450,8 @@ def _build_spec(
         timeout=current.timeout,
         func=func,
         schema=schema_for(func) if func is not None else None,
+        contract=contract,
+        payload_budget=effective_budget(payload_budget, current.max_payload_size),
     )
 
 
@@ -461,6 +481,8 @@ def job_spec(job: GearmanJob[Any, Any], serializer: str | None = None) -> JobSpe
             job.result_serializer or own,
             job.accept,
             job.unenveloped,
+            contract_field(job.name, job.version) if job.version is not None else None,
+            job.payload_budget,
         )
         with _specs_lock:
             _specs[key] = spec

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from serializers import SerializerError
 
 from .calls import JobSpec, job_spec, remote_spec, run_eagerly
+from .coalescing import call_unique
 from .compat import LegacyCalls
 from .conf import GearmanSettings, get_settings, on_settings_reset
 from .declaration import GearmanJob, SubmitOptions, registry
@@ -218,7 +219,7 @@ class GearmanClient(LegacyCalls):
         else:
             payload = spec.encode_call(args, kwargs)
             unique = unique_id(
-                options.unique,
+                call_unique(spec, args, kwargs) if options.unique == "auto" else options.unique,
                 background=options.background,
                 wire_name=spec.wire_name,
                 payload=payload,

@@ -95,6 +95,8 @@ class GearmanJob(Generic[P, T]):
     store_result: bool | None = None
     retry_policy: RetryPolicy = NO_RETRIES
     schedule: Schedule | None = None
+    version: int | None = None
+    payload_budget: int | None = None
     options: SubmitOptions = field(default_factory=SubmitOptions, compare=False)
 
     def __post_init__(self) -> None:
@@ -114,6 +116,12 @@ class GearmanJob(Generic[P, T]):
             value = getattr(self, option)
             if value is not None and (not isinstance(value, str) or not value):
                 raise ConfigurationError(f"job {self.name!r}: {option} must be a non-empty string")
+        for option in ("version", "payload_budget"):  # the job's contract (docs/envelope.md)
+            value = getattr(self, option)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ConfigurationError(f"job {self.name!r}: {option} must be a whole number")
+        if any(value is not None and value < 1 for value in (self.version, self.payload_budget)):
+            raise ConfigurationError(f"job {self.name!r}: version and payload_budget must be >= 1")
         if isinstance(self.accept, str) or not all(isinstance(a, str) for a in self.accept):
             raise ConfigurationError(
                 f"job {self.name!r}: accept must be a list of content types or serializer names"
@@ -339,6 +347,8 @@ def gearman_job(
     retry_on: tuple[type[BaseException], ...] = (Exception,),
     retry_delay: float = DEFAULT_BASE_DELAY,
     schedule: str | timedelta | Schedule | None = None,
+    version: int | None = None,
+    payload_budget: int | None = None,
 ) -> Callable[[Callable[P, T]], StoredJob[P, T]]: ...
 
 
@@ -358,6 +368,8 @@ def gearman_job(
     retry_on: tuple[type[BaseException], ...] = (Exception,),
     retry_delay: float = DEFAULT_BASE_DELAY,
     schedule: str | timedelta | Schedule | None = None,
+    version: int | None = None,
+    payload_budget: int | None = None,
 ) -> Callable[[Callable[P, T]], GearmanJob[P, T]]: ...
 
 
@@ -378,6 +390,8 @@ def gearman_job(
     retry_on: tuple[type[BaseException], ...] = (Exception,),
     retry_delay: float = DEFAULT_BASE_DELAY,
     schedule: str | timedelta | Schedule | None = None,
+    version: int | None = None,
+    payload_budget: int | None = None,
 ) -> GearmanJob[P, T] | Callable[[Callable[P, T]], GearmanJob[P, T]]:
     """Declare a Gearman job, bare (``@gearman_job``) or with options (``@gearman_job(...)``).
 
@@ -385,7 +399,11 @@ def gearman_job(
     content types the worker also reads (during a migration); ``result_serializer`` writes the
     result; ``worker_timeout`` is Gearman's CAN_DO_TIMEOUT in seconds; ``unenveloped`` names the
     content type of bare payloads sent by old or foreign clients (off by default: they are
-    refused). ``timeout`` is the deprecated spelling of ``worker_timeout``.
+    refused). ``timeout`` is the deprecated spelling of ``worker_timeout``. ``version`` is the
+    version of the job's signature: calls then carry ``schema=NAME@VERSION`` and a worker refuses
+    calls of another version (without it, calls carry no version and exports say 1);
+    ``payload_budget`` is the payload size in bytes past which a warning is logged and counted,
+    before GEARMAN_MAX_PAYLOAD_SIZE refuses (default: 80% of that limit).
 
     ``store_result`` keeps a record of every call in the database (default
     GEARMAN_STORE_RESULTS); ``retries`` more attempts (stored jobs only) follow a failure with an
@@ -427,6 +445,8 @@ def gearman_job(
             store_result=store_result,
             retry_policy=policy,
             schedule=schedule,  # type: ignore[arg-type]  # parsed in __post_init__
+            version=version,
+            payload_budget=payload_budget,
         )
         registry.add(job)
         return job

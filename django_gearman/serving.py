@@ -23,6 +23,7 @@ from .declaration import GearmanJob, registry
 from .protocol import Worker, WorkerJob
 from .retries import NO_RETRIES
 from .signals import JobAttempt
+from .schemas.budgets import check_budget
 
 # The logger keeps the name the documentation and users' LOGGING settings know.
 log = logging.getLogger("django_gearman.worker")
@@ -43,6 +44,10 @@ def job_callback(
         handle = job.handle.decode("ascii", "replace")
         started = time.monotonic()
         outcome = "ok"
+        if spec.payload_budget is not None:  # calls from peers, too, warn before the limit
+            check_budget(
+                spec.name, len(job.data), spec.payload_budget, spec.max_payload_size, "received"
+            )
         try:
             return execute(
                 spec,

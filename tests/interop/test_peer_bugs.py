@@ -21,6 +21,7 @@ from django_gearman.protocol import Client, Worker, WorkerJob, WorkException
 from serializers import MalformedEnvelope, SigningKey, decode, encode
 from tests.interop.peers import PEER_COMMANDS, REPO, background_process, log_tail
 from tests.support.gearmand import Gearmand
+from tests.support.recording import recording_worker as recording
 
 PERL_BUGS = REPO / "interop" / "perl" / "bugs"
 PHP_BUGS = REPO / "interop" / "php" / "bugs"
@@ -54,22 +55,8 @@ def test_perl_worker_reruns_a_job_whose_result_is_false(
 @pytest.fixture
 def recording_worker(gearmand: Gearmand) -> Iterator[list[bytes]]:
     """A Python worker serving bug.record: it keeps every workload it gets and answers 'ok'."""
-    received: list[bytes] = []
-
-    def record(job: WorkerJob) -> bytes:
-        received.append(job.data)
-        return b"ok"
-
-    worker = Worker([gearmand.address])
-    worker.register("bug.record", record)
-    thread = threading.Thread(target=worker.work, daemon=True)
-    thread.start()
-    try:
+    with recording(gearmand.address, "bug.record", b"ok") as received:
         yield received
-    finally:
-        worker.stop()
-        thread.join(timeout=10)
-        worker.close()
 
 
 def test_perl_client_sends_workload_zero_as_empty(

@@ -1,0 +1,1 @@
+"""Test jobs of tests/contracts (see the gearman_jobs module)."""
