@@ -22,8 +22,8 @@ from .conf import get_settings
 from .declaration import GearmanJob, registry
 from .protocol import Worker, WorkerJob
 from .retries import NO_RETRIES
-from .signals import JobAttempt
 from .schemas.budgets import check_budget
+from .signals import JobAttempt
 
 # The logger keeps the name the documentation and users' LOGGING settings know.
 log = logging.getLogger("django_gearman.worker")

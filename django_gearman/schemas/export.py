@@ -166,7 +166,9 @@ def contract_of(func: Callable[..., Any], name: str, function: str, version: int
     params = list(signature.parameters.values())
     annotations = [hints.get(p.name, Any) for p in params] + [hints.get("return", Any)]
     try:
-        adapter: TypeAdapter[Any] = TypeAdapter(tuple.__class_getitem__(tuple(annotations)))
+        # One adapter for all of them, so that models shared by several parameters share $defs.
+        whole_signature: Any = tuple.__class_getitem__(tuple(annotations))
+        adapter: TypeAdapter[Any] = TypeAdapter(whole_signature)
         whole = adapter.json_schema(mode="validation", ref_template="#/$defs/{model}")
     except (PydanticSchemaGenerationError, PydanticUserError, TypeError, ValueError) as exc:
         raise SchemaError(f"job {name!r}: its annotations have no JSON Schema: {exc}") from exc
