@@ -52,7 +52,10 @@ if ! "$PY" -c "import django_gearman, serializers, pytest_django, hypothesis, ge
   touch "$VENV/.setup-stamp"
 fi
 
-if [ -f interop/node/package.json ] && [ ! -d interop/node/node_modules ]; then
-  echo "setup: installing the Node peer (npm install in interop/node)"
-  (cd interop/node && npm install --no-audit --no-fund --silent)
+# The Node peer's packages, again whenever its lock file is newer than what npm last installed.
+node_dir=interop/node
+if [ -f "$node_dir/package-lock.json" ] && { [ ! -f "$node_dir/node_modules/.package-lock.json" ] \
+     || [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; }; then
+  echo "setup: installing the Node peer (npm ci in $node_dir)"
+  (cd "$node_dir" && npm ci --no-audit --no-fund --silent)
 fi
