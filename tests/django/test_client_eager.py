@@ -191,7 +191,7 @@ def test_job_exception_carries_its_traceback_when_the_setting_says_so() -> None:
 
 
 def test_unknown_job_is_refused_in_eager_mode(client: GearmanClient) -> None:
-    with pytest.raises(JobNotFound, match="no job 'other.project.job' in this project"):
+    with pytest.raises(JobNotFound, match=r"no job 'other\.project\.job' in this project"):
         client.submit_job("other.project.job", 1)
 
 
