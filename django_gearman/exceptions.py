@@ -31,7 +31,7 @@ class LayerError(GearmanJobError):
     """
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self).__bases__[0], self.args, dict(vars(self))))
+        return (_rebuild, (type(self).__bases__[1], self.args, dict(vars(self))))
 
 
 _twins: dict[type[Exception], type[LayerError]] = {}
@@ -40,7 +40,9 @@ _twins_lock = threading.Lock()
 
 def _twin(base: type[Exception]) -> type[LayerError]:
     """The one class that is both ``base`` and a ``GearmanJobError``; named as ``base`` is, so
-    a traceback shows the type users know (``serializers.errors.SignatureMissing``)."""
+    a traceback shows the type users know (``serializers.errors.SignatureMissing``).
+    ``LayerError`` comes first so that its ``__reduce__`` wins over e.g. ``OSError``'s (the
+    base of ``JobTimeout``); it adds nothing else, so ``base`` keeps its behaviour."""
     with _twins_lock:
         twin = _twins.get(base)
         if twin is None:
@@ -50,7 +52,7 @@ def _twin(base: type[Exception]) -> type[LayerError]:
                 "__doc__": base.__doc__,
             }
             twin = _twins[base] = cast(
-                type[LayerError], type(base.__name__, (base, LayerError), namespace)
+                type[LayerError], type(base.__name__, (LayerError, base), namespace)
             )
         return twin
 
