@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import re
 import threading
 from collections.abc import Callable, Iterator
 
@@ -27,7 +28,7 @@ from django_gearman.protocol import (
 )
 from serializers import PayloadTooLarge, SignatureMissing, ValidationFailed
 from tests.django.jobs_app import gearman_jobs as jobs
-from tests.django.support import WorkerProcess, wait_until, workers_for
+from tests.django.support import ROOT, WorkerProcess, wait_until, workers_for
 from tests.support.gearmand import Gearmand, free_port
 
 ADD = "tests.django.jobs_app.add"
@@ -255,3 +256,20 @@ def test_a_twin_keeps_class_message_and_attributes_and_survives_pickling(
     assert as_job_error(twin) is twin
     bug = KeyError("a bug stays a bug")
     assert as_job_error(bug) is bug
+
+
+def test_the_docs_show_the_codes_error_bounds_and_every_setting() -> None:
+    from django_gearman.calls import MAX_DETAIL_TEXT, MAX_ERROR_DETAILS
+    from django_gearman.conf import DEFAULTS
+
+    def text(path: str) -> str:
+        return " ".join((ROOT / path).read_text("utf-8").split())
+
+    assert f"at most {MAX_ERROR_DETAILS} validation problems" in text("README.md")
+    assert (
+        f"at most {MAX_ERROR_DETAILS} validation errors with each field at {MAX_DETAIL_TEXT} "
+        "characters" in text("docs/usage.md")
+    )
+    assert f"django-gearman lists at most {MAX_ERROR_DETAILS}" in text("docs/envelope.md")
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert set(re.findall(r"^\| `(GEARMAN_\w+)` \|", readme, re.M)) == set(DEFAULTS)
