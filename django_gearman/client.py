@@ -112,9 +112,11 @@ class _LoopTransport:
 class GearmanClient(LegacyCalls):
     """Submits jobs; one per process is enough (``default_client()``), it is thread-safe.
 
-    ``servers`` defaults to GEARMAN_SERVERS, ``serializer`` to GEARMAN_DEFAULT_SERIALIZER (used for
-    jobs that are only known by name), ``eager`` to GEARMAN_EAGER and ``timeout`` (seconds a
-    foreground job may take) to GEARMAN_TIMEOUT. The 0.2 methods (``submit_job``, ``do_task``,
+    ``servers`` defaults to GEARMAN_SERVERS (a list, or one string of comma-separated
+    addresses), ``serializer`` to GEARMAN_DEFAULT_SERIALIZER (a serializer given here declares
+    every name it submits a job served elsewhere), ``eager`` to GEARMAN_EAGER and ``timeout``
+    (seconds a foreground job may take) to GEARMAN_TIMEOUT. Everything it raises is a
+    ``GearmanJobError``. The 0.2 methods (``submit_job``, ``do_task``,
     ``do_tasks``, ``dispatch_background_task``) come from ``compat.LegacyCalls``.
     """
 
