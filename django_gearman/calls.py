@@ -12,8 +12,6 @@ the declaration stays a leaf and the codec can serve jobs known only by name.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import functools
 import inspect
 import itertools
@@ -22,11 +20,8 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-from asgiref.sync import async_to_sync
 
 from serializers import (
     Call,
@@ -386,7 +381,14 @@ def run_coroutine(coroutine: Coroutine[Any, Any, Any]) -> Any:
     ``sync_to_async`` its thread. Where this thread already runs a loop (an eager submit from
     ``async`` code), the coroutine gets a loop of its own in another thread, with this
     thread's context (``current_job()``), and this thread waits, as for a synchronous job.
+    Imported here: a worker without ``async def`` jobs never loads asyncio for them.
     """
+    import asyncio
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import async_to_sync
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
