@@ -13,10 +13,13 @@ the declaration stays a leaf and the codec can serve jobs known only by name.
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
+import logging
 import threading
+import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -40,7 +43,7 @@ from serializers.envelope import MAGIC
 
 from . import tracing
 from .conf import GearmanSettings, get_settings, on_settings_reset
-from .exceptions import JobFailed, JobRefused, NotNegotiable
+from .exceptions import JobFailed, JobNotFound, JobRefused, NotNegotiable
 from .protocol import WorkException
 from .reporting import JobContext, enter_job, leave_job
 from .schemas.budgets import check_budget, effective_budget
@@ -51,9 +54,16 @@ if TYPE_CHECKING:
 
 JSON = "application/json"
 MAX_ERROR_MESSAGE = 8 * 1024  # characters of an exception message in an error envelope
-MAX_TRACEBACK = 64 * 1024  # characters of traceback text in an error envelope
+MAX_TRACEBACK = 64 * 1024  # characters of traceback text (only with GEARMAN_SEND_TRACEBACKS)
+MAX_ERROR_DETAILS = 20  # validation errors listed in an error envelope; the rest are counted
+MAX_DETAIL_TEXT = 512  # characters of each field (loc, msg, type) of a listed validation error
 MAX_NEGOTIATED = 64  # distinct accept lists remembered per job
 ERROR_KEY = "error"
+DETAIL_KEYS = ("loc", "msg", "type")  # what a validation error tells the caller (no input)
+
+# The logger keeps the name the documentation and users' LOGGING settings know; eager mode logs
+# each job on it too, as a worker would.
+log = logging.getLogger("django_gearman.worker")
 
 
 class AttemptHooks(Protocol):
@@ -108,6 +118,13 @@ def _bounded(text: str, limit: int) -> str:
     return f"...[{len(text) - limit} characters cut]...\n" + text[-limit:]
 
 
+def _clipped(text: str, limit: int) -> str:
+    """Keep error texts small: the head of a message says what went wrong."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"...[{len(text) - limit} characters cut]"
+
+
 def remote_type_name(exc: BaseException) -> str:
     """``ValueError`` for builtins, ``package.module.Class`` otherwise."""
     cls = type(exc)
@@ -132,6 +149,7 @@ class JobSpec:
     max_payload_size: int
     eager: bool
     timeout: float
+    send_tracebacks: bool = False
     func: Callable[..., Any] | None = None
     schema: Schemas | None = None
     contract: str | None = None  # NAME@VERSION, the call envelope's schema field (local jobs)
@@ -180,12 +198,14 @@ class JobSpec:
             return JobFailed(self.name, "UnreadableError", f"not an error envelope: {value!r:.200}")
         remote_type = str(error.get("type", "Exception"))
         cls = JobRefused if error.get("refused") else JobFailed
+        omitted = error.get("errors_omitted")
         return cls(
             self.name,
             remote_type,
             str(error.get("message", "")),
             str(error.get("traceback", "")),
             details=error.get("errors"),
+            details_omitted=omitted if type(omitted) is int and omitted > 0 else 0,
         )
 
     def data_callback(self, callback: Callable[[Any], object]) -> Callable[[bytes], None]:
@@ -255,16 +275,29 @@ class JobSpec:
         return JobError(self.error_envelope(exc, refused=refused), remote_type_name(exc), refused)
 
     def error_envelope(self, exc: BaseException, *, refused: bool) -> bytes:
-        """Encode an exception as the job error envelope (always JSON: every peer reads it)."""
+        """Encode an exception as the job error envelope (always JSON: every peer reads it).
+
+        The caller learns the exception's type and message; the traceback (the worker's code
+        and file paths) only with GEARMAN_SEND_TRACEBACKS, else the field is empty (the
+        worker's log keeps it). Every part is bounded, so a hostile call cannot make its
+        error larger than itself: a call with 200,000 unexpected arguments gets 20 of them
+        listed and the others counted in ``errors_omitted``.
+        """
+        trace = "".join(traceback.format_exception(exc)) if self.send_tracebacks else ""
         error: dict[str, Any] = {
             "type": remote_type_name(exc),
-            "message": _bounded(_safe_str(exc), MAX_ERROR_MESSAGE),
-            "traceback": _bounded("".join(traceback.format_exception(exc)), MAX_TRACEBACK),
+            "message": _clipped(_safe_str(exc), MAX_ERROR_MESSAGE),
+            "traceback": _bounded(trace, MAX_TRACEBACK),
         }
         if refused:
             error["refused"] = True
         if isinstance(exc, ValidationFailed):
-            error["errors"] = [dict(item) for item in exc.errors]
+            error["errors"] = [
+                {key: _clipped(str(item.get(key, "")), MAX_DETAIL_TEXT) for key in DETAIL_KEYS}
+                for item in exc.errors[:MAX_ERROR_DETAILS]
+            ]
+            if len(exc.errors) > MAX_ERROR_DETAILS:
+                error["errors_omitted"] = len(exc.errors) - MAX_ERROR_DETAILS
         return encode({ERROR_KEY: error}, JSON, job=self.wire_name, signing_key=self.signing_key)
 
 
@@ -328,6 +361,8 @@ def execute(
     token = enter_job(context)
     try:
         value = spec.func(*call.args, **call.kwargs)
+        if inspect.iscoroutine(value):  # an ``async def`` job: run it to its end here
+            value = run_coroutine(value)
         if not enveloped:  # a caller that does not speak envelopes gets the bare body back
             blob = result_serializer.encode(value)
         else:
@@ -356,7 +391,18 @@ def run_eagerly(
     hooks: AttemptHooks | None = None,
 ) -> Any:
     """Eager mode: the worker's ``execute`` with ``worker_spec`` (the job's own spec, as a
-    worker would use) in this process, then the client's decoding of the outcome with ``spec``."""
+    worker would use) in this process, then the client's decoding of the outcome with ``spec``.
+
+    As in production, the job is logged as a worker logs it, and a background call's failure
+    goes only there (and to the job's lifecycle hooks): the caller gets its handle, never the
+    job's exception. A foreground failure is raised, chained to the job's own exception (it
+    never left this process) so that a test shows where the job failed.
+    """
+    if worker_spec.func is None:
+        raise JobNotFound(
+            f"job {spec.name!r} is served elsewhere (declared remote): eager mode runs only the "
+            f"jobs defined in this project"
+        )
     handle = f"eager:{next(_eager_handles)}"
     on_data = spec.data_callback(options.on_data) if options.on_data else None
     on_warning = options.on_warning
@@ -369,6 +415,7 @@ def run_eagerly(
         if options.on_status is not None:
             options.on_status(numerator, denominator)
 
+    started = time.monotonic()
     try:
         blob = execute(
             worker_spec,
@@ -380,11 +427,77 @@ def run_eagerly(
             eager=True,
             hooks=hooks,
         )
-    except WorkException as exc:
-        raise spec.decode_failure(exc.data) from None
+    except JobError as exc:
+        log_job(worker_spec.name, handle, started, len(payload), exc)
+        if options.background:
+            return handle
+        raise spec.decode_failure(exc.data) from exc.__cause__
+    log_job(worker_spec.name, handle, started, len(payload), None)
     if options.background:
         return handle
     return spec.decode_result(blob)
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Await an ``async def`` job from synchronous code, as ``django.tasks`` does.
+
+    ``async_to_sync`` gives the coroutine an event loop and Django's thread-sensitive
+    ``sync_to_async`` its thread. Where this thread already runs a loop (an eager submit from
+    ``async`` code), the coroutine gets a loop of its own in another thread, with this
+    thread's context (``current_job()``), and this thread waits, as for a synchronous job.
+    Imported here: a worker without ``async def`` jobs never loads asyncio for them.
+    """
+    import asyncio
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import async_to_sync
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return async_to_sync(_awaited)(coroutine)
+    context = contextvars.copy_context()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gearman-async-job") as pool:
+        return pool.submit(context.run, asyncio.run, coroutine).result()
+
+
+async def _awaited(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    return await coroutine
+
+
+def log_job(
+    name: str, handle: str, started: float, size: int, failure: BaseException | None
+) -> None:
+    """One line per job, never its data: what ran, where, how long, how it ended.
+
+    Success at INFO; a refused call at WARNING with the reason (the message the caller got);
+    a job that raised (or crashed its worker) at ERROR with the exception and its traceback.
+    """
+    level, outcome, exc_info, reason = logging.INFO, "ok", None, ""
+    if isinstance(failure, JobError):
+        cause = failure.__cause__ or failure
+        if failure.refused:
+            level, outcome = logging.WARNING, f"refused:{failure.remote_type}"
+            reason = " reason=" + _clipped(_safe_str(cause), MAX_ERROR_MESSAGE)
+        else:
+            level, outcome = logging.ERROR, f"error:{failure.remote_type}"
+            exc_info = (type(cause), cause, cause.__traceback__)
+    elif failure is not None:
+        level, outcome = logging.ERROR, "crash"
+        exc_info = (type(failure), failure, failure.__traceback__)
+    log.log(
+        level,
+        "job=%s handle=%s duration_ms=%.1f outcome=%s bytes_in=%d%s",
+        name,
+        handle,
+        (time.monotonic() - started) * 1000,
+        outcome,
+        size,
+        reason,
+        exc_info=exc_info,
+        extra={"job_name": name, "job_handle": handle, "job_outcome": outcome},
+    )
 
 
 # -- building and caching specs -------------------------------------------------------------
@@ -448,6 +561,7 @@ def _build_spec(
         max_payload_size=current.max_payload_size,
         eager=current.eager,
         timeout=current.timeout,
+        send_tracebacks=current.send_tracebacks,
         func=func,
         schema=schema_for(func) if func is not None else None,
         contract=contract,

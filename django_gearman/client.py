@@ -9,10 +9,11 @@ or eager mode in this process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import difflib
 import threading
 import uuid
-import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +22,17 @@ from serializers import SerializerError
 from .calls import JobSpec, job_spec, remote_spec, run_eagerly
 from .coalescing import call_unique
 from .compat import LegacyCalls
-from .conf import GearmanSettings, get_settings, on_settings_reset
+from .conf import GearmanSettings, get_settings, on_settings_reset, split_servers
 from .declaration import GearmanJob, SubmitOptions, registry
-from .exceptions import ConfigurationError, GearmanJobError, JobLost
+from .exceptions import (
+    ConfigurationError,
+    GearmanJobError,
+    InvalidCall,
+    JobLost,
+    JobNotFound,
+    as_job_error,
+    job_errors,
+)
 from .protocol import AsyncClient, Client, GearmanError, JobRequest, JobResult, Priority
 from .signals import JobAttempt, job_enqueued
 from .unique import unique_id
@@ -95,12 +104,32 @@ class PreparedCall:
         raise JobLost(self.spec.name, "the worker reported WORK_FAIL (it crashed or gave up)")
 
 
+@dataclass(frozen=True, slots=True)
+class _LoopTransport:
+    """The ``AsyncClient`` of one event loop and the guard that closes it with the loop."""
+
+    client: AsyncClient
+    guard: AsyncGenerator[None, None]
+
+    async def start(self) -> None:
+        """Run the guard to its ``yield``: the loop now knows it and closes it at shutdown."""
+        await anext(self.guard)
+
+    def forget(self) -> None:
+        """End the guard of a loop that closed without shutting down its async generators,
+        without the loop (its connections go with the loop's own objects)."""
+        with contextlib.suppress(StopIteration, RuntimeError):
+            self.guard.aclose().send(None)
+
+
 class GearmanClient(LegacyCalls):
     """Submits jobs; one per process is enough (``default_client()``), it is thread-safe.
 
-    ``servers`` defaults to GEARMAN_SERVERS, ``serializer`` to GEARMAN_DEFAULT_SERIALIZER (used for
-    jobs that are only known by name), ``eager`` to GEARMAN_EAGER and ``timeout`` (seconds a
-    foreground job may take) to GEARMAN_TIMEOUT. The 0.2 methods (``submit_job``, ``do_task``,
+    ``servers`` defaults to GEARMAN_SERVERS (a list, or one string of comma-separated
+    addresses), ``serializer`` to GEARMAN_DEFAULT_SERIALIZER (a serializer given here declares
+    every name it submits a job served elsewhere), ``eager`` to GEARMAN_EAGER and ``timeout``
+    (seconds a foreground job may take) to GEARMAN_TIMEOUT. Everything it raises is a
+    ``GearmanJobError``. The 0.2 methods (``submit_job``, ``do_task``,
     ``do_tasks``, ``dispatch_background_task``) come from ``compat.LegacyCalls``.
     """
 
@@ -117,9 +146,7 @@ class GearmanClient(LegacyCalls):
         self.eager = eager
         self.timeout = timeout
         self._transport: Client | None = None
-        self._async_transports: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, AsyncClient
-        ] = weakref.WeakKeyDictionary()
+        self._async_transports: dict[asyncio.AbstractEventLoop, _LoopTransport] = {}
         self._lock = threading.Lock()
 
     # -- transport -------------------------------------------------------------------------
@@ -140,29 +167,57 @@ class GearmanClient(LegacyCalls):
                 )
             return self._transport
 
-    def _async_transport(self) -> AsyncClient:
-        """One ``AsyncClient`` per event loop (its connections belong to that loop)."""
+    async def _async_transport(self) -> AsyncClient:
+        """One ``AsyncClient`` per event loop (its connections belong to that loop).
+
+        Its connections die with their loop: an ``async def`` view under WSGI runs on a new
+        loop per request (``async_to_sync``, i.e. ``asyncio.run``), and each loop's connections
+        would otherwise stay open for good. A guard started on the loop closes them when the
+        loop shuts down (``shutdown_asyncgens``, which ``asyncio.run`` calls); loops closed
+        without that are forgotten the next time a new loop needs a client.
+        """
         loop = asyncio.get_running_loop()
-        transport = self._async_transports.get(loop)  # the lock is for creating one
-        if transport is not None:
-            return transport
+        found = self._async_transports.get(loop)  # the lock is for creating one
+        if found is not None:
+            return found.client
+        created = None
         with self._lock:
-            transport = self._async_transports.get(loop)
-            if transport is None:
+            closed = [old for old in self._async_transports if old.is_closed()]
+            stale = [self._async_transports.pop(old) for old in closed]
+            found = self._async_transports.get(loop)
+            if found is None:
                 current = get_settings()
                 transport = AsyncClient(
                     self._server_list(current),
                     connect_timeout=current.connect_timeout,
                     default_timeout=current.timeout,
                 )
-                self._async_transports[loop] = transport
-            return transport
+                found = created = _LoopTransport(transport, self._closed_with_loop(loop, transport))
+                self._async_transports[loop] = found
+        for dead in stale:
+            dead.forget()
+        if created is not None:
+            await created.start()
+        return found.client
+
+    async def _closed_with_loop(
+        self, loop: asyncio.AbstractEventLoop, transport: AsyncClient
+    ) -> AsyncGenerator[None, None]:
+        """Suspended for the loop's lifetime; the loop closes it at shutdown (or ``aclose``)."""
+        try:
+            yield
+        finally:
+            with self._lock:
+                if (entry := self._async_transports.get(loop)) and entry.client is transport:
+                    del self._async_transports[loop]
+            if not loop.is_closed():
+                await transport.close()
 
     def _server_list(self, current: GearmanSettings) -> list[str]:
-        servers = list(current.servers) if self._servers is None else self._servers
+        servers = list(current.servers) if self._servers is None else split_servers(self._servers)
         if not servers:
             raise ConfigurationError("GEARMAN_SERVERS lists no server to submit to")
-        return [servers] if isinstance(servers, str) else list(servers)
+        return servers
 
     def close(self) -> None:
         """Close the pooled connections (a later submit reconnects)."""
@@ -174,9 +229,9 @@ class GearmanClient(LegacyCalls):
     async def aclose(self) -> None:
         """Close the asyncio connections of the running loop (and the sync ones)."""
         with self._lock:
-            transport = self._async_transports.pop(asyncio.get_running_loop(), None)
-        if transport is not None:
-            await transport.close()
+            found = self._async_transports.get(asyncio.get_running_loop())
+        if found is not None:
+            await found.guard.aclose()
         self.close()
 
     def __enter__(self) -> GearmanClient:
@@ -204,26 +259,25 @@ class GearmanClient(LegacyCalls):
         ``record_id``: the call of a stored job carries its record's id (header field ``id``),
         which is also its Gearman unique id.
         """
-        if job is not None:
-            spec = job_spec(job, serializer)
-        else:
-            spec = remote_spec(name, serializer or self.serializer)
-        if record_id is not None:
-            if options.unique is not None:
-                raise ConfigurationError(
-                    f"job {name!r} stores its result: its unique id is its record id, so "
-                    "unique= cannot coalesce its calls (each call has a record of its own)"
-                )
-            payload = spec.encode_call(args, kwargs, {"id": record_id.hex})
-            unique: str | None = record_id.hex
-        else:
-            payload = spec.encode_call(args, kwargs)
-            unique = unique_id(
-                call_unique(spec, args, kwargs) if options.unique == "auto" else options.unique,
-                background=options.background,
-                wire_name=spec.wire_name,
-                payload=payload,
-            )
+        with job_errors():
+            if job is not None:
+                spec = job_spec(job, serializer)
+            else:
+                chosen = serializer or self.serializer
+                if chosen is None and not get_settings().is_remote_job(name):
+                    raise unknown_job(name)
+                spec = remote_spec(name, chosen)
+            if record_id is not None:
+                if options.unique is not None:
+                    raise ConfigurationError(
+                        f"job {name!r} stores its result: its unique id is its record id, so "
+                        "unique= cannot coalesce its calls (each call has a record of its own)"
+                    )
+                payload = spec.encode_call(args, kwargs, {"id": record_id.hex})
+                unique: str | None = record_id.hex
+            else:
+                payload = spec.encode_call(args, kwargs)
+                unique = _unique(options, spec, args, kwargs, payload)
         eager = options.eager if options.eager is not None else self.eager
         return PreparedCall(
             spec=spec,
@@ -240,24 +294,26 @@ class GearmanClient(LegacyCalls):
     def run_prepared(self, call: PreparedCall, retries: int = 0) -> Any:
         """Send one call and return its outcome; ``retries`` re-submits after WORK_FAIL only
         (a job whose outcome is unknown is never re-submitted)."""
-        if call.eager:
-            return call.run_eagerly()
-        arguments = call.transport_arguments()
-        for attempt in range(retries + 1):
-            result = self.transport.submit(call.spec.wire_name, call.payload, **arguments)
-            if result.state != "failed" or attempt == retries:
-                break
-        return call.outcome(result)
+        with job_errors():
+            if call.eager:
+                return call.run_eagerly()
+            arguments = call.transport_arguments()
+            for attempt in range(retries + 1):
+                result = self.transport.submit(call.spec.wire_name, call.payload, **arguments)
+                if result.state != "failed" or attempt == retries:
+                    break
+            return call.outcome(result)
 
     async def arun_prepared(self, call: PreparedCall) -> Any:
         """``run_prepared`` for asyncio code, on this event loop's ``AsyncClient``."""
-        if call.eager:
-            return call.run_eagerly()
-        transport = self._async_transport()
-        result = await transport.submit(
-            call.spec.wire_name, call.payload, **call.transport_arguments()
-        )
-        return call.outcome(result)
+        with job_errors():
+            if call.eager:
+                return call.run_eagerly()
+            transport = await self._async_transport()
+            result = await transport.submit(
+                call.spec.wire_name, call.payload, **call.transport_arguments()
+            )
+            return call.outcome(result)
 
     def run_batch(self, calls: Sequence[PreparedCall]) -> list[Any]:
         """Send many calls pipelined; each outcome (or the error it raised) in call order.
@@ -275,7 +331,8 @@ class GearmanClient(LegacyCalls):
                 by_wait.setdefault(call.wait, []).append(index)
         for wait, indexes in sorted(by_wait.items()):
             requests = [calls[index].request() for index in indexes]
-            results = self.transport.submit_many(requests, timeout=wait)
+            with job_errors():
+                results = self.transport.submit_many(requests, timeout=wait)
             for index, result in zip(indexes, results, strict=True):
                 outcomes[index] = _settled(calls[index].outcome, result)
         return outcomes
@@ -345,7 +402,40 @@ def _settled(function: Callable[..., Any], *args: Any) -> Any:
     try:
         return function(*args)
     except (GearmanJobError, GearmanError, SerializerError) as exc:
-        return exc
+        return as_job_error(exc)
+
+
+def _unique(
+    options: SubmitOptions,
+    spec: JobSpec,
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+    payload: bytes,
+) -> str | None:
+    """The call's unique id (``"auto"``: from the canonical call); a malformed ``unique=`` option,
+    or an ``"auto"`` call that has no canonical form, is a typed error."""
+    try:
+        unique = call_unique(spec, args, kwargs) if options.unique == "auto" else options.unique
+        return unique_id(
+            unique, background=options.background, wire_name=spec.wire_name, payload=payload
+        )
+    except TypeError as exc:
+        raise InvalidCall(str(exc)) from None
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def unknown_job(name: str) -> JobNotFound:
+    """The error for a name that is neither a job here nor declared remote, naming the closest
+    local jobs (a typo would otherwise wait out its timeout, or stay queued forever)."""
+    suggestions = tuple(difflib.get_close_matches(name, [job.name for job in registry], n=3))
+    hint = f" Did you mean {' or '.join(map(repr, suggestions))}?" if suggestions else ""
+    return JobNotFound(
+        f"no job {name!r} in this project.{hint} A job served elsewhere (another project or "
+        f"language) is declared in GEARMAN_REMOTE_JOBS, or submitted with an explicit "
+        f"serializer (GearmanClient(serializer=...), Task(serializer=...))",
+        suggestions,
+    )
 
 
 def _warning_callback(callback: Callable[[str], object]) -> Callable[[bytes], None]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .declaration import PRIORITIES, GearmanJob, SubmitOptions, registry
-from .exceptions import ConfigurationError, ReservedKeywordConflict
+from .exceptions import ConfigurationError, InvalidCall, ReservedKeywordConflict
 from .protocol import Priority
 
 if TYPE_CHECKING:
@@ -113,14 +113,14 @@ class LegacyCalls:
         re-submitted. ``poll_timeout`` is how long to wait for a foreground result.
         """
         if not isinstance(name, str) or not name:
-            raise TypeError(f"submit_job: the job name must be a non-empty string, not {name!r}")
+            raise InvalidCall(f"submit_job: the job name must be a non-empty string, not {name!r}")
         if len(payload) > 1:
-            raise TypeError(
+            raise InvalidCall(
                 f"submit_job({name!r}) takes one positional payload; for several arguments use "
                 f"args=[...] or keywords"
             )
         if payload and data is not UNSET:
-            raise TypeError(f"submit_job({name!r}): payload given both positionally and as data=")
+            raise InvalidCall(f"submit_job({name!r}): payload given both positionally and as data=")
         value = payload[0] if payload else data
         passed = {
             key: given
@@ -149,7 +149,7 @@ class LegacyCalls:
         )
         retries = 0 if max_retries is UNSET or max_retries is None else int(max_retries)
         if retries < 0:
-            raise ValueError(f"max_retries must be >= 0, not {max_retries!r}")
+            raise ConfigurationError(f"max_retries must be >= 0, not {max_retries!r}")
         call = self.prepare(name, job, call_args, call_kwargs, options)
         return self.run_prepared(call, retries)
 
@@ -205,30 +205,33 @@ def call_body(
     kwargs: Mapping[str, Any] | None,
     job_kwargs: Mapping[str, Any],
 ) -> tuple[list[Any], dict[str, Any]]:
-    """Turn any call form into (args, kwargs); ambiguous mixes are TypeErrors."""
+    """Turn any call form into (args, kwargs); ambiguous mixes are ``InvalidCall`` (a
+    ``TypeError``)."""
     if args is not None and (
         isinstance(args, str | bytes | Mapping) or not isinstance(args, Sequence)
     ):
-        raise TypeError(
+        raise InvalidCall(
             f"submit_job({name!r}): args must be a list or tuple, not {type(args).__name__}"
         )
     if kwargs is not None and not isinstance(kwargs, Mapping):
-        raise TypeError(f"submit_job({name!r}): kwargs must be a dict, not {type(kwargs).__name__}")
+        raise InvalidCall(
+            f"submit_job({name!r}): kwargs must be a dict, not {type(kwargs).__name__}"
+        )
     call_kwargs = dict(kwargs or {})
     overlap = sorted(set(call_kwargs) & set(job_kwargs))
     if overlap:
-        raise TypeError(f"submit_job({name!r}): {overlap} given both bare and in kwargs={{...}}")
+        raise InvalidCall(f"submit_job({name!r}): {overlap} given both bare and in kwargs={{...}}")
     call_kwargs.update(job_kwargs)
     if payload is not UNSET:
         if args is not None or call_kwargs:
-            raise TypeError(
+            raise InvalidCall(
                 f"submit_job({name!r}): pass either one payload or args=/kwargs=/job keywords, "
                 f"not both"
             )
         return [payload], {}
     for key in call_kwargs:
         if not isinstance(key, str):
-            raise TypeError(f"submit_job({name!r}): keyword names must be strings, not {key!r}")
+            raise InvalidCall(f"submit_job({name!r}): keyword names must be strings, not {key!r}")
     return list(args or ()), call_kwargs
 
 

@@ -7,8 +7,9 @@ strict: a malformed value raises ``ConfigurationError`` naming the setting, and 
 
 from __future__ import annotations
 
+import fnmatch
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "GEARMAN_TIMEOUT": 30.0,  # seconds a foreground submit waits for its result
     "GEARMAN_CONNECT_TIMEOUT": 5.0,
     "GEARMAN_STORE_RESULTS": False,  # the default of @gearman_job(store_result=...)
+    "GEARMAN_SEND_TRACEBACKS": False,  # error envelopes carry type and message only
+    "GEARMAN_REMOTE_JOBS": [],  # names (or fnmatch patterns) of jobs served by other projects
 }
 
 
@@ -54,7 +57,13 @@ class GearmanSettings:
     timeout: float
     connect_timeout: float
     store_results: bool = False
+    send_tracebacks: bool = False
+    remote_jobs: tuple[str, ...] = ()
     problems: tuple[str, ...] = field(default=())
+
+    def is_remote_job(self, name: str) -> bool:
+        """Whether GEARMAN_REMOTE_JOBS declares ``name`` a job served elsewhere (no local code)."""
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.remote_jobs)
 
 
 def _raw(name: str) -> Any:
@@ -63,23 +72,57 @@ def _raw(name: str) -> Any:
     return getattr(settings, name, DEFAULTS[name])
 
 
+def split_servers(value: str | Sequence[Any]) -> list[Any]:
+    """``"a:1,b:2"`` or ``["a:1", "b:2,c:3"]`` as one address per item: a comma separates
+    servers wherever it appears (no address contains one), as in ``--servers``. Items that are
+    not strings (``(host, port)`` tuples) are kept as they are."""
+    items = [value] if isinstance(value, str) else list(value)
+    return [part for item in items for part in _comma_parts(item)]
+
+
+def _comma_parts(item: Any) -> list[Any]:
+    return [part.strip() for part in item.split(",")] if isinstance(item, str) else [item]
+
+
 def _servers(value: Any, problems: list[str]) -> tuple[str, ...]:
     from .protocol import parse_server
 
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list | tuple):
+    if not isinstance(value, str | list | tuple):
         problems.append(
             f"GEARMAN_SERVERS must be a string or a list of 'host:port' strings, not "
             f"{type(value).__name__}"
         )
         return ()
     servers: list[str] = []
-    for item in items:
+    for item in split_servers(value):
+        if item == "":
+            problems.append(f"GEARMAN_SERVERS: an empty server address in {value!r}")
+            continue
         try:
             servers.append(str(parse_server(item)))
         except ValueError as exc:
             problems.append(f"GEARMAN_SERVERS: {exc}")
     return tuple(servers)
+
+
+def _remote_jobs(value: Any, problems: list[str]) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        problems.append(
+            f"GEARMAN_REMOTE_JOBS must be a list of job names or patterns, not {value!r}"
+        )
+        return ()
+    bad = [item for item in value if not isinstance(item, str) or not item]
+    if bad:
+        problems.append(f"GEARMAN_REMOTE_JOBS: names must be non-empty strings, not {bad!r}")
+    return tuple(item for item in value if isinstance(item, str) and item)
+
+
+def _flag(name: str, problems: list[str]) -> bool:
+    value = _raw(name)
+    if not isinstance(value, bool):
+        problems.append(f"{name} must be True or False, not {value!r}")
+        return bool(DEFAULTS[name])
+    return value
 
 
 def _wire_name(value: Any, problems: list[str]) -> Callable[[str], str]:
@@ -181,6 +224,8 @@ def read_settings() -> GearmanSettings:
         timeout=float(_number("GEARMAN_TIMEOUT", False, problems)),
         connect_timeout=float(_number("GEARMAN_CONNECT_TIMEOUT", False, problems)),
         store_results=bool(_raw("GEARMAN_STORE_RESULTS")),
+        send_tracebacks=_flag("GEARMAN_SEND_TRACEBACKS", problems),
+        remote_jobs=_remote_jobs(_raw("GEARMAN_REMOTE_JOBS"), problems),
         problems=tuple(problems),
     )
 

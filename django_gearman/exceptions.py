@@ -1,17 +1,91 @@
 """Typed errors of the Django layer.
 
 Every failure a caller of ``GearmanClient``/``@gearman_job`` can see is a ``GearmanJobError``, so
-application code can catch one base class. Errors of the layers below (``serializers`` and
-``django_gearman.protocol``) pass through unchanged: they are already typed and more specific.
+application code can catch one base class. The layers below (``serializers`` and
+``django_gearman.protocol``) know nothing of Django, so the client re-raises their errors as
+``LayerError`` twins (``as_job_error``): each is still an instance of its own class
+(``serializers.SignatureMissing``, ``protocol.JobTimeout``, ...), with the same message and
+attributes, and also a ``GearmanJobError``. Existing ``except`` clauses keep working.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any, cast
+
+from serializers import SerializerError
+
+from .protocol import GearmanError
 
 
 class GearmanJobError(Exception):
     """Base class of every error raised by the Django integration."""
+
+
+class LayerError(GearmanJobError):
+    """An error of the payload or transport layer as a submit raises it (see ``as_job_error``).
+
+    Pickles as its twin again, so it survives e.g. a test runner's worker processes.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self).__bases__[1], self.args, dict(vars(self))))
+
+
+_twins: dict[type[Exception], type[LayerError]] = {}
+_twins_lock = threading.Lock()
+
+
+def _twin(base: type[Exception]) -> type[LayerError]:
+    """The one class that is both ``base`` and a ``GearmanJobError``; named as ``base`` is, so
+    a traceback shows the type users know (``serializers.errors.SignatureMissing``).
+    ``LayerError`` comes first so that its ``__reduce__`` wins over e.g. ``OSError``'s (the
+    base of ``JobTimeout``); it adds nothing else, so ``base`` keeps its behaviour."""
+    with _twins_lock:
+        twin = _twins.get(base)
+        if twin is None:
+            namespace = {
+                "__module__": base.__module__,
+                "__qualname__": base.__qualname__,
+                "__doc__": base.__doc__,
+            }
+            twin = _twins[base] = cast(
+                type[LayerError], type(base.__name__, (LayerError, base), namespace)
+            )
+        return twin
+
+
+def _rebuild(base: type[Exception], args: tuple[Any, ...], attributes: dict[str, Any]) -> Exception:
+    twin = _twin(base)
+    error = twin.__new__(twin)
+    error.args = args
+    vars(error).update(attributes)
+    return error
+
+
+def as_job_error(exc: Exception) -> Exception:
+    """``exc`` as a ``GearmanJobError``: itself if it is one (or not an error of a layer below,
+    e.g. a bug), else its ``LayerError`` twin with the same message, attributes and cause."""
+    if isinstance(exc, GearmanJobError) or not isinstance(exc, SerializerError | GearmanError):
+        return exc
+    twin = _rebuild(type(exc), exc.args, dict(vars(exc)))
+    twin.__cause__ = exc.__cause__
+    twin.__suppress_context__ = exc.__suppress_context__
+    return twin.with_traceback(exc.__traceback__)
+
+
+@contextlib.contextmanager
+def job_errors() -> Iterator[None]:
+    """Re-raise errors of the payload and transport layers as ``GearmanJobError`` twins."""
+    try:
+        yield
+    except (SerializerError, GearmanError) as exc:
+        twin = as_job_error(exc)
+        if twin is exc:
+            raise
+        raise twin from exc.__cause__
 
 
 class ConfigurationError(GearmanJobError, ValueError):
@@ -19,7 +93,21 @@ class ConfigurationError(GearmanJobError, ValueError):
 
 
 class JobNotFound(GearmanJobError, LookupError):
-    """No job is registered under this name (and the call needs a local definition)."""
+    """No job is registered under this name (and the call needs a local definition).
+
+    Raised by a submit by name before anything is sent when the name is neither a job of this
+    project nor declared remote: a typo would otherwise wait out its timeout (or, dispatched,
+    stay queued forever with no worker for it). ``suggestions`` are the closest local names.
+    """
+
+    def __init__(self, message: str, suggestions: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.suggestions = suggestions
+
+
+class InvalidCall(GearmanJobError, TypeError):
+    """A submit's arguments do not fit any call form (e.g. several positional payloads);
+    nothing is sent. The message shows the form to use."""
 
 
 class DuplicateJobName(GearmanJobError):
@@ -63,7 +151,10 @@ class JobFailed(GearmanJobError):
     """The job raised on the worker; the remote type, message and traceback text are kept.
 
     ``remote_type`` is the dotted name of the exception class on the worker (a worker in another
-    language may send any name); ``remote_traceback`` is text for humans, never re-executed.
+    language may send any name); ``remote_traceback`` is text for humans, never re-executed, and
+    empty unless the worker's project sets GEARMAN_SEND_TRACEBACKS (its log has the traceback).
+    ``details`` lists validation problems (at most ``MAX_ERROR_DETAILS``), ``details_omitted``
+    counts those the worker left out to keep the error small.
     """
 
     def __init__(
@@ -74,6 +165,7 @@ class JobFailed(GearmanJobError):
         remote_traceback: str = "",
         *,
         details: Any = None,
+        details_omitted: int = 0,
     ) -> None:
         super().__init__(f"job {job_name!r} failed on the worker: {remote_type}: {remote_message}")
         self.job_name = job_name
@@ -81,6 +173,7 @@ class JobFailed(GearmanJobError):
         self.remote_message = remote_message
         self.remote_traceback = remote_traceback
         self.details = details
+        self.details_omitted = details_omitted
 
 
 class JobLost(GearmanJobError):

@@ -8,7 +8,6 @@ immediately. An orphaned child (its supervisor was killed) finishes its job and 
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import threading
@@ -17,16 +16,13 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
-from .calls import JobError, JobSpec, execute, job_spec
+from .calls import JobSpec, execute, job_spec, log, log_job
 from .conf import get_settings
 from .declaration import GearmanJob, registry
 from .protocol import Worker, WorkerJob
 from .retries import NO_RETRIES
 from .schemas.budgets import check_budget
 from .signals import JobAttempt
-
-# The logger keeps the name the documentation and users' LOGGING settings know.
-log = logging.getLogger("django_gearman.worker")
 
 STOP_GRACE_SECONDS = 300.0  # how long a child asked to stop may take to finish its job
 PARENT_CHECK_SECONDS = 1.0
@@ -43,7 +39,7 @@ def job_callback(
     def run(job: WorkerJob) -> bytes:
         handle = job.handle.decode("ascii", "replace")
         started = time.monotonic()
-        outcome = "ok"
+        failure: BaseException | None = None
         if spec.payload_budget is not None:  # calls from peers, too, warn before the limit
             check_budget(
                 spec.name, len(job.data), spec.payload_budget, spec.max_payload_size, "received"
@@ -58,29 +54,13 @@ def job_callback(
                 send_warning=job.send_warning,
                 hooks=JobAttempt(sender, policy),
             )
-        except JobError as exc:
-            outcome = f"{'refused' if exc.refused else 'error'}:{exc.remote_type}"
-            raise
-        except BaseException:
-            outcome = "crash"
+        except BaseException as exc:  # JobError: refused or raised; anything else: a crash
+            failure = exc
             raise
         finally:
-            _log_job(spec.name, handle, started, outcome, len(job.data))
+            log_job(spec.name, handle, started, len(job.data), failure)
 
     return run
-
-
-def _log_job(name: str, handle: str, started: float, outcome: str, size: int) -> None:
-    """One structured line per job: what ran, where, how long, how it ended; never the data."""
-    log.info(
-        "job=%s handle=%s duration_ms=%.1f outcome=%s bytes_in=%d",
-        name,
-        handle,
-        (time.monotonic() - started) * 1000,
-        outcome,
-        size,
-        extra={"job_name": name, "job_handle": handle, "job_outcome": outcome},
-    )
 
 
 def build_worker(

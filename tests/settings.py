@@ -22,3 +22,8 @@ DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memor
 GEARMAN_SERVERS = ["127.0.0.1:4730"]
 GEARMAN_SIGNING_KEYS = json.loads(os.environ.get("TEST_GEARMAN_SIGNING_KEYS", "{}"))
 GEARMAN_JOB_NAME = os.environ.get("TEST_GEARMAN_JOB_NAME") or None
+# Workers of the traceback test send tracebacks to their callers (off by default).
+GEARMAN_SEND_TRACEBACKS = os.environ.get("TEST_GEARMAN_SEND_TRACEBACKS") == "1"
+# Jobs this test process submits by name that other processes serve: the peers in other
+# languages (interop, outside), the reliability tests' workers (their own INSTALLED_APPS).
+GEARMAN_REMOTE_JOBS = ["interop.*", "outside.*", "rel.*"]

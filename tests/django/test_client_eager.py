@@ -20,7 +20,7 @@ from django_gearman import (
     progress,
 )
 from django_gearman.calls import JobError, execute, job_spec, remote_spec
-from django_gearman.exceptions import JobRefused
+from django_gearman.exceptions import JobNotFound, JobRefused
 from serializers import PayloadTooLarge, ValidationFailed, encode
 from serializers.envelope import read_header
 from tests.django.jobs_app import gearman_jobs as jobs
@@ -179,12 +179,25 @@ def test_job_exception_becomes_job_failed_with_remote_details() -> None:
     assert not isinstance(error, JobRefused)
     assert error.remote_type == "tests.django.jobs_app.gearman_jobs.Boom"
     assert error.remote_message == "the reactor is on fire"
-    assert "raise Boom(message)" in error.remote_traceback
+    assert error.remote_traceback == ""  # GEARMAN_SEND_TRACEBACKS is off by default
     assert error.job_name == "tests.django.jobs_app.explode"
 
 
+@override_settings(GEARMAN_SEND_TRACEBACKS=True)
+def test_job_exception_carries_its_traceback_when_the_setting_says_so() -> None:
+    with pytest.raises(JobFailed) as caught:
+        jobs.explode.submit("the reactor is on fire")
+    assert "raise Boom(message)" in caught.value.remote_traceback
+
+
 def test_unknown_job_is_refused_in_eager_mode(client: GearmanClient) -> None:
-    with pytest.raises(JobRefused, match="no local job"):
+    with pytest.raises(JobNotFound, match=r"no job 'other\.project\.job' in this project"):
+        client.submit_job("other.project.job", 1)
+
+
+@override_settings(GEARMAN_REMOTE_JOBS=["other.project.*"])
+def test_a_remote_job_cannot_run_in_eager_mode(client: GearmanClient) -> None:
+    with pytest.raises(JobNotFound, match="eager mode runs only the jobs defined"):
         client.submit_job("other.project.job", 1)
 
 

@@ -248,3 +248,34 @@ def test_hostile_job_assigned_directly_by_a_rogue_server(
             assert workers_for(signed_worker.server.address, "rel.pid") == 2  # still registered
         finally:
             process.stop()
+
+
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        (b'{"args":[' + b"0," * 199_999 + b'0],"kwargs":{}}', 199_999),
+        (
+            b'{"args":[],"kwargs":{' + b",".join(b'"k%d":0' % n for n in range(200_000)) + b"}}",
+            200_001,
+        ),
+    ],
+    ids=["200000-positionals", "200000-keywords"],
+)
+def test_a_call_with_200000_unexpected_arguments_gets_a_small_error(
+    body: bytes, found: int, signed_worker: SignedWorker
+) -> None:
+    """Error amplification: the error lists 20 problems and counts the rest, so it stays a few
+    KiB, far smaller than the call (was: a 0.4 MB call gave a 34 MB WORK_EXCEPTION)."""
+    from django_gearman.calls import MAX_ERROR_DETAILS
+
+    call = signed(ECHO, body)
+    spec = remote_spec(ECHO, None)
+    result = signed_worker.client.transport.submit(spec.wire_name, call, timeout=60)
+    assert result.state == "exception" and result.exception
+    assert len(result.exception) < 16 * 1024 < len(call)
+    refused = spec.decode_failure(result.exception)  # verifies the worker's signature
+    assert isinstance(refused, JobRefused)
+    assert refused.remote_type == "serializers.errors.ValidationFailed"
+    assert len(refused.details) == MAX_ERROR_DETAILS
+    assert refused.details_omitted == found - MAX_ERROR_DETAILS
+    assert signed_worker.client.submit_job("rel.pid") == signed_worker.child

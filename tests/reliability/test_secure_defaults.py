@@ -14,7 +14,7 @@ import pytest
 from django.test import override_settings
 
 from django_gearman import GearmanClient
-from django_gearman.calls import JobError, execute, job_spec
+from django_gearman.calls import JobError, execute, job_spec, remote_spec
 from django_gearman.checks import check_jobs
 from django_gearman.conf import get_settings, read_settings
 from django_gearman.declaration import GearmanJob, JobRegistry
@@ -188,3 +188,20 @@ def test_client_refuses_an_oversized_call_before_connecting() -> None:
         with pytest.raises(PayloadTooLarge):
             gearman.submit_job("rel.echo", "x" * (17 * MIB))
         assert rogue.connections == 0
+
+
+def test_no_traceback_or_server_path_reaches_a_remote_caller_by_default(
+    signed_worker: SignedWorker,
+) -> None:
+    """Refusals and job errors carry the exception's type and message; the worker's code and
+    file paths stay in its log (GEARMAN_SEND_TRACEBACKS is off unless a project sets it)."""
+    assert read_settings().send_tracebacks is False
+    spec = remote_spec("rel.echo", None)
+    unsigned = b"GME/1 ct=application/json\n" + CALL
+    result = signed_worker.client.transport.submit(spec.wire_name, unsigned, timeout=20)
+    assert result.state == "exception" and result.exception
+    for leak in (b"Traceback", b'File "', b".py", str(Path.cwd()).encode()):
+        assert leak not in result.exception
+    refused = spec.decode_failure(result.exception)
+    assert refused.remote_type == "serializers.errors.SignatureMissing"
+    assert refused.remote_message and refused.remote_traceback == ""

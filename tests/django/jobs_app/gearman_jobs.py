@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from decimal import Decimal
@@ -117,3 +118,23 @@ def renamed() -> str:
 def shout(text: str) -> str:
     """Callable by the `gearman` command line tool: bare text in, bare text out."""
     return text.upper()
+
+
+@gearman_job
+def keep_quiet(secret: str) -> None:
+    """Fails without repeating its argument: the logs must not show the argument either."""
+    raise Boom("the job failed")
+
+
+@gearman_job
+async def async_add(one: int, two: int) -> int:
+    """An ``async def`` job: awaited to its end on the worker and in eager mode."""
+    await asyncio.sleep(0)
+    progress(1, 1)
+    return one + two
+
+
+@gearman_job
+async def async_explode(message: str) -> None:
+    await asyncio.sleep(0)
+    raise Boom(message)
