@@ -17,6 +17,7 @@ for version in ${PYTHONS:-3.12.1 3.13.0}; do
   "$venv/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]'
   echo "test-pythons: Python $version, Django $("$venv/bin/python" -c 'import django; print(django.__version__)')"
   "$venv/bin/python" -m pytest -q -p no:cacheprovider \
-      tests/serializers tests/protocol tests/django tests/reliability tests/tasks || status=1
+      tests/serializers tests/protocol tests/django tests/reliability tests/tasks \
+      tests/lifecycle tests/contracts || status=1
 done
 exit $status
