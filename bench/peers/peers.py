@@ -15,6 +15,7 @@ from bench.peers.dramatiq_peer import DRAMATIQ_DEFAULT, DRAMATIQ_PREFETCH
 from bench.peers.gearman_peer import GEARMAN
 from bench.peers.rq_peer import RQ_DEFAULT, RQ_SIMPLE
 from bench.peers.tasks_db_peer import TASKS_DB
+from bench.peers.tasks_gearman_peer import TASKS_GEARMAN
 
 PEERS: list[Peer] = [
     GEARMAN,
@@ -25,6 +26,7 @@ PEERS: list[Peer] = [
     DRAMATIQ_DEFAULT,
     DRAMATIQ_PREFETCH,
     TASKS_DB,
+    TASKS_GEARMAN,
 ]
 
 BASELINE = GEARMAN.key  # the "ours / this" ratio column divides by this peer's rows

@@ -24,7 +24,13 @@ DATABASES = {
         "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL"},
     }
 }
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+TASKS = {
+    "default": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+    "gearman": {  # our django.tasks backend; its results go to the same SQLite file
+        "BACKEND": "django_gearman.tasks.GearmanBackend",
+        "OPTIONS": {"MODULES": ["bench.peers.project.gearman_tasks"]},
+    },
+}
 GEARMAN_SERVERS = ["127.0.0.1:4730"]  # always overridden: --servers, or the client's list
 GEARMAN_DEFAULT_SERIALIZER = "json"
 LOGGING = {
