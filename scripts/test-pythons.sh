@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the Python suites (payloads, transport, Django, reliability, tasks, lifecycle, contracts) on the other interpreters that
-# pyenv provides on this kind of machine: 3.12 and 3.13, each in its own venv with the newest Django
-# that pip resolves for it (Django 6.x). The main run (make test) covers 3.11 + Django 5.2 LTS.
+# Runs the Python suites (payloads, transport, Django, reliability, tasks, lifecycle, contracts) on
+# the other interpreters that pyenv provides on this kind of machine: 3.12 and 3.13, each in its own
+# venv with the newest Django that pip resolves for it (Django 6.x). The main run (make test) covers 3.11 + Django 5.2 LTS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
