@@ -1,0 +1,54 @@
+"""Fixtures for the console tests: a running test site, a browser, and an operator using both."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from selenium import webdriver
+
+from tests.console.harness import ConsoleSite, Operator, new_site, start_browser
+from tests.django.support import WorkerProcess
+from tests.support.gearmand import Gearmand
+
+
+@pytest.fixture
+def site(gearmand: Gearmand) -> Iterator[ConsoleSite]:
+    """The test site (runserver + its database) against a private gearmand."""
+    console = new_site([gearmand.address])
+    try:
+        console.start()
+        yield console
+    finally:
+        console.stop()
+
+
+@pytest.fixture
+def site_worker(site: ConsoleSite) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start ``gearman_worker`` processes of the site; all are stopped at teardown."""
+    started: list[WorkerProcess] = []
+
+    def start(*args: str, wait_for: str, count: int = 1) -> WorkerProcess:
+        process = site.worker(*args)
+        started.append(process)
+        process.start()
+        process.wait_for_workers(wait_for, count)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    driver = start_browser()
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def operator(browser: webdriver.Chrome, site: ConsoleSite) -> Operator:
+    return Operator(browser, site)

@@ -1,0 +1,253 @@
+"""The console test site as real processes: ``runserver``, ``gearman_worker`` and ``shell``
+subprocesses sharing one SQLite file, and a headless Chromium driven by Selenium.
+
+A missing browser or driver is a failure with the command that installs them, never a skip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.django.support import ROOT, WorkerProcess
+from tests.support.gearmand import free_port
+
+SETTINGS = "tests.console.site.settings"
+ADMIN_USER = "operator"
+ADMIN_PASSWORD = "a-console-test-password"
+SCREENSHOTS = ROOT / "docs" / "console"
+BROWSER_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+DRIVER_CANDIDATES = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
+INSTALL_HINT = "apt-get install chromium chromium-driver (scripts/setup.sh does)"
+
+
+class BrowserMissing(RuntimeError):
+    """Chromium or chromedriver is not installed: the browser tests cannot run (a failure)."""
+
+
+def _first_executable(candidates: tuple[str, ...], name: str) -> str:
+    for candidate in (shutil.which(name), *candidates):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise BrowserMissing(f"{name} not found: {INSTALL_HINT}")
+
+
+def start_browser(width: int = 1280, height: int = 900) -> webdriver.Chrome:
+    """Headless Chromium with Debian's chromedriver (never a downloaded browser or driver)."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = _first_executable(BROWSER_CANDIDATES, "chromium")
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        f"--window-size={width},{height}",
+        "--force-device-scale-factor=1",
+    ):
+        options.add_argument(argument)
+    service = Service(executable_path=_first_executable(DRIVER_CANDIDATES, "chromedriver"))
+    driver = webdriver.Chrome(options=options, service=service)
+    driver.set_page_load_timeout(30)
+    return driver
+
+
+@dataclass
+class ConsoleSite:
+    """One test site: its database file, its environment and its ``runserver`` process.
+
+    ``servers`` is the site's GEARMAN_SERVERS; its workers serve the first one."""
+
+    servers: list[str]
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    server: subprocess.Popen[str] | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": SETTINGS,
+            "PYTHONPATH": str(ROOT),
+            "CONSOLE_TEST_DB": str(self.workdir / "console.sqlite3"),
+            "GEARMAN_SERVERS": ",".join(self.servers),
+            "DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD,
+        }
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def manage(self, *args: str, timeout: float = 60.0, check: bool = True) -> str:
+        """Run ``manage.py ARGS`` with the site's settings; returns stdout (stderr on failure)."""
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"manage.py {' '.join(args)} failed:\n{done.stderr}{done.stdout}")
+        return done.stdout
+
+    def shell(self, code: str) -> Any:
+        """Run Python in ``manage.py shell``; the code prints one JSON value, returned here."""
+        output = self.manage("shell", "-c", code)
+        return json.loads(output.strip().splitlines()[-1])
+
+    def start(self) -> None:
+        self.manage("migrate", "--noinput", "-v", "0")
+        self.manage(
+            "createsuperuser", "--noinput", "--username", ADMIN_USER, "--email", "op@x.test"
+        )
+        log = open(self.workdir / "runserver.log", "w")  # noqa: SIM115 - closed with the process
+        self.server = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "manage.py"),
+                "runserver",
+                "--noreload",
+                "--insecure",
+                f"127.0.0.1:{self.port}",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        log.close()
+        wait_for(self._answers, 30.0, f"runserver on {self.url}")
+
+    def _answers(self) -> bool:
+        if self.server is not None and self.server.poll() is not None:
+            raise AssertionError(f"runserver exited:\n{self.log()}")
+        try:
+            with urllib.request.urlopen(f"{self.url}/admin/login/", timeout=2):
+                return True
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def log(self) -> str:
+        with contextlib.suppress(OSError):
+            return (self.workdir / "runserver.log").read_text()[-5000:]
+        return ""
+
+    def worker(self, *args: str) -> WorkerProcess:
+        """A ``gearman_worker`` of this site (not yet started)."""
+        return WorkerProcess(self.servers[0], list(args), env=self.env)
+
+    def stop(self) -> None:
+        if self.server is not None and self.server.poll() is None:
+            self.server.terminate()
+            try:
+                self.server.wait(10)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+                self.server.wait(5)
+
+
+def new_site(servers: list[str]) -> ConsoleSite:
+    return ConsoleSite(servers, Path(tempfile.mkdtemp(prefix="console-site-")))
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``condition`` every 50 ms for at most ``timeout`` seconds, then fail with ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Operator:
+    """A person at the browser: logs in, opens pages, clicks, reads, takes screenshots."""
+
+    def __init__(self, driver: webdriver.Chrome, site: ConsoleSite) -> None:
+        self.driver = driver
+        self.site = site
+
+    def open(self, path: str) -> None:
+        self.driver.get(self.site.url + path)
+
+    def log_in(self, username: str = ADMIN_USER, password: str = ADMIN_PASSWORD) -> None:
+        self.open("/admin/login/?next=/admin/")
+        self.driver.find_element(By.NAME, "username").send_keys(username)
+        self.driver.find_element(By.NAME, "password").send_keys(password)
+        self.driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+        self.wait_for_text("Site administration")
+
+    def find(self, css: str) -> WebElement:
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def find_all(self, css: str) -> list[WebElement]:
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    def text(self) -> str:
+        return str(self.driver.find_element(By.TAG_NAME, "body").text)
+
+    def wait_for_text(self, text: str, timeout: float = 20.0) -> None:
+        try:
+            WebDriverWait(self.driver, timeout).until(lambda d: text in self.text())
+        except TimeoutException:
+            raise AssertionError(f"{text!r} not on the page:\n{self.text()[:3000]}") from None
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
+        def check(_: object) -> bool:
+            try:
+                return condition()
+            except WebDriverException:
+                return False
+
+        try:
+            WebDriverWait(self.driver, timeout, poll_frequency=0.2).until(check)
+        except TimeoutException:
+            raise AssertionError(f"timed out waiting for {what}:\n{self.text()[:3000]}") from None
+
+    def screenshot(self, name: str) -> Path:
+        """A full-page PNG in docs/console/ (the height of the whole document)."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        height = int(self.driver.execute_script("return document.documentElement.scrollHeight"))
+        width = self.driver.get_window_size()["width"]
+        self.driver.set_window_size(width, min(max(height + 120, 600), 4000))
+        path = SCREENSHOTS / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+
+def content(element: WebElement) -> str:
+    """An element's text as written (the admin's CSS upper-cases headers on screen)."""
+    return " ".join((element.get_attribute("textContent") or "").split())
+
+
+def table_rows(operator: Operator, table_id: str) -> list[dict[str, str]]:
+    """The rows of a console table as {header: cell text}; a row whose last cell spans several
+    columns (a dead server's reason) maps that cell to the first of them."""
+    headers = [content(th) for th in operator.find_all(f"#{table_id} thead th")]
+    rows = []
+    for row in operator.find_all(f"#{table_id} tbody tr"):
+        cells = [content(td) for td in row.find_elements(By.TAG_NAME, "td")]
+        if 1 < len(cells) <= len(headers):
+            rows.append(dict(zip(headers, cells, strict=False)))
+    return rows
