@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 PY=${PY:-python3}
 
 apt_packages=(gearman-job-server gearman-tools libgearman-client-perl libjson-pp-perl
-              libdata-messagepack-perl php-cli php-gearman php-msgpack)
+              libdata-messagepack-perl php-cli php-gearman php-msgpack
+              chromium chromium-driver)  # the console's browser tests (Selenium, headless)
 missing=()
 # This kind of machine ships Node.js 20 with npm; Debian's packages are only a fallback.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_packages+=(nodejs npm)
@@ -23,7 +24,7 @@ fi
 # free ports, so the system one is harmless, but stop it to keep port 4730 free for users.
 if command -v service >/dev/null 2>&1; then service gearman-job-server stop >/dev/null 2>&1 || true; fi
 
-if ! $PY -c "import django_gearman, serializers, pytest_django, hypothesis, gearman, ruff, mypy" >/dev/null 2>&1 \
+if ! $PY -c "import django_gearman, serializers, pytest_django, hypothesis, gearman, ruff, mypy, selenium" >/dev/null 2>&1 \
    || [ pyproject.toml -nt .setup-stamp ]; then
   echo "setup: installing the Python packages (pip install -e '.[test,dev,bench]')"
   $PY -m pip install -q --disable-pip-version-check -e '.[test,dev,bench]'
