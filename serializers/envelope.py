@@ -58,6 +58,8 @@ _VALUE = re.compile(r"[\x21-\x7e]+")
 _HEX_SIGNATURE = re.compile(rb"[0-9a-f]{64}")
 _VERSION_TOKEN = re.compile(rb"GME/([0-9]{1,9})")
 _SUPPORTED_ENCODINGS = frozenset({"zlib"})
+#: Header keys with a meaning in v1; every other key is an extra field (`Decoded.fields`).
+V1_KEYS = frozenset({"ct", "enc", "schema", "accept", "kid", "sig"})
 _CACHE_LIMIT = 512
 
 
@@ -166,6 +168,7 @@ class Decoded(NamedTuple):
     schema: str | None
     content_encoding: str | None
     signed: bool
+    fields: Mapping[str, str]
 
 
 class _Parsed(NamedTuple):
@@ -177,6 +180,7 @@ class _Parsed(NamedTuple):
     accept: tuple[str, ...]
     key_id: str | None
     fields: Mapping[str, str]
+    extra: Mapping[str, str]
 
 
 # NamedTuple construction without the keyword-handling __new__ (hot path; same result).
@@ -233,6 +237,7 @@ def _parse_signed_part(part: bytes) -> _Parsed:
         accept,
         fields.get("kid"),
         MappingProxyType(fields),
+        MappingProxyType({k: v for k, v in fields.items() if k not in V1_KEYS}),
     )
 
 
@@ -468,6 +473,7 @@ def decode(
             parsed.schema,
             encoding,
             signature is not None,
+            parsed.extra,
         ),
     )
 
@@ -484,7 +490,8 @@ def _decode_unenveloped(
         raise SignatureMissing(f"unenveloped {content_type!r} payloads are unsafe to decode")
     if len(data) > policy.max_decoded_bytes:
         raise PayloadTooLarge(f"payload larger than {policy.max_decoded_bytes} bytes")
-    return Decoded(_decode_body(chosen, data, policy), content_type, None, (), None, None, False)
+    value = _decode_body(chosen, data, policy)
+    return Decoded(value, content_type, None, (), None, None, False, _NO_FIELDS)
 
 
 def _check_header_value(what: str, value: str, *, in_list: bool = False) -> str:
@@ -496,11 +503,32 @@ def _check_header_value(what: str, value: str, *, in_list: bool = False) -> str:
     return value
 
 
+def _checked_fields(fields: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """Extra header fields as `(key, value)` pairs, each checked against the v1 grammar."""
+    if not isinstance(fields, Mapping):
+        raise EncodeError(f"fields must be a mapping of str to str, got {describe(fields)}")
+    checked = []
+    for key, value in fields.items():
+        if not isinstance(key, str) or not _KEY.fullmatch(key):
+            raise EncodeError(
+                f"header field name {describe(key)} is not [a-z][a-z0-9-]* (lowercase ASCII "
+                "letter, then lowercase letters, digits or '-')"
+            )
+        if key in V1_KEYS:
+            raise EncodeError(
+                f"header field {key!r} is defined by envelope v1; pass it through its own "
+                "argument of encode(), not fields="
+            )
+        checked.append((key, _check_header_value(f"header field {key}", value)))
+    return tuple(checked)
+
+
 def _build_header(
     content_type: str,
     encoding: str | None,
     schema: str | None,
     accept: tuple[str, ...],
+    extra: tuple[tuple[str, str], ...],
     key_id: str | None,
 ) -> bytes:
     parts = ["GME/1", "ct=" + _check_header_value("content type", content_type)]
@@ -511,6 +539,7 @@ def _build_header(
     if accept:
         items = [_check_header_value("accept content type", ct, in_list=True) for ct in accept]
         parts.append("accept=" + ",".join(items))
+    parts.extend(key + "=" + value for key, value in extra)
     if key_id is not None:
         parts.append("kid=" + key_id)
     return " ".join(parts).encode("ascii")
@@ -526,6 +555,7 @@ def encode(
     compress_min_bytes: int = 1024,
     accept: Iterable[str] = (),
     schema: str | None = None,
+    fields: Mapping[str, str] | None = None,
     registry: SerializerRegistry | None = None,
 ) -> bytes:
     """Serialize `value` and wrap it in an envelope v1.
@@ -534,6 +564,8 @@ def encode(
     name, bound into the signature (must match the receiver's). `compress="zlib"` compresses
     bodies of at least `compress_min_bytes` when that makes them smaller. `accept`: content
     types the sender can read in a reply. `schema` overrides the serializer's schema field.
+    `fields`: extra `key=value` header tokens that v1 does not define (e.g. a job id or a trace
+    context), written after `accept` and covered by the signature; `Decoded.fields` reads them.
     """
     if isinstance(serializer, str):
         chosen = (registry or default_registry).get(serializer)
@@ -563,11 +595,14 @@ def encode(
         accept_key = (accept,)
     else:
         accept_key = tuple(accept)
+    extra = _checked_fields(fields) if fields else ()
     key_id = signing_key.key_id if signing_key is not None else None
-    cache_key = (chosen.content_type, encoding, schema, accept_key, key_id)
+    cache_key = (chosen.content_type, encoding, schema, accept_key, extra, key_id)
     header_line = _header_cache.get(cache_key)
     if header_line is None:
-        header_line = _build_header(chosen.content_type, encoding, schema, accept_key, key_id)
+        header_line = _build_header(
+            chosen.content_type, encoding, schema, accept_key, extra, key_id
+        )
         header_line += b"\n"
         if len(_header_cache) >= _CACHE_LIMIT:
             _header_cache.clear()

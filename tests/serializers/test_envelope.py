@@ -95,6 +95,52 @@ def test_unknown_future_fields_are_ignored_but_signed() -> None:
         decode(forged, VERIFY, job="j")
 
 
+def test_extra_fields_are_written_read_back_and_signed() -> None:
+    fields = {"id": "job-7f3a", "traceparent": "00-4bf92f35-00f067aa-01"}
+    blob = encode([1], job="app.fn", signing_key=KEY, accept=["application/json"], fields=fields)
+    assert blob.startswith(
+        b"GME/1 ct=application/json accept=application/json id=job-7f3a "
+        b"traceparent=00-4bf92f35-00f067aa-01 kid=k1 sig="
+    )
+    decoded = decode(blob, VERIFY, job="app.fn")
+    assert decoded.value == [1]
+    assert dict(decoded.fields) == fields
+    tampered = blob.replace(b"id=job-7f3a", b"id=job-7f3b")
+    with pytest.raises(BadSignature):
+        decode(tampered, VERIFY, job="app.fn")
+
+
+def test_decoded_fields_hold_only_keys_v1_does_not_define() -> None:
+    blob = b"GME/1 ct=application/json enc=zlib schema=a@1 accept=text/plain x-a=1\n"
+    decoded = decode(blob + zlib.compress(b"2"))
+    assert dict(decoded.fields) == {"x-a": "1"}
+    assert dict(decode(encode(2)).fields) == {}
+    assert dict(decode(b"[3]", DecodePolicy(unenveloped="application/json")).fields) == {}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"Id": "1"},
+        {"1d": "1"},
+        {"i_d": "1"},
+        {"": "1"},
+        {"ct": "text/plain"},
+        {"sig": "0" * 64},
+        {"kid": "k2"},
+        {"accept": "text/plain"},
+        {"id": "two words"},
+        {"id": ""},
+        {"id": "caf\u00e9"},
+        {"id": "a\nb"},
+        {"id": 7},
+    ],
+)
+def test_extra_fields_are_checked_on_encode(fields: dict[str, object]) -> None:
+    with pytest.raises(EncodeError):
+        encode(1, fields=fields)  # type: ignore[arg-type]
+
+
 def test_compression_only_when_large_and_smaller() -> None:
     small = encode("x", compress="zlib")
     assert b"enc=" not in small.split(b"\n")[0]

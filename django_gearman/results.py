@@ -1,0 +1,247 @@
+"""What the caller of a stored job holds: ``StoredResult``, lookup by id, waiting, cancelling.
+
+``job.dispatch(...)`` of a job with ``store_result`` returns a ``StoredResult`` (as django.tasks'
+``enqueue`` returns a ``TaskResult``): its ``id`` is the record's, made by the client before the
+job is sent, so any process can look the job up later with ``job.get_result(id)``. The result
+value is stored as the worker's result envelope and decoded (and validated against the job's
+return annotation) only when ``return_value`` is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from .errors import GearmanJobError
+
+if TYPE_CHECKING:
+    from .models import JobRecord
+
+T = TypeVar("T")
+log = logging.getLogger("django_gearman.results")
+
+WAIT_FIRST_INTERVAL = 0.05  # seconds between the first reads while waiting
+WAIT_MAX_INTERVAL = 1.0  # the interval grows by half each time, up to this
+FINISHED = frozenset({"SUCCESSFUL", "FAILED", "CANCELLED"})
+
+
+class ResultDoesNotExist(GearmanJobError, LookupError):
+    """No stored job has this id (it was never stored, was deleted, or the id is malformed)."""
+
+
+class ResultMismatch(GearmanJobError, LookupError):
+    """The stored job with this id belongs to another job than the one asked."""
+
+
+class ResultNotReady(GearmanJobError, ValueError):
+    """``return_value`` was read before the job succeeded (see ``status`` and ``errors``)."""
+
+
+class ResultTimeout(GearmanJobError, TimeoutError):
+    """``wait(timeout)`` ended before the job finished; the job itself goes on."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredError:
+    """One failed attempt: exception class path (``builtins.ValueError``), message and, for the
+    last failure, its traceback (text, never re-executed)."""
+
+    type: str
+    message: str
+    traceback: str = ""
+    worker: str = ""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class StoredResult(Generic[T]):
+    """The state of one stored job as last read; ``refresh()`` reads it again (in place)."""
+
+    id: str
+    job_name: str
+    status: str
+    queue: str = ""
+    enqueued_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    run_after: datetime | None = None
+    attempts: int = 0
+    max_attempts: int = 1
+    worker: str = ""
+    handle: str = ""
+    server: str = ""
+    cancel_requested: bool = False
+    errors: tuple[StoredError, ...] = ()
+    _result: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_record(cls, record: JobRecord) -> StoredResult[Any]:
+        earlier = tuple(
+            StoredError(
+                str(entry.get("type", "")),
+                str(entry.get("message", "")),
+                worker=str(entry.get("worker", "")),
+            )
+            for entry in record.attempt_errors or ()
+            if isinstance(entry, dict)
+        )
+        last = (
+            (StoredError(record.error_type, record.error_message, record.traceback, record.worker),)
+            if record.error_type
+            else ()
+        )
+        return cls(
+            id=record.id.hex,
+            job_name=record.job_name,
+            status=str(record.status),
+            queue=record.queue,
+            enqueued_at=record.enqueued_at,
+            started_at=record.started_at,
+            finished_at=record.finished_at,
+            run_after=record.run_after,
+            attempts=record.attempts,
+            max_attempts=record.max_attempts,
+            worker=record.worker,
+            handle=record.handle,
+            server=record.server,
+            cancel_requested=record.cancel_requested,
+            errors=earlier + last,
+            _result=bytes(record.result) if record.result is not None else None,
+        )
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def return_value(self) -> T:
+        """The job's return value, decoded by its result serializer and typed by its return
+        annotation; ``ResultNotReady`` unless SUCCESSFUL."""
+        if self.status != "SUCCESSFUL" or self._result is None:
+            raise ResultNotReady(f"job {self.job_name} {self.id} is {self.status}, not SUCCESSFUL")
+        from .jobs import registry
+        from .runtime import job_spec, remote_spec
+
+        local = registry.find(self.job_name)
+        spec = job_spec(local) if local is not None else remote_spec(self.job_name, None)
+        value: T = spec.decode_result(self._result)
+        return value
+
+    def refresh(self) -> None:
+        """Read the record again and update this object (as django.tasks' ``refresh``)."""
+        self._copy_from(get_result(self.job_name, self.id))
+
+    async def arefresh(self) -> None:
+        self._copy_from(await aget_result(self.job_name, self.id))
+
+    def wait(self, timeout: float) -> StoredResult[T]:
+        """Refresh until the job finished; ``ResultTimeout`` after ``timeout`` seconds. Reads
+        at growing intervals (50 ms up to 1 s), so a long wait costs few queries."""
+        pauses = _pauses(timeout)
+        while True:
+            self.refresh()
+            if self.is_finished:
+                return self
+            time.sleep(self._next_pause(pauses, timeout))
+
+    async def await_finished(self, timeout: float) -> StoredResult[T]:
+        """``wait`` for asyncio code."""
+        pauses = _pauses(timeout)
+        while True:
+            await self.arefresh()
+            if self.is_finished:
+                return self
+            await asyncio.sleep(self._next_pause(pauses, timeout))
+
+    def _next_pause(self, pauses: Iterator[float], timeout: float) -> float:
+        pause = next(pauses, None)
+        if pause is None:
+            raise ResultTimeout(
+                f"job {self.job_name} {self.id} still {self.status} after {timeout}s"
+            )
+        return pause
+
+    def _copy_from(self, other: StoredResult[Any]) -> None:
+        for item in fields(self):
+            object.__setattr__(self, item.name, getattr(other, item.name))
+
+
+def _pauses(timeout: float) -> Iterator[float]:
+    """Sleeps of a bounded wait: growing by half from 50 ms to 1 s, ending at the deadline."""
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0:
+        raise ValueError(f"timeout must be a non-negative number of seconds, not {timeout!r}")
+    deadline = time.monotonic() + timeout
+    interval = WAIT_FIRST_INTERVAL
+    while (left := deadline - time.monotonic()) > 0:
+        yield min(interval, left)
+        interval = min(interval * 1.5, WAIT_MAX_INTERVAL)
+
+
+def _record_id(result_id: Any) -> uuid.UUID:
+    from .store import parse_record_id
+
+    parsed = parse_record_id(result_id)
+    if parsed is None:
+        raise ResultDoesNotExist(f"not a stored job id: {str(result_id)[:80]!r}")
+    return parsed
+
+
+def _checked(record: JobRecord | None, job_name: str | None, result_id: Any) -> StoredResult[Any]:
+    if record is None:
+        raise ResultDoesNotExist(f"no stored job has the id {result_id!s:.80}")
+    if job_name is not None and record.job_name != job_name:
+        raise ResultMismatch(
+            f"stored job {record.id.hex} is a {record.job_name!r} job, not {job_name!r}"
+        )
+    return StoredResult.from_record(record)
+
+
+def get_result(job_name: str | None, result_id: Any) -> StoredResult[Any]:
+    """The stored job ``result_id`` (a UUID or its hex form), as it is now.
+
+    ``job_name`` checks that it belongs to that job (``ResultMismatch`` otherwise); ``None``
+    accepts any job. ``ResultDoesNotExist`` for an unknown or malformed id.
+    """
+    from .store import fetch
+
+    record_id = _record_id(result_id)
+    return _checked(fetch(record_id), job_name, result_id)
+
+
+async def aget_result(job_name: str | None, result_id: Any) -> StoredResult[Any]:
+    """``get_result`` for asyncio code."""
+    from .store import afetch
+
+    record_id = _record_id(result_id)
+    return _checked(await afetch(record_id), job_name, result_id)
+
+
+def cancel(result_id: Any) -> bool:
+    """Cancel a stored job that has not started: ``True`` if it will never run.
+
+    The record becomes CANCELLED (a worker that receives the job anyway skips it), then the job
+    is removed from the gearmand queue that holds it (admin ``cancel job HANDLE``). A job that
+    is already RUNNING is not stopped; it gets ``cancel_requested``, which the job can read as
+    ``current_job().cancel_requested`` and stop by itself. ``False`` for a running or finished
+    job; ``ResultDoesNotExist`` for an unknown id.
+    """
+    from .protocol import AdminClient, GearmanError
+    from .store import cancel as cancel_record
+
+    record_id = _record_id(result_id)
+    outcome = cancel_record(record_id)
+    if outcome is None:
+        raise ResultDoesNotExist(f"no stored job has the id {result_id!s:.80}")
+    if outcome.cancelled and outcome.handle and outcome.server:
+        try:
+            with AdminClient(outcome.server, timeout=5.0) as admin:
+                admin.cancel_job(outcome.handle)
+        except (GearmanError, OSError, ValueError) as exc:
+            # UNKNOWN_JOB: a worker has it already (and will skip it), or it was never queued.
+            log.info("job %s: not removed from gearmand %s: %s", record_id, outcome.server, exc)
+    return outcome.cancelled

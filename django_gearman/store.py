@@ -1,0 +1,490 @@
+"""Every read and write of a ``JobRecord``, each one a single (usually conditional) query.
+
+Per stored job: one INSERT when the client enqueues it (before anything is sent), one UPDATE
+with the handle once gearmand accepted a background job (``cancel`` needs it), one conditional
+UPDATE when a worker starts it (``READY -> RUNNING``; 0 rows means cancelled, finished or a
+duplicate delivery, and the job is skipped) and one when it finishes. Failures read the record
+once more to decide a retry. Compare-and-set filters (on status, worker, attempts) make every
+transition safe against concurrent workers, schedulers and sweeps without locks.
+
+Importing this module imports the models: only code paths of stored jobs import it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import logging
+import os
+import socket
+import traceback
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.db import router, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .models import JobRecord, ResultStatus
+from .retries import RetryPolicy
+
+log = logging.getLogger("django_gearman.store")
+
+WORKER_LOST = "django_gearman.WorkerLost"  # error type of an attempt whose worker died
+NOT_SENT = "django_gearman.NotSent"  # error type of a job gearmand never accepted
+MAX_MESSAGE = 2_000
+MAX_TRACEBACK = 20_000
+MAX_ATTEMPT_ERRORS = 50  # attempt_errors keeps the first and the latest ones beyond this
+
+_HOST = socket.gethostname()
+
+
+def worker_name() -> str:
+    """``host:pid`` of this process, as written to ``JobRecord.worker``."""
+    return f"{_HOST}:{os.getpid()}"
+
+
+def parse_record_id(value: Any) -> uuid.UUID | None:
+    """A record id from a UUID, its 32-hex form or its canonical form; ``None`` if malformed."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str) and 32 <= len(value) <= 36:
+        with contextlib.suppress(ValueError):
+            return uuid.UUID(value)
+    return None
+
+
+def database_alias() -> str:
+    """The database the records are written to (Django's routers decide)."""
+    return router.db_for_write(JobRecord) or "default"
+
+
+def in_transaction() -> bool:
+    """True inside ``transaction.atomic()`` on the records' database: a record written now is
+    invisible to workers until the commit."""
+    return transaction.get_connection(database_alias()).in_atomic_block
+
+
+# -- errors as stored ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """An exception as stored: class path (``builtins.ValueError``), message, traceback."""
+
+    type: str
+    message: str
+    traceback: str = ""
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> ErrorInfo:
+        kind = type(exc)
+        try:
+            message = str(exc)
+        except Exception:
+            message = f"<{kind.__name__}: unprintable message>"
+        return cls(
+            f"{kind.__module__}.{kind.__qualname__}",
+            _tail(message, MAX_MESSAGE),
+            _tail("".join(traceback.format_exception(exc)), MAX_TRACEBACK),
+        )
+
+    def as_attempt(self, worker: str) -> dict[str, str]:
+        """The entry kept in ``attempt_errors`` (no traceback: the last error keeps its own)."""
+        return {"type": self.type, "message": self.message, "worker": worker}
+
+
+def _tail(text: str, limit: int) -> str:
+    return text if len(text) <= limit else "..." + text[-limit:]
+
+
+def _appended(errors: Sequence[dict[str, str]], entry: dict[str, str]) -> list[dict[str, str]]:
+    merged = [*errors, entry]
+    if len(merged) > MAX_ATTEMPT_ERRORS:
+        merged = merged[:1] + merged[-(MAX_ATTEMPT_ERRORS - 1) :]
+    return merged
+
+
+# -- the client: enqueue ------------------------------------------------------------------------
+
+
+def insert(
+    record_id: uuid.UUID,
+    *,
+    job_name: str,
+    call: bytes,
+    queue: str | None = None,
+    priority: str = "normal",
+    max_attempts: int = 1,
+    run_after: datetime | None = None,
+    task_priority: int | None = None,
+    backend: str = "",
+    retry_of: uuid.UUID | None = None,
+) -> JobRecord:
+    """Write the record of a job about to be sent (or, with ``run_after``, held for the
+    scheduler: ``released_at`` stays null until it hands the job to gearmand)."""
+    now = timezone.now()
+    return JobRecord.objects.create(
+        id=record_id,
+        job_name=job_name,
+        queue=queue or "",
+        status=ResultStatus.READY,
+        priority=priority,
+        task_priority=task_priority,
+        run_after=run_after,
+        released_at=now if run_after is None else None,
+        enqueued_at=now,
+        max_attempts=max_attempts,
+        call=call,
+        backend=backend,
+        retry_of_id=retry_of,
+    )
+
+
+def note_sent(record_id: uuid.UUID, handle: str, server: str) -> None:
+    """Gearman accepted the job: keep its handle and server (``cancel`` removes it there)."""
+    JobRecord.objects.filter(pk=record_id).update(handle=handle, server=server)
+
+
+def note_not_sent(record_id: uuid.UUID, exc: BaseException) -> None:
+    """The job never reached gearmand: FAILED, unless a worker has it after all."""
+    error = ErrorInfo.from_exception(exc)
+    JobRecord.objects.filter(pk=record_id, status=ResultStatus.READY, attempts=0).update(
+        status=ResultStatus.FAILED,
+        finished_at=timezone.now(),
+        error_type=NOT_SENT,
+        error_message=f"{error.type}: {error.message}",
+    )
+
+
+# -- the worker: start and finish ---------------------------------------------------------------
+
+
+class Start(enum.Enum):
+    """What the worker does with a delivered stored job."""
+
+    RUN = "run"  # the record is RUNNING for this worker now
+    SKIP = "skip"  # cancelled, finished, held for later, or running elsewhere: do not run
+    UNRECORDED = "unrecorded"  # no such record (other database, deleted): run, record nothing
+
+
+def start(record_id: uuid.UUID, handle: str, worker: str) -> Start:
+    """``READY -> RUNNING`` for this worker, if the job is released and not cancelled.
+
+    A job gearmand hands out again after its worker's connection dropped (same handle) takes
+    the record over when that worker is known dead, or lives on another host; the lost attempt
+    is recorded as a ``WorkerLost`` error.
+    """
+    now = timezone.now()
+    started = JobRecord.objects.filter(
+        pk=record_id, status=ResultStatus.READY, released_at__isnull=False
+    ).update(
+        status=ResultStatus.RUNNING,
+        started_at=now,
+        finished_at=None,
+        worker=worker,
+        handle=handle,
+        attempts=F("attempts") + 1,
+    )
+    if started:
+        return Start.RUN
+    return _take_over(record_id, handle, worker, now)
+
+
+_TAKE_OVER_FIELDS = (
+    "status",
+    "worker",
+    "handle",
+    "attempts",
+    "attempt_errors",
+    "error_type",
+    "started_at",
+)
+
+
+def _take_over(record_id: uuid.UUID, handle: str, worker: str, now: datetime) -> Start:
+    for _ in range(3):  # each round loses only to a concurrent transition; 3 is plenty
+        row = (
+            JobRecord.objects.filter(pk=record_id)
+            .values(
+                "status",
+                "worker",
+                "handle",
+                "attempts",
+                "attempt_errors",
+                "error_type",
+                "started_at",
+            )
+            .first()
+        )
+        if row is None:
+            return Start.UNRECORDED
+        if row["handle"] != handle or row["worker"] == worker:
+            return Start.SKIP
+        lost_running = row["status"] == ResultStatus.RUNNING and not known_alive(
+            row["worker"], row["started_at"]
+        )
+        marked_lost = row["status"] == ResultStatus.FAILED and row["error_type"] == WORKER_LOST
+        if not (lost_running or marked_lost):
+            return Start.SKIP
+        lost = {
+            "type": WORKER_LOST,
+            "message": f"worker {row['worker']} died during the job",
+            "worker": row["worker"],
+        }
+        taken = JobRecord.objects.filter(
+            pk=record_id,
+            status=row["status"],
+            worker=row["worker"],
+            attempts=row["attempts"],
+        ).update(
+            status=ResultStatus.RUNNING,
+            started_at=now,
+            finished_at=None,
+            worker=worker,
+            attempts=F("attempts") + 1,
+            attempt_errors=_appended(row["attempt_errors"], lost),
+            error_type="",
+            error_message="",
+            traceback="",
+        )
+        if taken:
+            log.warning("job record %s: taking over from lost worker %s", record_id, row["worker"])
+            return Start.RUN
+    return Start.SKIP
+
+
+def _mine(record_id: uuid.UUID, worker: str) -> Any:
+    """The record while this worker's attempt is current (also if a sweep wrongly called the
+    worker lost: its own result is the truth)."""
+    return JobRecord.objects.filter(
+        Q(status=ResultStatus.RUNNING) | Q(status=ResultStatus.FAILED, error_type=WORKER_LOST),
+        pk=record_id,
+        worker=worker,
+    )
+
+
+def finish_successful(record_id: uuid.UUID, worker: str, result: bytes) -> bool:
+    """The attempt succeeded; ``False`` if the record moved on (another worker took it over)."""
+    return bool(
+        _mine(record_id, worker).update(
+            status=ResultStatus.SUCCESSFUL,
+            finished_at=timezone.now(),
+            result=result,
+            error_type="",
+            error_message="",
+            traceback="",
+        )
+    )
+
+
+def finish_failed(
+    record_id: uuid.UUID,
+    worker: str,
+    exc: BaseException,
+    policy: RetryPolicy | None,
+) -> ResultStatus | None:
+    """The attempt failed with ``exc``: schedule a retry (READY, ``run_after``, held for the
+    scheduler) if ``policy`` allows one, else FAILED. Returns the new status, or ``None`` if
+    the record moved on. ``policy=None``: never retried (a refused payload)."""
+    mine = _mine(record_id, worker)
+    row = mine.values("attempts", "max_attempts", "attempt_errors").first()
+    if row is None:
+        return None
+    now = timezone.now()
+    error = ErrorInfo.from_exception(exc)
+    delay = policy.delay_after(exc, row["attempts"], row["max_attempts"], now) if policy else None
+    fields: dict[str, Any] = {
+        "error_type": error.type,
+        "error_message": error.message,
+        "traceback": error.traceback,
+    }
+    if delay is None:
+        status = ResultStatus.FAILED
+        fields["finished_at"] = now
+    else:
+        status = ResultStatus.READY
+        fields["run_after"] = now + delay
+        fields["released_at"] = None
+        fields["attempt_errors"] = _appended(row["attempt_errors"], error.as_attempt(worker))
+    updated = mine.filter(attempts=row["attempts"]).update(status=status, **fields)
+    return status if updated else None
+
+
+def cancel_requested(record_id: uuid.UUID) -> bool:
+    """Whether someone asked the running job to stop (one indexed primary-key read)."""
+    return JobRecord.objects.filter(pk=record_id, cancel_requested=True).exists()
+
+
+# -- cancelling ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    """The outcome of ``cancel``: ``cancelled`` if the job will never run; where it is queued."""
+
+    cancelled: bool
+    status: str
+    handle: str
+    server: str
+
+
+def cancel(record_id: uuid.UUID) -> Cancellation | None:
+    """``READY -> CANCELLED`` (a worker receiving it anyway skips it); a RUNNING job only gets
+    ``cancel_requested``. ``None``: no such record."""
+    cancelled = JobRecord.objects.filter(pk=record_id, status=ResultStatus.READY).update(
+        status=ResultStatus.CANCELLED, finished_at=timezone.now(), cancel_requested=True
+    )
+    if not cancelled:
+        JobRecord.objects.filter(pk=record_id, status=ResultStatus.RUNNING).update(
+            cancel_requested=True
+        )
+    row = JobRecord.objects.filter(pk=record_id).values("status", "handle", "server").first()
+    if row is None:
+        return None
+    return Cancellation(bool(cancelled), row["status"], row["handle"], row["server"])
+
+
+# -- the scheduler: releasing held records ------------------------------------------------------
+
+
+def due(now: datetime | None = None, limit: int = 100) -> list[JobRecord]:
+    """Held records whose time has come (deferred jobs and retries), oldest first."""
+    return list(
+        JobRecord.objects.filter(
+            status=ResultStatus.READY,
+            released_at__isnull=True,
+            run_after__lte=now or timezone.now(),
+        )
+        .only("id", "job_name", "priority", "call")
+        .order_by("run_after")[:limit]
+    )
+
+
+def claim(record_id: uuid.UUID) -> bool:
+    """Compare-and-set ``released_at``: exactly one of several schedulers gets ``True``."""
+    return bool(
+        JobRecord.objects.filter(
+            pk=record_id, status=ResultStatus.READY, released_at__isnull=True
+        ).update(released_at=timezone.now())
+    )
+
+
+def unclaim(record_id: uuid.UUID) -> None:
+    """Sending failed: hold the record again, so that the next release round retries it."""
+    JobRecord.objects.filter(pk=record_id, status=ResultStatus.READY).update(released_at=None)
+
+
+Sender = Callable[[JobRecord], tuple[str, str]]
+
+
+def release_due(send: Sender, now: datetime | None = None, limit: int = 100) -> int:
+    """Claim and send every due held record; ``send(record)`` submits ``record.call`` as a
+    background job and returns (handle, server). Returns how many were sent."""
+    sent = 0
+    for record in due(now, limit):
+        if not claim(record.id):
+            continue  # another scheduler has it
+        try:
+            handle, server = send(record)
+        except Exception as exc:
+            unclaim(record.id)
+            log.warning(
+                "job record %s: sending failed, kept for the next round: %s", record.id, exc
+            )
+            continue
+        note_sent(record.id, handle, server)
+        sent += 1
+    return sent
+
+
+# -- dead workers -------------------------------------------------------------------------------
+
+
+def known_alive(worker: str, since: datetime | None) -> bool:
+    """Whether ``worker`` ("host:pid") is a live process on this host that already existed at
+    ``since`` (a pid reused by a newer process does not count). A worker on another host is
+    never known alive here."""
+    host, _, pid_text = worker.rpartition(":")
+    if host != _HOST or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else
+    state = _process_state(pid)
+    if state is None:
+        return True  # cannot tell more without /proc; trust the pid
+    zombie, started = state
+    return not zombie and (since is None or started <= since.timestamp() + 1.0)
+
+
+def _process_state(pid: int) -> tuple[bool, float] | None:
+    """(is a zombie, start time in Unix seconds) of ``pid``, or ``None`` if /proc cannot say."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+    except (OSError, IndexError, ValueError, StopIteration):
+        return None
+    return fields[0] == "Z", boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
+def mark_lost(*, lost_after: timedelta | None = None, now: datetime | None = None) -> int:
+    """Mark RUNNING records whose worker is gone as FAILED (error type ``WorkerLost``).
+
+    A worker on this host is gone when its process is. A worker on another host cannot be
+    checked from here: with ``lost_after``, its record is lost when it has been RUNNING for
+    longer than that (pick more than your longest job; if that worker finishes after all, its
+    result still replaces the mark). Returns how many records were marked.
+    """
+    now = now or timezone.now()
+    marked = 0
+    local = JobRecord.objects.filter(status=ResultStatus.RUNNING, worker__startswith=f"{_HOST}:")
+    for row in local.values("id", "worker", "started_at"):
+        if not known_alive(row["worker"], row["started_at"]):
+            marked += _mark_lost(
+                JobRecord.objects.filter(pk=row["id"], worker=row["worker"]),
+                f"worker {row['worker']} died during the job",
+                now,
+            )
+    if lost_after is not None:
+        stale = JobRecord.objects.filter(
+            status=ResultStatus.RUNNING, started_at__lt=now - lost_after
+        ).exclude(worker__startswith=f"{_HOST}:")
+        marked += _mark_lost(stale, f"no news from the worker for more than {lost_after}", now)
+    return marked
+
+
+def _mark_lost(records: Any, message: str, now: datetime) -> int:
+    count: int = records.filter(status=ResultStatus.RUNNING).update(
+        status=ResultStatus.FAILED,
+        finished_at=now,
+        error_type=WORKER_LOST,
+        error_message=message,
+        traceback="",
+    )
+    if count:
+        log.warning("%d job record(s) marked lost: %s", count, message)
+    return count
+
+
+# -- reads --------------------------------------------------------------------------------------
+
+
+def fetch(record_id: uuid.UUID) -> JobRecord | None:
+    return JobRecord.objects.filter(pk=record_id).first()
+
+
+async def afetch(record_id: uuid.UUID) -> JobRecord | None:
+    return await JobRecord.objects.filter(pk=record_id).afirst()
