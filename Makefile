@@ -1,6 +1,8 @@
 # One entry point per task; each runs scripts/setup.sh first, so it works on a fresh machine.
-PY ?= python3
-export PY
+# Everything runs from the project virtualenv that setup creates (never the machine's own python).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export VENV
 
 .PHONY: setup test test-pythons demo bench bench-smoke lint fuzz soak
 
@@ -23,9 +25,9 @@ bench-smoke: setup
 	$(PY) -m bench --smoke
 
 lint: setup
-	ruff check .
-	ruff format --check .
-	mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 fuzz: setup
 	$(PY) -m pytest tests -m fuzz --hypothesis-profile=fuzz

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Installs everything the demo, the tests and the benchmarks need on a fresh machine of this kind
 # (Debian + CPython). Idempotent and quick when everything is already there.
+#
+# What it changes on the machine, and no more: the Debian packages below (installed without
+# starting their services: a private gearmand/PostgreSQL/Redis is started by each test on a free
+# loopback port), and a project virtualenv in .venv (the Makefile runs everything from it). It never
+# stops or reconfigures a service that is already running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PY:-python3}
+BASE_PY=${BASE_PY:-python3}
+VENV=${VENV:-.venv}
 
 apt_packages=(gearman-job-server gearman-tools libgearman-client-perl libjson-pp-perl
               libdata-messagepack-perl php-cli php-gearman php-msgpack
@@ -17,18 +23,32 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  # Debian starts a package's service on install (gearmand on :4730, ...). Nothing here needs them,
+  # so while we install, a temporary policy-rc.d tells invoke-rc.d not to start any; an existing
+  # policy of the machine's own is left as it is.
+  policy=/usr/sbin/policy-rc.d
+  made_policy=""
+  if [ ! -e "$policy" ]; then
+    made_policy=1
+    trap '$SUDO rm -f "$policy"' EXIT
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+  fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -n "$made_policy" ]; then $SUDO rm -f "$policy"; trap - EXIT; fi
 fi
-# Debian's package starts a system gearmand on :4730; our tests and demo start private ones on
-# free ports, so the system one is harmless, but stop it to keep port 4730 free for users.
-if command -v service >/dev/null 2>&1; then service gearman-job-server stop >/dev/null 2>&1 || true; fi
 
-if ! $PY -c "import django_gearman, serializers, pytest_django, hypothesis, gearman, ruff, mypy, selenium" >/dev/null 2>&1 \
-   || [ pyproject.toml -nt .setup-stamp ]; then
-  echo "setup: installing the Python packages (pip install -e '.[test,dev,bench]')"
-  $PY -m pip install -q --disable-pip-version-check -e '.[test,dev,bench]'
-  touch .setup-stamp
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating the project virtualenv $VENV (from $BASE_PY)"
+  "$BASE_PY" -m venv "$VENV"
+fi
+PY="$VENV/bin/python"
+if ! "$PY" -c "import django_gearman, serializers, pytest_django, hypothesis, gearman, ruff, mypy, selenium" >/dev/null 2>&1 \
+   || [ pyproject.toml -nt "$VENV/.setup-stamp" ]; then
+  echo "setup: installing the Python packages into $VENV (pip install -e '.[test,dev,bench]')"
+  "$PY" -m pip install -q --disable-pip-version-check -e '.[test,dev,bench]'
+  touch "$VENV/.setup-stamp"
 fi
 
 if [ -f interop/node/package.json ] && [ ! -d interop/node/node_modules ]; then
