@@ -67,7 +67,9 @@ def pretty_value(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=repr)
 
 
-def _policy() -> DecodePolicy:
+def reading_policy() -> DecodePolicy:
+    """Every registered content type, under the configured keys and limits (pickle still only
+    with a valid signature)."""
     from django_gearman.conf import get_settings
 
     current = get_settings()
@@ -160,7 +162,7 @@ def decode_envelope(
     envelope is tried against every registered job. ``is_call`` marks a call body, whose
     sensitive arguments are hidden unless ``reveal`` (None: a call if it is shaped like one).
     """
-    policy = _policy()
+    policy = reading_policy()
     try:
         header = read_header(blob, policy)
     except SerializerError as exc:

@@ -37,6 +37,7 @@ ADMIN_PASSWORD = "a-console-test-password"
 SCREENSHOTS = ROOT / "docs" / "console"
 BROWSER_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 DRIVER_CANDIDATES = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
+WINDOW = (1440, 900)
 INSTALL_HINT = "apt-get install chromium chromium-driver (scripts/setup.sh does)"
 
 
@@ -51,7 +52,7 @@ def _first_executable(candidates: tuple[str, ...], name: str) -> str:
     raise BrowserMissing(f"{name} not found: {INSTALL_HINT}")
 
 
-def start_browser(width: int = 1280, height: int = 900) -> webdriver.Chrome:
+def start_browser(width: int = WINDOW[0], height: int = WINDOW[1]) -> webdriver.Chrome:
     """Headless Chromium with Debian's chromedriver (never a downloaded browser or driver)."""
     options = webdriver.ChromeOptions()
     options.binary_location = _first_executable(BROWSER_CANDIDATES, "chromium")
@@ -197,6 +198,8 @@ class Operator:
         self.driver.find_element(By.NAME, "password").send_keys(password)
         self.driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
         self.wait_for_text("Site administration")
+        # Screenshots show the pages, not the admin's navigation sidebar.
+        self.driver.execute_script("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
 
     def find(self, css: str) -> WebElement:
         return self.driver.find_element(By.CSS_SELECTOR, css)
@@ -225,14 +228,16 @@ class Operator:
         except TimeoutException:
             raise AssertionError(f"timed out waiting for {what}:\n{self.text()[:3000]}") from None
 
-    def screenshot(self, name: str) -> Path:
-        """A full-page PNG in docs/console/ (the height of the whole document)."""
+    def screenshot(self, name: str, max_height: int = 2400) -> Path:
+        """A PNG of the page's content in docs/console/ (at most ``max_height`` pixels tall)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        height = int(self.driver.execute_script("return document.documentElement.scrollHeight"))
-        width = self.driver.get_window_size()["width"]
-        self.driver.set_window_size(width, min(max(height + 120, 600), 4000))
+        self.driver.set_window_size(WINDOW[0], WINDOW[1])
+        script = "return document.getElementById('content').getBoundingClientRect().bottom"
+        height = int(self.driver.execute_script(script)) + 40
+        self.driver.set_window_size(WINDOW[0], min(max(height, 600), max_height))
         path = SCREENSHOTS / f"{name}.png"
         self.driver.save_screenshot(str(path))
+        self.driver.set_window_size(WINDOW[0], WINDOW[1])
         return path
 
 
@@ -247,7 +252,7 @@ def table_rows(operator: Operator, table_id: str) -> list[dict[str, str]]:
     headers = [content(th) for th in operator.find_all(f"#{table_id} thead th")]
     rows = []
     for row in operator.find_all(f"#{table_id} tbody tr"):
-        cells = [content(td) for td in row.find_elements(By.TAG_NAME, "td")]
+        cells = [content(cell) for cell in row.find_elements(By.CSS_SELECTOR, "td, th")]
         if 1 < len(cells) <= len(headers):
             rows.append(dict(zip(headers, cells, strict=False)))
     return rows
