@@ -15,9 +15,12 @@ IMPORT = "tests.console.site.import_file"
 CHANGELIST = "/admin/django_gearman/jobrecord/"
 
 
-def seed(site: ConsoleSite, call: str) -> object:
-    return site.shell(
-        f"import json; from tests.console.site import seed; print(json.dumps(seed.{call}))"
+def seed(site: ConsoleSite, call: str) -> str:
+    """Run a ``tests.console.site.seed`` function in the site; returns the record id it made."""
+    return str(
+        site.shell(
+            f"import json; from tests.console.site import seed; print(json.dumps(seed.{call}))"
+        )
     )
 
 
@@ -37,7 +40,6 @@ def test_failed_job_detail_shows_arguments_error_and_traceback(
     failed = seed(
         site, "failed('tests.console.site.import_file', '/data/in.csv', password='pw-123')"
     )
-    assert isinstance(failed, str)
     operator.log_in()
     operator.open(CHANGELIST)
     operator.wait_for_text("Select job record to view")
@@ -69,7 +71,6 @@ def test_cancel_a_queued_job_from_its_page(
     site: ConsoleSite, operator: Operator, gearmand: Gearmand
 ) -> None:
     queued = seed(site, "queued('tests.console.site.parked', 'wait for me')")
-    assert isinstance(queued, str)
     assert waiting_in_gearmand(gearmand.address, PARKED) == 1
     operator.log_in()
     operator.open(f"{CHANGELIST}{_dashed(queued)}/change/")
