@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from selenium import webdriver
@@ -12,12 +13,20 @@ from tests.django.support import WorkerProcess
 from tests.support.gearmand import Gearmand
 
 
+@pytest.fixture(scope="session")
+def prepared_database() -> Path:
+    """A migrated database with the operator account; every site starts on a copy of it."""
+    template = new_site(["127.0.0.1:4730"])
+    template.prepare_database()
+    return template.database
+
+
 @pytest.fixture
-def site(gearmand: Gearmand) -> Iterator[ConsoleSite]:
-    """The test site (runserver + its database) against a private gearmand."""
+def site(gearmand: Gearmand, prepared_database: Path) -> Iterator[ConsoleSite]:
+    """The test site (runserver + its own database) against a private gearmand."""
     console = new_site([gearmand.address])
     try:
-        console.start()
+        console.start(prepared_database)
         yield console
     finally:
         console.stop()

@@ -88,7 +88,7 @@ class ConsoleSite:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": SETTINGS,
             "PYTHONPATH": str(ROOT),
-            "CONSOLE_TEST_DB": str(self.workdir / "console.sqlite3"),
+            "CONSOLE_TEST_DB": str(self.database),
             "GEARMAN_SERVERS": ",".join(self.servers),
             "DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD,
         }
@@ -116,11 +116,23 @@ class ConsoleSite:
         output = self.manage("shell", "-c", code)
         return json.loads(output.strip().splitlines()[-1])
 
-    def start(self) -> None:
+    @property
+    def database(self) -> Path:
+        return self.workdir / "console.sqlite3"
+
+    def prepare_database(self) -> None:
+        """Migrate and create the operator account (once per session; see ``start``)."""
         self.manage("migrate", "--noinput", "-v", "0")
         self.manage(
             "createsuperuser", "--noinput", "--username", ADMIN_USER, "--email", "op@x.test"
         )
+
+    def start(self, database: Path | None = None) -> None:
+        """Start runserver on a copy of ``database`` (a prepared one), or on a new database."""
+        if database is not None:
+            shutil.copyfile(database, self.database)
+        else:
+            self.prepare_database()
         log = open(self.workdir / "runserver.log", "w")  # noqa: SIM115 - closed with the process
         self.server = subprocess.Popen(
             [
@@ -211,10 +223,8 @@ class Operator:
         return str(self.driver.find_element(By.TAG_NAME, "body").text)
 
     def wait_for_text(self, text: str, timeout: float = 20.0) -> None:
-        try:
-            WebDriverWait(self.driver, timeout).until(lambda d: text in self.text())
-        except TimeoutException:
-            raise AssertionError(f"{text!r} not on the page:\n{self.text()[:3000]}") from None
+        """Wait until ``text`` is on the page (a page being replaced is simply read again)."""
+        self.wait_until(lambda: text in self.text(), timeout, f"{text!r} on the page")
 
     def wait_until(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
         def check(_: object) -> bool:

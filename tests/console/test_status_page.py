@@ -6,12 +6,13 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from selenium import webdriver
 
 from django_gearman.protocol import Client
-from tests.console.harness import ConsoleSite, Operator, new_site, table_rows, wait_for
+from tests.console.harness import ConsoleSite, Operator, new_site, table_rows
 from tests.django.support import WorkerProcess
 from tests.support.gearmand import Gearmand
 
@@ -21,10 +22,12 @@ TOKEN = "console-test-metrics-token"  # GEARMAN_METRICS_TOKEN of the test site
 
 
 @pytest.fixture
-def two_server_site(two_gearmands: tuple[Gearmand, Gearmand]) -> Iterator[ConsoleSite]:
+def two_server_site(
+    two_gearmands: tuple[Gearmand, Gearmand], prepared_database: Path
+) -> Iterator[ConsoleSite]:
     site = new_site([two_gearmands[0].address, two_gearmands[1].address])
     try:
-        site.start()
+        site.start(prepared_database)
         yield site
     finally:
         site.stop()
@@ -144,4 +147,3 @@ def test_metrics_endpoint_with_the_token(
     assert f'gearman_worker_connections{{server="{server}"}} 1' in text
     for line in text.splitlines():
         assert line.startswith("#") or re.fullmatch(r"[a-z_]+(\{[^}]*\})? [0-9.e+-]+", line), line
-    wait_for(lambda: True, 0.1, "nothing")
