@@ -31,6 +31,7 @@ from .models import JobRecord, ResultStatus
 
 SHORT_ID = 8  # hex digits of a record id in lists and messages (search takes any prefix)
 MAX_SHOWN = 20_000  # characters of a decoded value on the detail page
+LIST_SKIPS = ("call", "result", "traceback", "attempt_errors", "error_message")
 DEFAULT_PURGE_DAYS = 30
 MAX_PURGE_DAYS = 36_500
 
@@ -299,6 +300,16 @@ class JobRecordAdmin(admin.ModelAdmin):
         return format_html(
             '<pre class="gearman-value">{}</pre>', pretty_value(record.attempt_errors)
         )
+
+    # -- list queries ----------------------------------------------------------------------
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[JobRecord]:
+        """The list never shows envelopes or tracebacks: it does not load them."""
+        queryset = super().get_queryset(request)
+        match = request.resolver_match
+        if match is not None and match.url_name == "django_gearman_jobrecord_changelist":
+            queryset = queryset.defer(*LIST_SKIPS)
+        return queryset
 
     # -- search ----------------------------------------------------------------------------
 
