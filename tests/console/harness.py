@@ -6,6 +6,7 @@ A missing browser or driver is a failure with the command that installs them, ne
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -239,15 +240,24 @@ class Operator:
             raise AssertionError(f"timed out waiting for {what}:\n{self.text()[:3000]}") from None
 
     def screenshot(self, name: str, max_height: int = 2400) -> Path:
-        """A PNG of the page's content in docs/console/ (at most ``max_height`` pixels tall)."""
+        """A PNG of the whole page (at most ``max_height`` pixels tall) in docs/console/,
+        taken through the DevTools protocol so that content below the window is included."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.driver.set_window_size(WINDOW[0], WINDOW[1])
-        script = "return document.getElementById('content').getBoundingClientRect().bottom"
-        height = int(self.driver.execute_script(script)) + 40
-        self.driver.set_window_size(WINDOW[0], min(max(height, 600), max_height))
+        metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+        size = metrics["cssContentSize"]
+        clip = {
+            "x": 0,
+            "y": 0,
+            "width": max(size["width"], WINDOW[0]),
+            "height": min(size["height"], max_height),
+            "scale": 1,
+        }
+        shot = self.driver.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {"format": "png", "captureBeyondViewport": True, "clip": clip},
+        )
         path = SCREENSHOTS / f"{name}.png"
-        self.driver.save_screenshot(str(path))
-        self.driver.set_window_size(WINDOW[0], WINDOW[1])
+        path.write_bytes(base64.b64decode(shot["data"]))
         return path
 
 

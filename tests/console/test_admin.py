@@ -126,3 +126,15 @@ def test_permissions_guard_every_view_and_action(
     assert "403" in operator.text() or "Forbidden" in operator.text()
     operator.open("/gearman/")
     operator.wait_for_text("Gearman status")  # viewing is allowed
+
+    site.shell(
+        "import json; from django.contrib.auth.models import User; "
+        "print(json.dumps(User.objects.create_user('clerk', password='clerk-password', "
+        "is_staff=True).pk))"
+    )
+    operator.driver.delete_all_cookies()
+    operator.log_in("clerk", "clerk-password")  # staff, but no permission on job records
+    operator.open("/gearman/")
+    assert "403" in operator.text() or "Forbidden" in operator.text()
+    operator.open(CHANGELIST)
+    assert "Gearman status" not in operator.text() and "Failed" not in operator.text()

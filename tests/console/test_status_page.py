@@ -61,6 +61,14 @@ def test_status_page_shows_servers_functions_workers_and_a_dead_server_live(
     try:
         worker.wait_for_workers(IMPORT, 1)
         park_jobs(first.address, 3)
+        site.shell(
+            "import json; from tests.console.site import seed; "
+            f"print(json.dumps(seed.history([{IMPORT!r}, {PARKED!r}], 400)))"
+        )
+        site.shell(  # one stored job waiting too (GEARMAN_SERVERS of the site: both servers)
+            "import json; from tests.console.site import seed; "
+            f"print(json.dumps(seed.queued({PARKED!r}, 'stored')))"
+        )
         operator = Operator(browser, site)
         operator.log_in()
         operator.open("/gearman/")
@@ -74,14 +82,27 @@ def test_status_page_shows_servers_functions_workers_and_a_dead_server_live(
             (row["Server"], row["Function"]): row
             for row in table_rows(operator, "gearman-functions")
         }
+        parked_rows = [row for (_, name), row in functions.items() if name == PARKED]
+        assert sum(int(row["Waiting"]) for row in parked_rows) == 4
         parked = functions[(first.address, PARKED)]
-        assert parked["Waiting"] == "3"
-        assert parked["high / normal / low"] == "0 / 3 / 0"
+        assert int(parked["Waiting"]) >= 3
+        assert parked["high / normal / low"] == f"0 / {parked['Waiting']} / 0"
         assert parked["Job"] == PARKED
         assert "no worker" in parked["Workers"]
         assert functions[(first.address, IMPORT)]["Workers"] == "1"
         workers = table_rows(operator, "gearman-workers")
         assert any(IMPORT in row["Functions"] and row["Server"] == first.address for row in workers)
+        # From the records: 400 finished jobs over the last 10 minutes, every 7th failed.
+        jobs = {row["Job"]: row for row in table_rows(operator, "gearman-jobs")}
+        assert set(jobs) == {IMPORT, PARKED}
+        finished = sum(int(row["Successful"]) + int(row["Failed"]) for row in jobs.values())
+        assert finished == 400
+        assert sum(int(row["Failed"]) for row in jobs.values()) == 58  # 0, 7, ..., 399
+        [queue] = table_rows(operator, "gearman-queues")
+        assert queue["Queue"] == "parked" and queue["Waiting"] == "1"
+        assert queue["Age of the oldest"].endswith(" s")
+        bars = operator.find_all("svg.gearman-chart rect")
+        assert len(bars) > 15  # successful and failed bars in most minutes
         operator.screenshot("status")
 
         # The page refreshes itself in place: a marker set in this document survives, and the

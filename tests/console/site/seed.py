@@ -48,13 +48,13 @@ def failed(job_name: str, *args: Any, minutes_ago: float = 1.0, **kwargs: Any) -
 
 
 def history(job_names: list[str], count: int, *, fail_every: int = 7) -> int:
-    """``count`` finished records spread over the last 15 minutes (every n-th failed)."""
+    """``count`` finished records spread over the last 10 minutes (every n-th failed)."""
     now = timezone.now()
     calls = {name: call_envelope(name, "x") for name in job_names}
     rows = []
     for number in range(count):
         name = job_names[number % len(job_names)]
-        finished = now - dt.timedelta(seconds=(number * 900 / max(count, 1)) % 900)
+        finished = now - dt.timedelta(seconds=number * 600 / max(count, 1))
         failed_one = number % fail_every == 0
         rows.append(
             JobRecord(
