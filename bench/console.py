@@ -1,6 +1,6 @@
 """Server time of the operator console over a large store: ``python3 -m bench.console``.
 
-Builds a throwaway site in this process (SQLite file, admin, console URLs), writes 10,000 job
+Runs the console test site in this process (SQLite file, admin, console URLs), writes 10,000 job
 records over 50 jobs, gives a private gearmand 50 queued functions and a few workers, then
 renders each console page many times through Django's test client and reports the time spent
 in the server (request in, response out: middleware, queries, gearmand's admin answers and
@@ -52,51 +52,12 @@ class PageTiming:
 
 
 def configure(database: Path, server: str) -> None:
+    """The console test site's settings (admin, console URLs), on ``database`` and ``server``."""
     import django
-    from django.conf import settings
 
-    settings.configure(
-        SECRET_KEY="bench-console-only",
-        DEBUG=False,
-        ALLOWED_HOSTS=["testserver"],
-        USE_TZ=True,
-        TIME_ZONE="UTC",
-        INSTALLED_APPS=[
-            "django.contrib.admin",
-            "django.contrib.auth",
-            "django.contrib.contenttypes",
-            "django.contrib.sessions",
-            "django.contrib.messages",
-            "django.contrib.staticfiles",
-            "django_gearman",
-        ],
-        MIDDLEWARE=[
-            "django.contrib.sessions.middleware.SessionMiddleware",
-            "django.middleware.common.CommonMiddleware",
-            "django.middleware.csrf.CsrfViewMiddleware",
-            "django.contrib.auth.middleware.AuthenticationMiddleware",
-            "django.contrib.messages.middleware.MessageMiddleware",
-        ],
-        ROOT_URLCONF="bench.console_urls",
-        TEMPLATES=[
-            {
-                "BACKEND": "django.template.backends.django.DjangoTemplates",
-                "APP_DIRS": True,
-                "OPTIONS": {
-                    "context_processors": [
-                        "django.template.context_processors.request",
-                        "django.contrib.auth.context_processors.auth",
-                        "django.contrib.messages.context_processors.messages",
-                    ]
-                },
-            }
-        ],
-        STATIC_URL="/static/",
-        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(database)}},
-        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
-        GEARMAN_SERVERS=[server],
-        GEARMAN_CONSOLE_REFRESH=0,
-    )
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.console.site.settings"
+    os.environ["CONSOLE_TEST_DB"] = str(database)
+    os.environ["GEARMAN_SERVERS"] = server
     django.setup()
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -136,32 +136,8 @@ class JobRecordAdmin(admin.ModelAdmin):
             {"fields": ("error_type", "error_message", "traceback_text", "earlier_errors")},
         ),
     )
-    readonly_fields = (
-        "id",
-        "status_badge",
-        "job_name",
-        "queue",
-        "priority",
-        "task_priority",
-        "backend",
-        "retry_links",
-        "enqueued_at",
-        "run_after",
-        "released_at",
-        "started_at",
-        "finished_at",
-        "duration",
-        "attempts_shown",
-        "worker",
-        "handle",
-        "server",
-        "cancel_requested",
-        "arguments",
-        "result_value",
-        "error_type",
-        "error_message",
-        "traceback_text",
-        "earlier_errors",
+    readonly_fields = tuple(
+        name for _, options in fieldsets for name in cast(tuple[str, ...], options["fields"])
     )
 
     class Media:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from selenium import webdriver
 
 from tests.console.harness import ConsoleSite, Operator, new_site, start_browser
+from tests.django.conftest import live, start_worker  # noqa: F401 - fixtures used here
 from tests.django.support import WorkerProcess
 from tests.support.gearmand import Gearmand
 
@@ -33,20 +35,13 @@ def site(gearmand: Gearmand, prepared_database: Path) -> Iterator[ConsoleSite]:
 
 
 @pytest.fixture
-def site_worker(site: ConsoleSite) -> Iterator[Callable[..., WorkerProcess]]:
-    """Start ``gearman_worker`` processes of the site; all are stopped at teardown."""
-    started: list[WorkerProcess] = []
-
-    def start(*args: str, wait_for: str, count: int = 1) -> WorkerProcess:
-        process = site.worker(*args)
-        started.append(process)
-        process.start()
-        process.wait_for_workers(wait_for, count)
-        return process
-
-    yield start
-    for process in started:
-        process.stop()
+def site_worker(
+    site: ConsoleSite,
+    start_worker: Callable[..., WorkerProcess],  # noqa: F811 - the fixture imported above
+) -> Callable[..., WorkerProcess]:
+    """Start ``gearman_worker`` processes of the site (its settings and database); all are
+    stopped at teardown."""
+    return functools.partial(start_worker, env=site.env)
 
 
 @pytest.fixture

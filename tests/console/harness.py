@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.django.support import ROOT, WorkerProcess
+from tests.django.support import ROOT, WorkerProcess, wait_until
 from tests.support.gearmand import free_port
 
 SETTINGS = "tests.console.site.settings"
@@ -151,7 +150,7 @@ class ConsoleSite:
             text=True,
         )
         log.close()
-        wait_for(self._answers, 30.0, f"runserver on {self.url}")
+        wait_until(self._answers, 30.0, f"runserver on {self.url}")
 
     def _answers(self) -> bool:
         if self.server is not None and self.server.poll() is not None:
@@ -183,16 +182,6 @@ class ConsoleSite:
 
 def new_site(servers: list[str]) -> ConsoleSite:
     return ConsoleSite(servers, Path(tempfile.mkdtemp(prefix="console-site-")))
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``condition`` every 50 ms for at most ``timeout`` seconds, then fail with ``what``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 class Operator:

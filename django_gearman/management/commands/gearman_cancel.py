@@ -6,43 +6,27 @@ to stop (``current_job().cancel_requested``).
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-
-from django_gearman.management.commands._records import add_selection_options, selected_ids
+from django_gearman.management.commands._records import RecordCommand
 
 
-class Command(BaseCommand):
+class Command(RecordCommand):
     help = "Cancel queued stored jobs (running ones are asked to stop)."
+    statuses = ("READY",)
+    verb = "cancelled"
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        add_selection_options(parser, "queued")
-
-    def handle(self, *args: Any, **options: Any) -> None:
+    def act(self, record_id: uuid.UUID) -> tuple[bool, str]:
         from django_gearman.console.operations import cancel
         from django_gearman.models import JobRecord
         from django_gearman.results import ResultDoesNotExist
 
-        ids = selected_ids(options["ids"], options["job"], ("READY",), options["limit"])
-        missed = 0
-        for record_id in ids:
-            try:
-                cancelled = cancel(record_id)
-            except ResultDoesNotExist:
-                missed += 1
-                self.stderr.write(f"{record_id.hex}: no such record")
-                continue
-            if cancelled:
-                self.stdout.write(f"{record_id.hex}: cancelled")
-                continue
-            status = JobRecord.objects.filter(pk=record_id).values_list("status", flat=True).first()
-            missed += 1
-            if status == "RUNNING":
-                self.stdout.write(f"{record_id.hex}: running, asked to stop")
-            else:
-                self.stderr.write(f"{record_id.hex}: not cancelled, it is {str(status).lower()}")
-        if not ids:
-            self.stdout.write("no matching record")
-        if missed:
-            raise CommandError(f"{missed} of {len(ids)} record(s) not cancelled")
+        try:
+            if cancel(record_id):
+                return True, "cancelled"
+        except ResultDoesNotExist:
+            return False, "no such record"
+        status = JobRecord.objects.filter(pk=record_id).values_list("status", flat=True).first()
+        if status == "RUNNING":
+            return False, "running: asked to stop"
+        return False, f"not cancelled, it is {str(status).lower()}"

@@ -5,33 +5,21 @@ Each retry is a new record linked to the old one (``retry_of``) with the same ca
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-
-from django_gearman.management.commands._records import add_selection_options, selected_ids
+from django_gearman.management.commands._records import RecordCommand
 
 
-class Command(BaseCommand):
+class Command(RecordCommand):
     help = "Retry failed or cancelled stored jobs (each becomes a new record linked to the old)."
+    statuses = ("FAILED",)
+    verb = "retried"
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        add_selection_options(parser, "failed")
-
-    def handle(self, *args: Any, **options: Any) -> None:
+    def act(self, record_id: uuid.UUID) -> tuple[bool, str]:
         from django_gearman.console.operations import RetryRefused, retry
 
-        ids = selected_ids(options["ids"], options["job"], ("FAILED",), options["limit"])
-        refused = 0
-        for record_id in ids:
-            try:
-                outcome = retry(record_id)
-            except RetryRefused as exc:
-                refused += 1
-                self.stderr.write(f"{record_id.hex}: not retried: {exc}")
-                continue
-            self.stdout.write(f"{record_id.hex}: retried as {outcome.new.hex}")
-        if not ids:
-            self.stdout.write("no matching record")
-        if refused:
-            raise CommandError(f"{refused} of {len(ids)} record(s) not retried")
+        try:
+            outcome = retry(record_id)
+        except RetryRefused as exc:
+            return False, f"not retried: {exc}"
+        return True, f"retried as {outcome.new.hex}"

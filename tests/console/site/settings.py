@@ -7,7 +7,7 @@ import os
 
 SECRET_KEY = "console-tests-only-not-secret"
 DEBUG = False
-ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]  # testserver: bench.console
 USE_TZ = True
 TIME_ZONE = "UTC"
 INSTALLED_APPS = [
