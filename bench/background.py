@@ -122,8 +122,9 @@ def django_payload() -> bytes:
 
     setup_django()
     from bench.djangosite.gearman_jobs import echo
+    from django_gearman.calls import job_spec
 
-    payload: bytes = echo.spec.encode_call([TINY_PAYLOAD.decode()], {})
+    payload: bytes = job_spec(echo).encode_call([TINY_PAYLOAD.decode()], {})
     return payload
 
 

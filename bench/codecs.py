@@ -233,9 +233,10 @@ def django_stack_costs(report: Report, seconds: float, repeats: int) -> None:
 
     setup_django()
     from bench.djangosite.gearman_jobs import echo
+    from django_gearman.calls import job_spec
 
     text = "0123456789abcdef"
-    spec = echo.spec
+    spec = job_spec(echo)
     eager = echo.using(eager=True)
     call_blob = spec.encode_call([text], {})
     from serializers import encode

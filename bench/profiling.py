@@ -55,7 +55,7 @@ def profile_worker(kind: str, jobs: int) -> Profiler:
         address = server.address
         if kind == "django":
             from bench.djangosite.gearman_jobs import echo
-            from django_gearman.worker import build_worker
+            from django_gearman.serving import build_worker
 
             fill_queue(address, ECHO_WIRE_NAME, django_payload(), jobs)
             worker = build_worker([echo], [address])

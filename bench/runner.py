@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import background, codecs, concurrency, foreground, machine, targets
+from bench import background, codecs, concurrency, foreground, hung_server, machine, targets
 from bench.processes import REPO_ROOT
 from bench.profile import FULL, SMOKE, Profile
 from bench.report import Report, write_outputs
@@ -26,6 +26,7 @@ SECTIONS: dict[str, Callable[[Report, Profile, Path], None]] = {
     "foreground": foreground.run,
     "background": background.run,
     "concurrency": concurrency.run,
+    "hung": hung_server.run,
 }
 
 METHOD = """\

@@ -11,8 +11,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .client import RESERVED_KEYWORDS, GearmanClient, Task
-    from .errors import (
+    from .client import GearmanClient
+    from .compat import RESERVED_KEYWORDS, Task
+    from .declaration import GearmanJob, gearman_job, registry
+    from .exceptions import (
         ConfigurationError,
         DuplicateJobName,
         GearmanJobError,
@@ -23,28 +25,27 @@ if TYPE_CHECKING:
         NotNegotiable,
         ReservedKeywordConflict,
     )
-    from .jobs import GearmanJob, gearman_job, registry
     from .reporting import JobContext, current_job, progress
 
 _PUBLIC: dict[str, str] = {
-    "gearman_job": ".jobs",
-    "GearmanJob": ".jobs",
-    "registry": ".jobs",
+    "gearman_job": ".declaration",
+    "GearmanJob": ".declaration",
+    "registry": ".declaration",
     "GearmanClient": ".client",
-    "Task": ".client",
-    "RESERVED_KEYWORDS": ".client",
+    "Task": ".compat",
+    "RESERVED_KEYWORDS": ".compat",
     "current_job": ".reporting",
     "progress": ".reporting",
     "JobContext": ".reporting",
-    "GearmanJobError": ".errors",
-    "ConfigurationError": ".errors",
-    "DuplicateJobName": ".errors",
-    "JobFailed": ".errors",
-    "JobLost": ".errors",
-    "JobNotFound": ".errors",
-    "JobRefused": ".errors",
-    "NotNegotiable": ".errors",
-    "ReservedKeywordConflict": ".errors",
+    "GearmanJobError": ".exceptions",
+    "ConfigurationError": ".exceptions",
+    "DuplicateJobName": ".exceptions",
+    "JobFailed": ".exceptions",
+    "JobLost": ".exceptions",
+    "JobNotFound": ".exceptions",
+    "JobRefused": ".exceptions",
+    "NotNegotiable": ".exceptions",
+    "ReservedKeywordConflict": ".exceptions",
 }
 
 __all__ = [

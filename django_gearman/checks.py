@@ -11,8 +11,9 @@ from typing import Any
 
 from django.core import checks
 
+from .calls import schema_for
 from .conf import GearmanSettings, read_settings
-from .jobs import GearmanJob, JobRegistry, registry
+from .declaration import GearmanJob, JobRegistry, registry
 
 TAG = "gearman"
 
@@ -40,8 +41,7 @@ def check_settings(current: GearmanSettings | None = None) -> list[checks.CheckM
 
 
 def _serializer_errors(where: str, names: Iterable[str]) -> list[checks.CheckMessage]:
-    from serializers import get_serializer
-    from serializers.errors import UnknownSerializer
+    from serializers import UnknownSerializer, get_serializer
 
     messages: list[checks.CheckMessage] = []
     for name in names:
@@ -53,8 +53,7 @@ def _serializer_errors(where: str, names: Iterable[str]) -> list[checks.CheckMes
 
 
 def _is_unsafe(name: str) -> bool:
-    from serializers import get_serializer
-    from serializers.errors import UnknownSerializer
+    from serializers import UnknownSerializer, get_serializer
 
     try:
         return not get_serializer(name).safe
@@ -74,8 +73,9 @@ def _job_serializers(job: GearmanJob[Any, Any], default: str) -> list[str]:
 def check_jobs(
     jobs: JobRegistry | None = None, current: GearmanSettings | None = None
 ) -> list[checks.CheckMessage]:
-    """Unknown serializers (E004), pickle without signing (E003), duplicate names (E005),
-    signatures that cannot be typed (E006)."""
+    """Unknown serializers (E004), pickle without signing (E003), signatures that cannot be
+    typed (E006). (Two functions under one name never get here: registering the second raises
+    ``DuplicateJobName``, which is what check E005 used to report.)"""
     jobs = jobs if jobs is not None else registry
     current = current or read_settings()
     messages: list[checks.CheckMessage] = []
@@ -103,33 +103,22 @@ def check_jobs(
                     id="django_gearman.W002",
                 )
             )
-        if job.timeout is not None:
+        if job.worker_timeout is not None:
             messages.append(
                 checks.Warning(
-                    f"job {job.name!r} sets timeout={job.timeout} (CAN_DO_TIMEOUT): gearmand "
-                    f"1.1.20 then fails every run longer than about one second, whatever the "
-                    f"value, and re-queues it without telling the client",
-                    hint="Measured against gearmand 1.1.20; leave timeout unset unless your "
+                    f"job {job.name!r} sets worker_timeout={job.worker_timeout} (CAN_DO_TIMEOUT): "
+                    f"gearmand 1.1.20 then fails every run longer than about one second, whatever "
+                    f"the value, and re-queues it without telling the client",
+                    hint="Measured against gearmand 1.1.20; leave worker_timeout unset unless your "
                     "gearmand honours it. Bound the wait on the client with using(timeout=...).",
                     obj=job.func,
                     id="django_gearman.W001",
                 )
             )
-    for name, duplicates in jobs.duplicates().items():
-        where = ", ".join(f"{job.func.__module__}.{job.func.__qualname__}" for job in duplicates)
-        messages.append(
-            checks.Error(
-                f"{len(duplicates)} functions are registered as job {name!r}: {where}",
-                hint="Give one of them another name with @gearman_job(name=...).",
-                id="django_gearman.E005",
-            )
-        )
     return messages
 
 
 def _schema_errors(job: GearmanJob[Any, Any]) -> list[checks.CheckMessage]:
-    from .runtime import schema_for
-
     try:
         schema_for(job.func)
     except Exception as exc:

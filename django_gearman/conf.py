@@ -12,9 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigurationError
+from .exceptions import ConfigurationError
 
-DEFAULT_SERVER = "127.0.0.1:4730"
 DEFAULTS: dict[str, Any] = {
     "GEARMAN_SERVERS": [],
     "GEARMAN_JOB_NAME": None,
@@ -61,7 +60,7 @@ def _raw(name: str) -> Any:
 
 
 def _servers(value: Any, problems: list[str]) -> tuple[str, ...]:
-    from .protocol.address import parse_server
+    from .protocol import parse_server
 
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list | tuple):

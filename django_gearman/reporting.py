@@ -7,8 +7,7 @@ caller's callbacks in eager mode, and nowhere when the function is simply called
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,16 +75,6 @@ def enter_job(context: JobContext) -> Token[JobContext | None]:
 
 def leave_job(token: Token[JobContext | None]) -> None:
     _current.reset(token)
-
-
-@contextlib.contextmanager
-def job_context(context: JobContext) -> Iterator[JobContext]:
-    """Make ``context`` the current job inside a ``with`` block (tests, custom runners)."""
-    token = enter_job(context)
-    try:
-        yield context
-    finally:
-        leave_job(token)
 
 
 def progress(numerator: int, denominator: int) -> None:

@@ -17,8 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from django_gearman.protocol import GearmanError  # noqa: E402
-from django_gearman.protocol.admin import AdminClient  # noqa: E402
+from django_gearman.protocol import AdminClient, GearmanError  # noqa: E402
 from tests.support.gearmand import Gearmand  # noqa: E402
 
 WORKERS = 4

@@ -17,24 +17,19 @@ from serializers.builtin import (
     MsgpackSerializer,
     PickleSerializer,
     TextSerializer,
-    to_primitive,
 )
 from serializers.envelope import (
-    DEFAULT_ACCEPT,
     Decoded,
     DecodePolicy,
-    Header,
     SigningKey,
     decode,
     encode,
-    read_header,
 )
 from serializers.errors import (
     BadSignature,
     ContentTypeNotAccepted,
     DecodeError,
     EncodeError,
-    ErrorDetail,
     MalformedEnvelope,
     PayloadTooLarge,
     SchemaError,
@@ -59,7 +54,6 @@ for _builtin in (
 del _builtin
 
 __all__ = [
-    "DEFAULT_ACCEPT",
     "BadSignature",
     "BytesSerializer",
     "Call",
@@ -69,8 +63,6 @@ __all__ = [
     "DecodePolicy",
     "Decoded",
     "EncodeError",
-    "ErrorDetail",
-    "Header",
     "JsonSerializer",
     "MalformedEnvelope",
     "MsgpackSerializer",
@@ -94,7 +86,5 @@ __all__ = [
     "default_registry",
     "encode",
     "get_serializer",
-    "read_header",
     "register_serializer",
-    "to_primitive",
 ]

@@ -25,11 +25,26 @@ __all__ = [
 
 @runtime_checkable
 class Serializer(Protocol):
-    """What the envelope needs from a codec. `schema_field` is optional (None when absent)."""
+    """What the envelope needs from a codec. `schema_field` is optional (None when absent).
 
-    name: str
-    content_type: str
-    safe: bool
+    The three attributes are read-only properties here, so a class attribute (`ClassVar`), an
+    instance attribute and a property all satisfy the protocol under a type checker.
+    """
+
+    @property
+    def name(self) -> str:
+        """Registry name, e.g. "json"."""
+        ...
+
+    @property
+    def content_type(self) -> str:
+        """The `ct=` written in the envelope header."""
+        ...
+
+    @property
+    def safe(self) -> bool:
+        """May `decode` run on untrusted bytes? (False for pickle.)"""
+        ...
 
     def encode(self, value: Any) -> bytes:
         """Turn a value into body bytes; raise `EncodeError` for values it cannot write."""

@@ -11,11 +11,10 @@ import dataclasses
 import datetime as dt
 import decimal
 import enum
-import operator
+import math
 import pickle
 import re
 import uuid
-from itertools import accumulate, count
 from typing import Any, ClassVar
 
 import msgpack
@@ -90,23 +89,61 @@ def _json_default(value: Any) -> Any:
     return to_primitive(value)
 
 
-# A JSON string (with escapes), found so brackets inside strings do not count as nesting.
+#: The JSON integer range, both ways: what orjson writes (and refuses beyond) and what a reader
+#: must give back exactly. A literal outside it is refused on decode rather than rounded.
+JSON_INT_MIN = -(2**63)
+JSON_INT_MAX = 2**64 - 1
+# Digits become 1, everything else 0: a run of 19 ones is the cheap sign (memchr-speed) that a
+# body may hold an integer beyond 64 bits (every one of them has at least 19 digits).
+_DIGIT_MAP = bytes(1 if 0x30 <= byte <= 0x39 else 0 for byte in range(256))
+_LONG_DIGIT_RUN = b"\x01" * 19
+# A JSON string (with escapes), removed before looking for integer literals inside the text.
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-# Openers become 2 and closers 0, so prefix sum minus position is the nesting depth.
-_BRACKET_WEIGHTS = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+# An integer literal of 19 digits or more: not part of a fraction, an exponent or a longer run.
+_LONG_INTEGER = re.compile(rb"(?<![0-9.eE+-])-?[0-9]{19,}(?![0-9.eE])")
 
 
-def json_nesting_depth(data: bytes) -> int:
-    """The deepest bracket nesting in a JSON text, ignoring brackets inside strings. O(n) in C.
+def _integer_out_of_range(data: bytes) -> bytes | None:
+    """The first integer literal outside [JSON_INT_MIN, JSON_INT_MAX] in a JSON text, if any.
 
-    A diagnostic: decoding relies on orjson's own limit and never calls it.
+    orjson reads such a literal as a float, silently rounding it; this finds it so the json
+    serializer can refuse it.
     """
-    brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
-    if not brackets:
-        return 0
-    weights = brackets.translate(_BRACKET_WEIGHTS)
-    return max(map(operator.sub, accumulate(weights), count(1)))
+    for match in _LONG_INTEGER.finditer(_JSON_STRING.sub(b'""', data)):
+        if not JSON_INT_MIN <= int(match.group()) <= JSON_INT_MAX:
+            return match.group()
+    return None
+
+
+def non_finite_float_path(value: Any) -> str | None:
+    """Where a NaN or an infinity sits in `value` ("args.0.price"), or None if there is none.
+
+    Follows the conversions the json serializer applies (`to_primitive`: models, dataclasses,
+    tuples, sets ...). Iterative, so a deep value cannot exhaust the stack.
+    """
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return where or "<root>"
+            continue
+        if isinstance(item, str | bytes | int | bool | None | decimal.Decimal):
+            continue
+        if isinstance(item, dict):
+            stack.extend((child, f"{where}.{key}".lstrip(".")) for key, child in item.items())
+            continue
+        if isinstance(item, list):
+            stack.extend(
+                (child, f"{where}.{index}".lstrip(".")) for index, child in enumerate(item)
+            )
+            continue
+        try:
+            converted = to_primitive(item)
+        except TypeError:
+            continue
+        stack.append((converted, where))
+    return None
 
 
 class JsonSerializer:
@@ -120,16 +157,20 @@ class JsonSerializer:
     def encode(self, value: Any) -> bytes:
         """Serialize with orjson; values orjson cannot write go through `to_primitive`."""
         try:
-            return orjson.dumps(value, default=_json_default)
+            text = orjson.dumps(value, default=_json_default)
         except orjson.JSONEncodeError as exc:
             # orjson does not chain the error raised by `default`; restore our hint for bytes.
             hint = f"; {_BYTES_HINT}" if "bytes" in str(exc) else ""
             raise EncodeError(f"json: {exc}{hint}") from exc
+        if b"null" in text:  # orjson writes NaN and infinities as null: look for them
+            refuse_non_finite(value, "json")
+        return text
 
     def decode(self, data: bytes) -> Any:
-        """Parse with orjson, which refuses nesting deeper than `JSON_MAX_DEPTH` by itself."""
+        """Parse with orjson, which refuses nesting deeper than `JSON_MAX_DEPTH` by itself;
+        an integer literal beyond the 64-bit range is refused instead of read as a float."""
         try:
-            return orjson.loads(data)
+            value = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             message = str(exc)
             if "depth" in message:  # "depth limit exceeded" (older: "recursion depth exceeded")
@@ -137,6 +178,29 @@ class JsonSerializer:
                     f"json: nesting deeper than {JSON_MAX_DEPTH} levels ({message})"
                 ) from exc
             raise DecodeError(f"json: invalid document: {message}") from exc
+        if _LONG_DIGIT_RUN in data.translate(_DIGIT_MAP):  # maybe an integer beyond 64 bits
+            refuse_big_integers(data)
+        return value
+
+
+def refuse_non_finite(value: Any, what: str) -> None:
+    """Raise EncodeError if `value` holds a NaN or an infinity, which JSON cannot carry."""
+    where = non_finite_float_path(value)
+    if where is not None:
+        raise EncodeError(
+            f"{what}: {where}: NaN and infinities cannot be written as JSON (they would "
+            "arrive as null); send them as strings, or use the msgpack serializer"
+        )
+
+
+def refuse_big_integers(data: bytes) -> None:
+    """Raise DecodeError if a JSON text holds an integer outside the 64-bit range."""
+    literal = _integer_out_of_range(data)
+    if literal is not None:
+        raise DecodeError(
+            f"json: integer {describe(literal.decode('ascii'))} is outside the 64-bit range "
+            f"[{JSON_INT_MIN}, {JSON_INT_MAX}] and cannot be read exactly; send it as a string"
+        )
 
 
 def _msgpack_default(value: Any) -> Any:

@@ -1,8 +1,8 @@
 """Envelope v1: a one-line text header (content type, encoding, schema, accept, signature) + body.
 
-The full specification is docs/envelope.md. The hot path (unsigned, uncompressed json) keeps its
-overhead small by caching header bytes on encode and parsed headers on decode, keyed by the exact
-header bytes, so a header is validated once and then only looked up.
+The full specification is docs/envelope.md. Header bytes are cached on encode and parsed
+headers on decode (keyed by the exact header bytes), so a header is validated once per process
+and then only looked up.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ from serializers.errors import (
 __all__ = [
     "DEFAULT_ACCEPT",
     "MAGIC",
+    "MAX_BODY_BYTES",
+    "MAX_DECODED_BYTES",
+    "MAX_HEADER_BYTES",
     "VERSION",
     "DecodePolicy",
     "Decoded",
@@ -51,12 +54,21 @@ _MARKER = b"GME/1"
 DEFAULT_ACCEPT = frozenset({"application/json", "application/msgpack"})
 KIB = 1024
 MIB = 1024 * KIB
+# The default limits of a receiver: the one source of these numbers (docs/envelope.md, "Limits",
+# the README's settings table and django_gearman's settings defaults show them; a test checks).
+#: Longest header line, LF excluded.
+MAX_HEADER_BYTES = 8 * KIB
+#: Largest body as sent (after the header's LF; compressed, if `enc` is set).
+MAX_BODY_BYTES = 16 * MIB
+#: Largest body after decompression (and largest uncompressed body read).
+MAX_DECODED_BYTES = 64 * MIB
 
 _KEY = re.compile(r"[a-z][a-z0-9-]*")
 # One header value: printable ASCII without space (0x21-0x7e), at least one character.
 _VALUE = re.compile(r"[\x21-\x7e]+")
 _HEX_SIGNATURE = re.compile(rb"[0-9a-f]{64}")
-_VERSION_TOKEN = re.compile(rb"GME/([0-9]{1,9})")
+# A version is a decimal number without leading zeros, at most 9 digits ("1", "2", "10").
+_VERSION_TOKEN = re.compile(rb"GME/([1-9][0-9]{0,8})")
 _SUPPORTED_ENCODINGS = frozenset({"zlib"})
 #: Header keys with a meaning in v1; every other key is an extra field (`Decoded.fields`).
 V1_KEYS = frozenset({"ct", "enc", "schema", "accept", "kid", "sig"})
@@ -93,13 +105,13 @@ class DecodePolicy:
     `max_depth`: if set, decoded containers nested deeper are refused (costs a walk of the value).
     """
 
-    accept: frozenset[str] = DEFAULT_ACCEPT
+    accept: Iterable[str] = DEFAULT_ACCEPT  # any iterable of str; stored as a frozenset
     require_signature: bool = False
     allow_unsigned_unsafe: bool = False
     verify_keys: Mapping[str, bytes] = field(default_factory=dict, repr=False, hash=False)
-    max_header_bytes: int = 8 * KIB
-    max_body_bytes: int = 32 * MIB
-    max_decoded_bytes: int = 32 * MIB
+    max_header_bytes: int = MAX_HEADER_BYTES
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_decoded_bytes: int = MAX_DECODED_BYTES
     unenveloped: str | None = None
     max_depth: int | None = None
     registry: SerializerRegistry = field(default=default_registry, repr=False, compare=False)
@@ -183,8 +195,6 @@ class _Parsed(NamedTuple):
     extra: Mapping[str, str]
 
 
-# NamedTuple construction without the keyword-handling __new__ (hot path; same result).
-_new_tuple = tuple.__new__
 _NO_FIELDS: Mapping[str, str] = MappingProxyType({})
 _parsed_cache: dict[bytes, _Parsed] = {}
 _header_cache: dict[tuple[Any, ...], bytes] = {}
@@ -287,7 +297,9 @@ def _split(data: bytes, policy: DecodePolicy) -> tuple[_Parsed, bytes | None, by
     return parsed, signature, signed_part, newline + 1
 
 
-def read_header(data: bytes, policy: DecodePolicy = DEFAULT_POLICY) -> Header:
+def read_header(
+    data: bytes | bytearray | memoryview, policy: DecodePolicy = DEFAULT_POLICY
+) -> Header:
     """Read and check only the header (marker, grammar, sizes); nothing is verified or decoded.
 
     For callers that need e.g. `accept` to choose a reply content type. An unenveloped payload
@@ -311,7 +323,7 @@ def read_header(data: bytes, policy: DecodePolicy = DEFAULT_POLICY) -> Header:
     )
 
 
-def _as_bytes(data: Any) -> bytes:
+def _as_bytes(data: object) -> bytes:
     if isinstance(data, bytes):
         return data
     if isinstance(data, bytearray | memoryview):
@@ -398,7 +410,7 @@ def _resolve_for_decode(
 
 
 def decode(
-    data: bytes,
+    data: bytes | bytearray | memoryview,
     policy: DecodePolicy = DEFAULT_POLICY,
     *,
     job: str = "",
@@ -411,22 +423,12 @@ def decode(
     `serializer` overrides the registry lookup (e.g. a SchemaSerializer to validate the body);
     its content type must equal the header's.
     """
-    if type(data) is not bytes:
-        data = _as_bytes(data)
-    if type(policy) is not DecodePolicy and not isinstance(policy, DecodePolicy):
+    data = _as_bytes(data)
+    if not isinstance(policy, DecodePolicy):
         raise TypeError(f"policy must be a DecodePolicy, got {type(policy).__qualname__}")
     if not data.startswith(MAGIC):
         return _decode_unenveloped(data, policy, serializer)
-    newline = data.find(b"\n", 0, policy.max_header_bytes + 1)
-    parsed = _parsed_cache.get(data[:newline]) if newline > 0 else None
-    if parsed is not None and parsed.key_id is None:  # fast path: a known unsigned header
-        signature: bytes | None = None
-        signed_part = b""
-        body_at = newline + 1
-        if len(data) - body_at > policy.max_body_bytes:
-            raise _body_too_large(policy)
-    else:
-        parsed, signature, signed_part, body_at = _split(data, policy)
+    parsed, signature, signed_part, body_at = _split(data, policy)
     content_type = parsed.content_type
     if content_type not in policy.accept:
         raise ContentTypeNotAccepted(
@@ -436,10 +438,7 @@ def decode(
     encoding = parsed.content_encoding
     if encoding is not None and encoding not in _SUPPORTED_ENCODINGS:
         raise ContentTypeNotAccepted(f"content encoding {encoding!r} is not supported")
-    if serializer is None:
-        chosen = policy.registry.by_content_type(content_type)
-    else:
-        chosen = _resolve_for_decode(content_type, policy, serializer)
+    chosen = _resolve_for_decode(content_type, policy, serializer)
     body = data[body_at:]
     if signature is not None:
         key_id: str = parsed.key_id  # type: ignore[assignment]  # _split checked it
@@ -463,18 +462,17 @@ def decode(
         body = _inflate(body, policy.max_decoded_bytes)
     elif len(body) > policy.max_decoded_bytes:
         raise PayloadTooLarge(f"body larger than {policy.max_decoded_bytes} bytes")
-    return _new_tuple(
-        Decoded,
-        (
-            _decode_body(chosen, body, policy),
-            content_type,
-            parsed.key_id,
-            parsed.accept,
-            parsed.schema,
-            encoding,
-            signature is not None,
-            parsed.extra,
-        ),
+    value = _decode_body(chosen, body, policy)
+    signed = signature is not None
+    return Decoded(
+        value,
+        content_type,
+        parsed.key_id,
+        parsed.accept,
+        parsed.schema,
+        encoding,
+        signed,
+        parsed.extra,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+import types
 import typing
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -31,9 +32,8 @@ from pydantic_core import (
     core_schema,
 )
 from pydantic_core import SchemaError as PydanticCoreSchemaError
-from pydantic_core import SchemaSerializer as CoreSchemaSerializer
 
-from serializers.builtin import JsonSerializer
+from serializers.builtin import JsonSerializer, refuse_non_finite
 from serializers.errors import (
     DecodeError,
     EncodeError,
@@ -56,55 +56,42 @@ _MODES: dict[Any, Any] = {
 }
 
 
-_set_field = object.__setattr__  # builds a frozen Call whose shape is already checked
-
-
 _STANDARD_MODEL_DUMP = BaseModel.model_dump
 
 
-def _dump_check(
-    schema: core_schema.CoreSchema, definitions: Mapping[str, core_schema.CoreSchema]
-) -> Callable[[Any], bool] | None:
-    """For a parameter's schema that holds models: a test that a validated value dumps, with
-    pydantic's serializer in JSON mode, to the same JSON value as the json/msgpack serializers
-    write (`to_primitive`: `model_dump(mode="json")` per model, orjson around them).
+def _dump_check(annotation: Any) -> Callable[[Any], bool] | None:
+    """For a parameter annotation that holds models: a test that a value dumps, with pydantic's
+    serializer for that annotation in JSON mode, to the same JSON value as the json and msgpack
+    serializers write (`to_primitive`: `model_dump(mode="json")` per model, orjson around it).
 
-    Only models (of exactly the annotated class, not overriding `model_dump`) inside lists,
-    str-keyed dicts and optionals qualify: everything inside a model is pydantic's in both
-    ways, while a bare datetime, set or subclass instance is written differently. None: the
-    schema does not qualify (or holds no model, so there is nothing to gain).
+    Only models (of exactly the annotated class, not overriding `model_dump`) inside `list[...]`,
+    `dict[str, ...]` and `... | None` qualify: everything inside a model is pydantic's in both
+    ways, while a bare datetime, a set, a subclass instance or an `Annotated` serializer is
+    written differently. Reads the annotation with `typing` only. None: it does not qualify.
     """
-    kind = schema["type"]
-    if kind == "definition-ref":
-        target = definitions.get(schema["schema_ref"])
-        return (
-            None
-            if target is None or "serialization" in schema
-            else _dump_check(target, definitions)
-        )
-    if kind == "model":
-        cls = schema["cls"]
-        if getattr(cls, "model_dump", None) is not _STANDARD_MODEL_DUMP or schema.get(
-            "serialization"
-        ) != _model_node(cls).get("serialization"):  # the model's own, or one added here
+    origin, arguments = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is None:
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return None
-        return lambda value: type(value) is cls
-    if "serialization" in schema:  # a serializer of its own: orjson would not apply it
-        return None
-    if kind == "nullable":
-        inner = _dump_check(schema["schema"], definitions)
+        if getattr(annotation, "model_dump", None) is not _STANDARD_MODEL_DUMP:
+            return None
+        return lambda value: type(value) is annotation
+    if (
+        origin in (typing.Union, types.UnionType)
+        and len(arguments) == 2
+        and type(None) in arguments
+    ):
+        inner = _dump_check(next(a for a in arguments if a is not type(None)))
         if inner is None:
             return None
         return lambda value: value is None or inner(value)
-    if kind == "list" and "items_schema" in schema:
-        item = _dump_check(schema["items_schema"], definitions)
+    if origin is list and len(arguments) == 1:
+        item = _dump_check(arguments[0])
         if item is None:
             return None
         return lambda value: type(value) is list and all(map(item, value))
-    keys = schema.get("keys_schema", {})
-    if kind == "dict" and keys.get("type") == "str" and "serialization" not in keys:
-        values = schema.get("values_schema")
-        entry = _dump_check(values, definitions) if values is not None else None
+    if origin is dict and len(arguments) == 2 and arguments[0] is str:
+        entry = _dump_check(arguments[1])
         if entry is None:
             return None
         return lambda value: (
@@ -114,46 +101,22 @@ def _dump_check(
     return None
 
 
-def _model_node(cls: type[BaseModel]) -> Mapping[str, Any]:
-    """The `model` node of a model class's own core schema (empty if it cannot be found)."""
-    node: Any = getattr(cls, "__pydantic_core_schema__", None)
-    definitions = {}
-    if isinstance(node, Mapping) and node.get("type") == "definitions":
-        definitions = {d.get("ref"): d for d in node.get("definitions", ())}
-        node = node.get("schema")
-    if isinstance(node, Mapping) and node.get("type") == "definition-ref":
-        node = definitions.get(node.get("schema_ref"))
-    return node if isinstance(node, Mapping) and node.get("type") == "model" else {}
-
-
+@dataclass(frozen=True, slots=True)
 class _Dumper:
     """Writes one parameter's value in JSON form with pydantic, where that changes nothing."""
 
-    __slots__ = ("check", "serializer")
-
-    def __init__(self, check: Callable[[Any], bool], serializer: CoreSchemaSerializer) -> None:
-        self.check = check
-        self.serializer = serializer
+    check: Callable[[Any], bool]
+    adapter: TypeAdapter[Any]
 
     def __call__(self, value: Any) -> Any:
         if self.check(value):
-            return self.serializer.to_python(value, mode="json")
+            return self.adapter.dump_python(value, mode="json")
         return value  # left to the serializer's own conversion (to_primitive)
 
 
-def _dumper(
-    schema: core_schema.CoreSchema, definitions: list[core_schema.CoreSchema]
-) -> _Dumper | None:
-    check = _dump_check(schema, {d["ref"]: d for d in definitions if "ref" in d})
-    if check is None:
-        return None
-    try:
-        serializer = CoreSchemaSerializer(
-            core_schema.definitions_schema(schema, definitions) if definitions else schema
-        )
-    except PydanticCoreSchemaError:  # pragma: no cover - the validator was built from it
-        return None
-    return _Dumper(check, serializer)
+def _dumper(annotation: Any) -> _Dumper | None:
+    check = _dump_check(annotation)
+    return None if check is None else _Dumper(check, TypeAdapter(annotation))
 
 
 def _shape_error(loc: str, msg: str) -> ValidationFailed:
@@ -186,17 +149,6 @@ class Call:
         """Check the wire shape (exactly the keys args and kwargs) and build a Call."""
         if isinstance(value, Call):
             return value
-        if type(value) is dict and len(value) == 2:  # fast path: json/msgpack, the typed API
-            args, kwargs = value.get("args"), value.get("kwargs")
-            if (
-                (type(args) is list or type(args) is tuple)
-                and type(kwargs) is dict
-                and (not kwargs or all(type(key) is str for key in kwargs))
-            ):
-                call = object.__new__(cls)
-                _set_field(call, "args", args if type(args) is tuple else tuple(args))
-                _set_field(call, "kwargs", kwargs)
-                return call
         if not isinstance(value, Mapping):
             raise _shape_error(
                 "", f'a job call is {{"args": [...], "kwargs": {{...}}}}, got {describe(value)}'
@@ -212,7 +164,7 @@ class Call:
             raise _shape_error("args", f"args must be a list, got {describe(args)}")
         if not isinstance(kwargs, Mapping):
             raise _shape_error("kwargs", f"kwargs must be an object, got {describe(kwargs)}")
-        return cls(tuple(args), dict(kwargs))
+        return cls(tuple(args), kwargs if type(kwargs) is dict else dict(kwargs))
 
     def to_wire(self) -> dict[str, Any]:
         """The plain-data form sent in json and msgpack bodies."""
@@ -340,9 +292,9 @@ class CallSchema:
         parameters: list[core_schema.ArgumentsParameter] = []
         var_args: core_schema.CoreSchema | None = None
         var_kwargs: core_schema.CoreSchema | None = None
-        for param, item in zip(self.parameters, items, strict=True):
+        for param, item, annotation in zip(self.parameters, items, annotations, strict=True):
             if self._typed:
-                self._dumpers[param.name] = _dumper(item, definitions)
+                self._dumpers[param.name] = _dumper(annotation)
             if param.kind is _P.VAR_POSITIONAL:
                 var_args = item
                 continue
@@ -405,11 +357,8 @@ class CallSchema:
             return call
         if len(out_args) != len(args):  # defaults of positional-only parameters were appended
             out_args = out_args[: len(args)]
-        validated = object.__new__(Call)
-        _set_field(validated, "args", out_args)
         # The validator returns the parameters first, in signature order, plus their defaults.
-        _set_field(validated, "kwargs", {key: out_kwargs[key] for key in kwargs} if kwargs else {})
-        return validated
+        return Call(out_args, {key: out_kwargs[key] for key in kwargs} if kwargs else {})
 
     def to_wire(self, call: Call) -> dict[str, Any]:
         """The wire form of a validated call for the json and msgpack serializers: the same
@@ -600,9 +549,12 @@ class SchemaSerializer:
             assert self._call_schema is not None
             return _JSON.encode(self._call_schema.to_wire(validated))
         try:
-            return self._adapter.dump_json(validated)
+            text = self._adapter.dump_json(validated)
         except PydanticSerializationError as exc:
             raise EncodeError(f"schema {self.schema_field}: {exc}") from exc
+        if b"null" in text:  # pydantic writes NaN and infinities as null, like orjson
+            refuse_non_finite(validated, f"schema {self.schema_field}")
+        return text
 
     def decode(self, data: bytes) -> Any:
         """Parse and validate; invalid JSON is a DecodeError, a schema mismatch ValidationFailed."""

@@ -22,7 +22,12 @@ SERVICE_CONTROL = re.compile(
 
 def make_dry_run(target: str) -> list[str]:
     out = subprocess.run(
-        ["make", "-n", "-s", target], cwd=ROOT, capture_output=True, text=True, timeout=30, check=True
+        ["make", "-n", "-s", target],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     )
     return [line.strip() for line in out.stdout.splitlines() if line.strip()]
 
@@ -45,7 +50,9 @@ def test_setup_installs_python_packages_only_into_the_virtualenv() -> None:
 
 def test_setup_never_stops_or_restarts_a_service() -> None:
     found = [
-        line for line in SETUP.read_text().splitlines() if SERVICE_CONTROL.search(line.split("#")[0])
+        line
+        for line in SETUP.read_text().splitlines()
+        if SERVICE_CONTROL.search(line.split("#")[0])
     ]
     assert found == []
 

@@ -1,13 +1,17 @@
 """Gearman transport: sans-I/O protocol core, sync client, worker, admin client, asyncio client.
 
-Standard library only; importing this package never imports Django.
+Standard library only; importing this package never imports Django. Other packages import the
+transport only through the names below, never its submodules, so the modules may be reorganised.
 """
 
 from .address import DEFAULT_PORT, ServerAddress, parse_server, parse_servers
-from .admin import AdminClient, FunctionStatus, PriorityStatus, QueuedJob, WorkerInfo
-from .aio import AsyncClient
-from .client import Client, JobStatus
-from .errors import (
+from .admin_client import AdminClient, FunctionStatus, PriorityStatus, QueuedJob, WorkerInfo
+from .async_client import AsyncClient
+from .backoff import Backoff
+from .packets import Packet, PacketParser, PacketType
+from .sync_client import Client, JobStatus
+from .tracking import MAX_UNIQUE_SIZE, JobRequest, JobResult, Priority
+from .transport_errors import (
     ConnectionLost,
     GearmanError,
     InvalidServerAddress,
@@ -18,14 +22,14 @@ from .errors import (
     ServerError,
     WorkException,
 )
-from .jobs import JobRequest, JobResult, Priority
-from .packets import Packet, PacketParser, PacketType
-from .worker import Worker, WorkerJob
+from .worker_loop import Worker, WorkerJob
 
 __all__ = [
     "DEFAULT_PORT",
+    "MAX_UNIQUE_SIZE",
     "AdminClient",
     "AsyncClient",
+    "Backoff",
     "Client",
     "ConnectionLost",
     "FunctionStatus",

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from .errors import InvalidServerAddress
+from .transport_errors import InvalidServerAddress
 
 DEFAULT_PORT = 4730
 

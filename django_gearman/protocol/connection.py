@@ -9,8 +9,8 @@ import struct
 import time
 
 from .address import ServerAddress
-from .errors import ConnectionLost, JobTimeout
-from .packets import DEFAULT_MAX_PACKET, RES, Packet, PacketParser
+from .packets import DEFAULT_MAX_PACKET, RES, Frame, PacketParser
+from .transport_errors import ConnectionLost, JobTimeout
 
 RECV_CHUNK = 256 * 1024
 
@@ -29,7 +29,6 @@ _TIMEVAL = struct.Struct("@ll")
 # A wait may start this much later than the armed timeout assumed; re-arming costs a syscall.
 _TIMEOUT_SLACK = 0.005
 _FOREVER = float("inf")
-_monotonic = time.monotonic
 
 
 class PacketConnection:
@@ -58,12 +57,15 @@ class PacketConnection:
         *,
         max_packet: int = DEFAULT_MAX_PACKET,
         expect_magic: bytes | None = RES,
+        skip_oversized: frozenset[int] = frozenset(),
     ) -> None:
         self.address = address
         self.name = str(address)
         sock.settimeout(None)
         self.sock = sock
-        self.parser = PacketParser(max_packet=max_packet, expect_magic=expect_magic)
+        self.parser = PacketParser(
+            max_packet=max_packet, expect_magic=expect_magic, skip_oversized=skip_oversized
+        )
         self._view = memoryview(bytearray(RECV_CHUNK))
         self._rcv_timeout = _FOREVER
         self._snd_timeout = _FOREVER
@@ -81,8 +83,12 @@ class PacketConnection:
     def fileno(self) -> int:
         return self.sock.fileno()
 
-    def _arm_until(self, deadline: float, receiving: bool) -> None:
-        """Make the next recv/send give up by ``deadline``; JobTimeout if it already passed."""
+    def _arm_kernel_timeout(self, deadline: float, receiving: bool) -> None:
+        """Make the next recv/send give up by ``deadline``; JobTimeout if it already passed.
+
+        The timeout lives in the kernel (SO_RCVTIMEO/SO_SNDTIMEO) and is re-armed only when the
+        time left is shorter than the armed one: most receives cost one syscall, the recv.
+        """
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise JobTimeout(f"no answer from {self.address} in time")
@@ -104,9 +110,7 @@ class PacketConnection:
         ConnectionLost on a socket error; JobTimeout if the server stops reading (what was
         sent is then unknown, so the caller must drop the connection).
         """
-        remaining = deadline - _monotonic()  # _arm_until's checks, inlined for the hot path
-        if remaining <= 0 or self._snd_timeout > remaining + _TIMEOUT_SLACK:
-            self._arm_until(deadline, receiving=False)
+        self._arm_kernel_timeout(deadline, receiving=False)
         try:
             self.sock.sendall(data)
         except BlockingIOError as exc:
@@ -114,7 +118,7 @@ class PacketConnection:
         except OSError as exc:
             raise ConnectionLost(f"send to {self.address} failed: {exc}") from exc
 
-    def read_packet(self, deadline: float) -> Packet:
+    def read_packet(self, deadline: float) -> Frame:
         """Next packet from the server, waiting at most until ``deadline`` (monotonic)."""
         parser = self.parser
         packet = parser.next_packet()
@@ -127,7 +131,7 @@ class PacketConnection:
         """One recv into the parser (``next_packet`` returns what it completed)."""
         self.parser.push_back(self.receive_packets(deadline))
 
-    def receive_packets(self, deadline: float) -> list[Packet]:
+    def receive_packets(self, deadline: float) -> list[Frame]:
         """One recv; the packets it completed (maybe none), JobTimeout past the deadline.
 
         Packets parsed ahead by ``read_packet`` come first."""
@@ -135,9 +139,7 @@ class PacketConnection:
         if parser.error is not None:  # bad bytes after good packets: no need to wait for more
             raise parser.error
         while True:
-            remaining = deadline - _monotonic()  # _arm_until's checks, inlined for the hot path
-            if remaining <= 0 or self._rcv_timeout > remaining + _TIMEOUT_SLACK:
-                self._arm_until(deadline, receiving=True)
+            self._arm_kernel_timeout(deadline, receiving=True)
             try:
                 count = self.sock.recv_into(self._view)
                 break

@@ -12,7 +12,7 @@ from collections import deque
 from enum import IntEnum
 from typing import NamedTuple
 
-from .errors import ProtocolError
+from .transport_errors import ProtocolError
 
 REQ = b"\0REQ"
 RES = b"\0RES"
@@ -113,47 +113,65 @@ class Packet(NamedTuple):
     args: tuple[bytes, ...]
 
 
+class SkippedBody(NamedTuple):
+    """A packet whose body exceeded the parser's limit and was discarded unread.
+
+    Only types the parser was told to skip (``PacketParser(skip_oversized=...)``) end up here;
+    ``args`` are the arguments before the payload (the payload is gone), ``size`` the body size
+    the header announced.
+    """
+
+    magic: bytes
+    type: int
+    args: tuple[bytes, ...]
+    size: int
+
+
 def _check_argument(value: bytes, name: str) -> None:
     if b"\0" in value:
         raise ProtocolError(f"{name} must not contain a NUL byte: {value[:40]!r}")
 
 
 def encode_packet(ptype: int, args: tuple[bytes, ...] = (), magic: bytes = REQ) -> bytes:
-    """Encode one packet; every argument but the last is checked to be NUL-free."""
+    """Encode one packet (one copy of the payload); arguments but the last must be NUL-free."""
     for arg in args[:-1]:
         _check_argument(arg, PacketType(ptype).name + " argument")
-    body = b"\0".join(args)
-    return HEADER.pack(magic, ptype, len(body)) + body
-
-
-_SUBMIT_HEADER = HEADER.pack  # bound once: the submit path is the hot path
-
-
-def encode_submit(ptype: int, function: bytes, unique: bytes, data: bytes) -> bytes:
-    """SUBMIT_JOB* packet; ``function`` and ``unique`` must be NUL-free."""
-    if b"\0" in function or b"\0" in unique:
-        _check_argument(function, "function name")
-        _check_argument(unique, "unique id")
-    size = len(function) + len(unique) + len(data) + 2
-    return b"".join((_SUBMIT_HEADER(REQ, ptype, size), function, b"\0", unique, b"\0", data))
+    size = sum(map(len, args)) + max(len(args) - 1, 0)
+    parts = [HEADER.pack(magic, ptype, size)]
+    for position, arg in enumerate(args):
+        if position:
+            parts.append(b"\0")
+        parts.append(arg)
+    return b"".join(parts)
 
 
 def encode_handle_data(ptype: int, handle: bytes, data: bytes) -> bytes:
     """WORK_COMPLETE / WORK_DATA / WORK_WARNING / WORK_EXCEPTION from a worker."""
-    return b"".join((HEADER.pack(REQ, ptype, len(handle) + 1 + len(data)), handle, b"\0", data))
+    return encode_packet(ptype, (handle, data))
 
 
-_GRAB_JOB_UNIQ = HEADER.pack(REQ, PacketType.GRAB_JOB_UNIQ, 0)
-_PRE_SLEEP = HEADER.pack(REQ, PacketType.PRE_SLEEP, 0)
-_NOOP_RES = HEADER.pack(RES, PacketType.NOOP, 0)
+GRAB_JOB_UNIQ = encode_packet(PacketType.GRAB_JOB_UNIQ)
+PRE_SLEEP = encode_packet(PacketType.PRE_SLEEP)
+
+# How much of a skipped body is kept to read the arguments before its payload: gearmand's
+# handle (64), function name (512) and unique id (64) limits fit with room to spare.
+SKIPPED_HEAD_LIMIT = 2048
 
 
-def grab_job_uniq() -> bytes:
-    return _GRAB_JOB_UNIQ
+class _BodySkip:
+    """Progress through one oversized body: its header, the head kept, the bytes left."""
+
+    __slots__ = ("head", "magic", "remaining", "size", "type")
+
+    def __init__(self, magic: bytes, ptype: int, size: int) -> None:
+        self.magic = magic
+        self.type = ptype
+        self.size = size
+        self.remaining = size
+        self.head = bytearray()
 
 
-def pre_sleep() -> bytes:
-    return _PRE_SLEEP
+Frame = Packet | SkippedBody
 
 
 class PacketParser:
@@ -162,19 +180,40 @@ class PacketParser:
     The buffer never holds more than one packet's worth beyond ``max_packet``: a header announcing
     a larger body is rejected as soon as its 12 bytes are seen, before any body is buffered. After
     a ProtocolError the parser is poisoned (the stream has lost framing) and keeps raising.
+
+    Types listed in ``skip_oversized`` are the exception: such a body is read past without being
+    kept (only its first ``SKIPPED_HEAD_LIMIT`` bytes, for the leading arguments) and delivered
+    as a ``SkippedBody`` in stream order, so the stream stays usable and the peer can be answered.
     """
 
-    __slots__ = ("_buffer", "_offset", "_ready", "error", "expect_magic", "max_packet")
+    __slots__ = (
+        "_buffer",
+        "_offset",
+        "_ready",
+        "_skip",
+        "error",
+        "expect_magic",
+        "max_packet",
+        "skip_oversized",
+    )
 
-    def __init__(self, *, max_packet: int = DEFAULT_MAX_PACKET, expect_magic: bytes | None = RES):
+    def __init__(
+        self,
+        *,
+        max_packet: int = DEFAULT_MAX_PACKET,
+        expect_magic: bytes | None = RES,
+        skip_oversized: frozenset[int] = frozenset(),
+    ):
         if max_packet < 0:
             raise ValueError("max_packet must be >= 0")
         self.max_packet = max_packet
         self.expect_magic = expect_magic
+        self.skip_oversized = skip_oversized
         self._buffer = bytearray()
         self._offset = 0
+        self._skip: _BodySkip | None = None
         self.error: ProtocolError | None = None
-        self._ready: deque[Packet] = deque()
+        self._ready: deque[Frame] = deque()
 
     @property
     def buffered(self) -> int:
@@ -185,16 +224,12 @@ class PacketParser:
         """Append received bytes; raises ProtocolError at once if a header is already invalid."""
         if self.error is not None:
             raise self.error
-        buffer = self._buffer
-        offset = self._offset
-        if offset and offset == len(buffer):
-            buffer.clear()
-            offset = self._offset = 0
-        buffer += data
-        if len(buffer) - offset >= HEADER_SIZE:
-            magic, ptype, size = HEADER.unpack_from(buffer, offset)
-            if size > self.max_packet or ptype not in ARGUMENT_COUNTS or magic != self.expect_magic:
-                self._check_header(offset)  # raises the precise error (or accepts expect=None)
+        if self._offset and self._offset == len(self._buffer):
+            self._buffer.clear()
+            self._offset = 0
+        self._buffer += data
+        if self._skip is None and len(self._buffer) - self._offset >= HEADER_SIZE:
+            self._check_header(self._buffer, self._offset)
 
     def _fail(self, message: str) -> ProtocolError:
         self.error = ProtocolError(message)
@@ -202,64 +237,58 @@ class PacketParser:
         self._offset = 0
         return self.error
 
-    def _check_header(self, offset: int) -> tuple[bytes, int, int]:
-        return self._check_header_at(self._buffer, offset)
+    def _check_header(self, data: bytes | bytearray | memoryview, offset: int) -> tuple[int, int]:
+        """(type, size) of the header at ``offset``; poisons the parser and raises if invalid.
 
-    def _check_header_at(
-        self, data: bytes | bytearray | memoryview, offset: int
-    ) -> tuple[bytes, int, int]:
+        An oversized body of a type in ``skip_oversized`` passes: the caller skips it.
+        """
         magic, ptype, size = HEADER.unpack_from(data, offset)
-        if magic != REQ and magic != RES:
-            raise self._fail(f"bad packet magic {magic!r} (the peer does not speak Gearman)")
-        if self.expect_magic is not None and magic != self.expect_magic:
-            raise self._fail(f"unexpected packet magic {magic!r}, expected {self.expect_magic!r}")
-        if size > self.max_packet:
-            raise self._fail(f"packet of {size} bytes exceeds the limit of {self.max_packet}")
+        if magic != self.expect_magic:
+            if magic != REQ and magic != RES:
+                raise self._fail(f"bad packet magic {magic!r} (the peer does not speak Gearman)")
+            if self.expect_magic is not None:
+                raise self._fail(
+                    f"unexpected packet magic {magic!r}, expected {self.expect_magic!r}"
+                )
         if ptype not in ARGUMENT_COUNTS:
             raise self._fail(f"unknown packet type {ptype}")
-        return magic, ptype, size
+        if size > self.max_packet and ptype not in self.skip_oversized:
+            raise self._fail(f"packet of {size} bytes exceeds the limit of {self.max_packet}")
+        return ptype, size
 
-    def next_packet(self) -> Packet | None:
+    def next_packet(self) -> Frame | None:
         """The next complete packet, or None if more bytes are needed."""
-        ready = self._ready
-        if not ready:
-            if self.error is None and len(self._buffer) - self._offset < HEADER_SIZE:
-                return None  # the usual "nothing yet" of the worker loop, without packets()
-            ready.extend(self.packets())
-            if not ready:
+        if not self._ready:
+            self._ready.extend(self.packets())
+            if not self._ready:
                 return None
-        return ready.popleft()
+        return self._ready.popleft()
 
-    def push_back(self, packets: list[Packet]) -> None:
+    def push_back(self, packets: list[Frame]) -> None:
         """Queue packets (from ``feed_packets``) for ``next_packet``/``packets`` to return first."""
-        if packets:
-            self._ready.extend(packets)
+        self._ready.extend(packets)
 
-    def packets(self) -> list[Packet]:
-        """All complete packets buffered so far, in order (one tight loop: the hot path).
+    def packets(self) -> list[Frame]:
+        """All complete packets buffered so far, in order.
 
         If a malformed packet follows good ones, the good ones are returned first and the
         ProtocolError is raised by the next call.
         """
         if self.error is not None:
             raise self.error
-        if len(self._buffer) - self._offset < HEADER_SIZE and not self._ready:
-            return []
-        out: list[Packet] = []
-        if self._ready:
-            out.extend(self._ready)
-            self._ready.clear()
+        out: list[Frame] = list(self._ready)
+        self._ready.clear()
         buffer = self._buffer
         total = len(buffer)
-        view = memoryview(buffer)
-        try:
-            offset = self._split(view, self._offset, total, out)
-        except ProtocolError:
-            if not out:
-                raise
-            return out  # the error is stored: the next call raises it
-        finally:
-            view.release()
+        if total == self._offset:
+            return out
+        with memoryview(buffer) as view:
+            try:
+                offset = self._split(view, self._offset, total, out)
+            except ProtocolError:
+                if not out:
+                    raise
+                return out  # the error is stored: the next call raises it
         if offset == total:
             buffer.clear()
             self._offset = 0
@@ -270,7 +299,7 @@ class PacketParser:
             self._offset = offset
         return out
 
-    def feed_packets(self, data: memoryview) -> list[Packet]:
+    def feed_packets(self, data: memoryview) -> list[Frame]:
         """``feed(data)`` then ``packets()`` in one pass (the receive path of every exchange).
 
         With nothing buffered (the usual case: whole packets per receive) the packets are split
@@ -281,7 +310,7 @@ class PacketParser:
         if self._ready or self._offset != len(self._buffer):
             self.feed(data)
             return self.packets()  # includes what was pushed back or parsed ahead
-        out: list[Packet] = []
+        out: list[Frame] = []
         total = len(data)
         try:
             offset = self._split(data, 0, total, out)
@@ -290,43 +319,68 @@ class PacketParser:
                 raise
             return out  # the error is stored: the next call raises it
         if offset != total:
-            buffer = self._buffer
-            buffer.clear()
-            buffer += data[offset:]
+            self._buffer.clear()
+            self._buffer += data[offset:]
             self._offset = 0
         return out
 
-    def _split(self, view: memoryview, offset: int, total: int, out: list[Packet]) -> int:
+    def _split(self, view: memoryview, offset: int, total: int, out: list[Frame]) -> int:
         """Append the complete packets of ``view[offset:total]`` to ``out``; return where the
         first incomplete one starts. A header is checked as soon as its 12 bytes are there."""
-        unpack = HEADER.unpack_from
-        expect = self.expect_magic
-        limit = self.max_packet
-        counts = ARGUMENT_COUNTS
-        append = out.append
-        new_packet = tuple.__new__  # skips the NamedTuple's Python-level __new__
-        while total - offset >= HEADER_SIZE:
-            magic, ptype, size = unpack(view, offset)
-            count = counts.get(ptype, -1)
-            if count < 0 or size > limit or magic != expect:
-                # raises the precise ProtocolError (with expect_magic None: checks REQ or RES)
-                self._check_header_at(view, offset)
+        if self._skip is not None:
+            offset = self._skip_through(view, offset, total, out)
+        while self._skip is None and total - offset >= HEADER_SIZE:
+            ptype, size = self._check_header(view, offset)
             start = offset + HEADER_SIZE
+            if size > self.max_packet:  # a type to skip (_check_header refused the others)
+                self._skip = _BodySkip(bytes(view[offset : offset + 4]), ptype, size)
+                offset = self._skip_through(view, start, total, out)
+                continue
             end = start + size
             if end > total:
                 break
-            if count == 1:
-                args: tuple[bytes, ...] = (bytes(view[start:end]),)
-            elif count == 0:
-                if size:
-                    name = PacketType(ptype).name
-                    raise self._fail(f"{name} must have no arguments, got {size} bytes")
-                args = ()
-            else:
-                args = tuple(bytes(view[start:end]).split(b"\0", count - 1))
-                if len(args) != count:
-                    name = PacketType(ptype).name
-                    raise self._fail(f"{name} needs {count} arguments, got {len(args)}")
-            append(new_packet(Packet, (magic, ptype, args)))
+            out.append(
+                Packet(
+                    bytes(view[offset : offset + 4]), ptype, self._arguments(ptype, view[start:end])
+                )
+            )
             offset = end
+        return offset
+
+    def _arguments(self, ptype: int, body: memoryview) -> tuple[bytes, ...]:
+        count = ARGUMENT_COUNTS[ptype]
+        if count == 0:
+            if len(body):
+                name = PacketType(ptype).name
+                raise self._fail(f"{name} must have no arguments, got {len(body)} bytes")
+            return ()
+        args = tuple(bytes(body).split(b"\0", count - 1))
+        if len(args) != count:
+            name = PacketType(ptype).name
+            raise self._fail(f"{name} needs {count} arguments, got {len(args)}")
+        return args
+
+    def _skip_through(self, view: memoryview, offset: int, total: int, out: list[Frame]) -> int:
+        """Discard what ``view`` holds of the body being skipped; deliver it when it ends."""
+        skip = self._skip
+        assert skip is not None
+        taken = min(skip.remaining, total - offset)
+        room = SKIPPED_HEAD_LIMIT - len(skip.head)
+        if room > 0:
+            skip.head += view[offset : offset + min(taken, room)]
+        skip.remaining -= taken
+        offset += taken
+        if skip.remaining == 0:
+            self._skip = None
+            leading = ARGUMENT_COUNTS[skip.type] - 1
+            args = tuple(bytes(skip.head).split(b"\0", leading)[:leading])
+            if len(args) != leading or (
+                leading and len(skip.head) == sum(map(len, args)) + leading - 1
+            ):
+                name = PacketType(skip.type).name
+                raise self._fail(
+                    f"oversized {name}: its first {SKIPPED_HEAD_LIMIT} bytes do not hold "
+                    f"its {leading} leading arguments"
+                )
+            out.append(SkippedBody(skip.magic, skip.type, args, skip.size))
         return offset

@@ -45,8 +45,71 @@ function refuseDeepNesting (value) {
   return value
 }
 
+// JSON integers: Python writes and reads exactly [-2^63, 2^64-1]. JSON.parse would round every
+// integer beyond 2^53, so such literals are read as BigInt (as @msgpack/msgpack does with
+// useBigInt64), and literals beyond 64 bits are refused, never rounded.
+const INT_MIN = -(2n ** 63n)
+const INT_MAX = 2n ** 64n - 1n
+const STRING_OR_LONG_INTEGER = /"[^"\\]*(?:\\.[^"\\]*)*"|(?<![0-9.eE+-])-?[0-9]{16,}(?![0-9.eE])/g
+
+// A number literal too large for a double (1e400) parses as Infinity; Python refuses it.
+function refuseInfinity (value) {
+  const stack = [value]
+  while (stack.length) {
+    const item = stack.pop()
+    if (typeof item === 'number' && !Number.isFinite(item)) refuse('decode', 'a number is too large for a double')
+    if (item !== null && typeof item === 'object') stack.push(...Object.values(item))
+  }
+  return value
+}
+
+function parseJson (text) {
+  const value = /[0-9]{16}/.test(text) ? parseLongIntegers(text) : JSON.parse(text)
+  return /[0-9]{19}|[eE][+-]?[0-9]{3}/.test(text) ? refuseInfinity(value) : value
+}
+
+function parseLongIntegers (text) {
+  const marker = `\u0000int-${crypto.randomBytes(8).toString('hex')}:` // no real string holds it
+  let big = false
+  const marked = text.replace(STRING_OR_LONG_INTEGER, (token) => {
+    if (token.startsWith('"')) return token
+    const n = BigInt(token)
+    if (n < INT_MIN || n > INT_MAX) refuse('decode', `integer ${token} is beyond the 64-bit range`)
+    if (Number.isSafeInteger(Number(token))) return token
+    big = true
+    return JSON.stringify(marker + token)
+  })
+  if (!big) return JSON.parse(text)
+  return JSON.parse(marked, (key, v) => typeof v === 'string' && v.startsWith(marker) ? BigInt(v.slice(marker.length)) : v)
+}
+
+// The JSON writer: a BigInt within 64 bits is written with all its digits, an integer-valued
+// number beyond 2^53 in exponent form (it is a double: a reader must not take the digits
+// JSON.stringify would print for an exact integer), and NaN, infinities and larger BigInts are
+// refused (JSON.stringify would write null or throw a TypeError).
+function jsonText (value) {
+  const marker = `\u0000raw-${crypto.randomBytes(8).toString('hex')}:`
+  let raw = false
+  const text = JSON.stringify(value, (key, v) => {
+    if (typeof v === 'bigint') {
+      if (v < INT_MIN || v > INT_MAX) refuse('not-accepted', `JSON cannot carry the integer ${v}: beyond 64 bits`)
+      raw = true
+      return marker + v.toString()
+    }
+    if (typeof v === 'number' && !Number.isFinite(v)) refuse('not-accepted', `JSON cannot carry ${v}`)
+    if (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v)) {
+      raw = true
+      return marker + v.toExponential()
+    }
+    return v
+  })
+  if (!raw) return text
+  const quoted = JSON.stringify(marker).slice(0, -1)
+  return text.split(quoted).map((part, i) => i === 0 ? part : part.replace('"', '')).join('')
+}
+
 const BODY_READERS = {
-  'application/json': (body) => refuseDeepNesting(JSON.parse(strictUtf8.decode(body))),
+  'application/json': (body) => refuseDeepNesting(parseJson(strictUtf8.decode(body))),
   'application/msgpack': (body) => {
     const value = new StrictDecoder({ useBigInt64: true }).decode(body)
     refuseExtensions(value)
@@ -60,8 +123,8 @@ const DEFAULT_POLICY = {
   accept: ['application/json', 'application/msgpack'],
   requireSignature: false,
   maxHeaderBytes: 8 * 1024,
-  maxBodyBytes: 32 * 1024 * 1024,
-  maxDecodedBytes: 32 * 1024 * 1024,
+  maxBodyBytes: 16 * 1024 * 1024,
+  maxDecodedBytes: 64 * 1024 * 1024,
   unenveloped: null // a content type for payloads without the GME/ marker
 }
 const UNSAFE = ['application/x-python-pickle'] // needs a signature; never readable here
@@ -74,7 +137,7 @@ function readEnvelope (payload, job, keys = {}, policy = {}) {
   const nl = payload.subarray(0, p.maxHeaderBytes + 1).indexOf(0x0a)
   const [magic, ...tokens] = payload.subarray(0, nl < 0 ? 16 : nl).toString('latin1').split(' ')
   if (magic !== 'GME/1') {
-    const version = /^GME\/([0-9]{1,9})$/.exec(magic)
+    const version = /^GME\/([1-9][0-9]{0,8})$/.exec(magic)
     refuse(version && Number(version[1]) !== 1 ? 'unsupported-version' : 'malformed', 'not a GME/1 envelope')
   }
   if (nl < 0 && payload.length > p.maxHeaderBytes) refuse('too-large', 'header too long')
@@ -139,7 +202,7 @@ function inflate (body, limit) {
 }
 
 const BODY_WRITERS = {
-  'application/json': (value) => Buffer.from(JSON.stringify(value), 'utf8'),
+  'application/json': (value) => Buffer.from(jsonText(value), 'utf8'),
   'application/msgpack': (value) => Buffer.from(msgpackEncode(value, { useBigInt64: true })),
   'text/plain': (value) => Buffer.from(String(value), 'utf8'),
   'application/octet-stream': (value) => Buffer.from(value)

@@ -7,10 +7,14 @@
 //   node peer.js write < requests.json   # [{value, ct, job, kid, secret_hex, zlib}] -> [{payload_hex}]
 // Values cross the process boundary as canonical JSON: bytes {"$bytes": HEX}, {"$float": "nan"},
 // msgpack timestamps {"$timestamp": ISO-8601}; integers beyond 2^53 keep all their digits.
-// In write requests, {"$int": DIGITS} is an integer that JSON.parse would round (a BigInt here).
+// In write requests, {"$int": DIGITS} is an integer that JSON.parse would round (a BigInt here),
+// and {"$float": ...} a non-finite number.
 const fs = require('node:fs')
 const gearman = require('gearman')
 const { readEnvelope, writeEnvelope, GmeError } = require('./envelope')
+
+class NotNegotiable extends Error {}
+const refuse = (message) => { throw new NotNegotiable(message) }
 
 function canon (v) {
   if (v === null || v === undefined) return 'null'
@@ -29,6 +33,7 @@ function fromCanon (v) {
     const keys = Object.keys(v)
     if (keys.length === 1 && keys[0] === '$bytes') return Buffer.from(v.$bytes, 'hex')
     if (keys.length === 1 && keys[0] === '$int') return BigInt(v.$int)
+    if (keys.length === 1 && keys[0] === '$float') return { nan: NaN, inf: Infinity, '-inf': -Infinity }[v.$float]
     return Object.fromEntries(keys.map((k) => [k, fromCanon(v[k])]))
   }
   return v
@@ -108,12 +113,28 @@ function cmdClient (opt) {
   })
 }
 
-// The jobs every peer worker offers (tests/interop/ calls them): PREFIX.reverse, .echo, .add, .fail.
+// The jobs every peer worker offers (tests/interop/ calls them): PREFIX.reverse, .echo, .add,
+// .power (an exact integer, a BigInt here), .fail.
 const JOBS = {
   reverse: (args) => [...args[0]].reverse().join(''),
   echo: (args, kwargs) => ({ args, kwargs }),
   add: (args) => args.reduce((sum, n) => sum + n, 0),
+  power: (args) => BigInt(args[0]) ** BigInt(args[1]),
   fail: (args) => { throw new Error(`failed: ${args[0]}`) }
+}
+const WRITABLE = ['application/json', 'application/msgpack']
+
+// The reply's content type (docs/envelope.md, "Reply content type"): the first type of the
+// caller's accept list this worker writes, the request's type without a list, none (null) when
+// it writes none of the listed types.
+function replyType (fields, requestType) {
+  if (fields.accept === undefined) return requestType
+  return fields.accept.split(',').find((c) => WRITABLE.includes(c)) ?? null
+}
+
+const errorValue = (err, refused) => {
+  const error = { type: `interop.node.${err.constructor.name}`, message: err.message, traceback: err.stack || '' }
+  return { error: refused ? { ...error, refused: true } : error }
 }
 
 // Serves the jobs until --max-jobs jobs are done or --seconds have passed.
@@ -130,29 +151,24 @@ function cmdWorker (opt) {
   worker.on('NO_JOB', () => worker.preSleep())
   worker.on('JOB_ASSIGN', (job) => {
     const name = job.func_name.slice(opt.prefix.length + 1)
+    const sign = kid === undefined ? {} : { kid, secret: keys[kid] }
     let ct = 'application/json'
-    let fields = {}
-    let reply
+    let envelope
     let refused = true // until the call is read and checked
     try {
       const read = readEnvelope(job.payload, job.func_name, keys, { requireSignature: kid !== undefined })
-      ct = read.ct
-      fields = read.fields
       const call = read.value
       if (!call || !Array.isArray(call.args) || typeof call.kwargs !== 'object' || Array.isArray(call.kwargs)) {
         throw new TypeError('body is not {"args": [...], "kwargs": {...}}')
       }
+      ct = replyType(read.fields, read.ct) ?? refuse(`no content type of accept=${read.fields.accept} can be written`)
       refused = false
-      reply = { ok: true, value: JOBS[name](call.args, call.kwargs) }
+      envelope = writeEnvelope(JOBS[name](call.args, call.kwargs), ct, job.func_name, sign)
+      worker.sendWorkComplete(job.handle, envelope)
     } catch (err) {
-      const error = { type: `interop.node.${err.constructor.name}`, message: err.message, traceback: err.stack || '' }
-      reply = { ok: false, value: { error: refused ? { ...error, refused: true } : error } }
+      // Error envelopes are JSON, whatever the caller accepts: every peer reads them.
+      worker.sendWorkException(job.handle, writeEnvelope(errorValue(err, refused), 'application/json', job.func_name, sign))
     }
-    const accepted = (fields.accept || '').split(',').filter((c) => c === 'application/json' || c === 'application/msgpack')
-    const sign = kid === undefined ? {} : { kid, secret: keys[kid] }
-    const envelope = writeEnvelope(reply.value, accepted[0] || ct, job.func_name, sign)
-    if (reply.ok) worker.sendWorkComplete(job.handle, envelope)
-    else worker.sendWorkException(job.handle, envelope)
     done += 1
     if (done >= maxJobs) { worker.close(); return }
     worker.grabJob()

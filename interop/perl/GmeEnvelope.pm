@@ -31,8 +31,45 @@ sub same_string {
     return $diff == 0;
 }
 
+# JSON integers: Perl holds [-2**63, 2**64-1] exactly (IV/UV), as Python does; JSON::PP would turn
+# a literal beyond that into a rounded NV, so it is refused. So is a number too large for a double
+# (1e400 reads as inf here; Python refuses it).
+my $STRING_OR_LONG_INTEGER = qr/("[^"\\]*(?:\\.[^"\\]*)*")|(?<![0-9.eE+-])(-?)([0-9]{19,})(?![0-9.eE])/s;
+
+sub beyond_64_bits {
+    my ($minus, $digits) = @_;
+    my $max = $minus ? '9223372036854775808' : '18446744073709551615';
+    return length($digits) > length($max) || (length($digits) == length($max) && $digits gt $max);
+}
+
+sub read_json {
+    my ($text) = @_;
+    my $suspicious = $text =~ /[0-9]{19}|[eE][+-]?[0-9]{3}/;
+    if ($suspicious) {
+        while ($text =~ /$STRING_OR_LONG_INTEGER/g) {
+            next if defined $1;
+            refuse('decode', "integer $2$3 is beyond the 64-bit range") if beyond_64_bits($2, $3);
+        }
+    }
+    my $value = $JSON->decode($text);
+    refuse_infinity($value) if $suspicious;
+    return $value;
+}
+
+sub refuse_infinity {
+    my @stack = ($_[0]);
+    while (@stack) {
+        my $item = pop @stack;
+        if (ref $item eq 'ARRAY') { push @stack, @$item }
+        elsif (ref $item eq 'HASH') { push @stack, values %$item }
+        elsif (!ref $item && defined $item && B::svref_2object(\$item)->FLAGS & B::SVf_NOK) {
+            refuse('decode', 'a number is too large for a double') if $item == 9**9**9 || $item == -9**9**9;
+        }
+    }
+}
+
 my %BODY_READERS = (
-    'application/json'         => sub { $JSON->decode($_[0]) },
+    'application/json'         => \&read_json,
     'application/msgpack'      => \&GmeMsgpack::unpack_one,
     'text/plain'               => \&GmeMsgpack::text,
     'application/octet-stream' => sub { GmeMsgpack::Bytes->new($_[0]) },
@@ -42,8 +79,8 @@ my %DEFAULT_POLICY = (
     accept            => [ 'application/json', 'application/msgpack' ],
     require_signature => 0,
     max_header_bytes  => 8 * 1024,
-    max_body_bytes    => 32 * 1024 * 1024,
-    max_decoded_bytes => 32 * 1024 * 1024,
+    max_body_bytes    => 16 * 1024 * 1024,
+    max_decoded_bytes => 64 * 1024 * 1024,
     unenveloped       => undef,    # a content type for payloads without the GME/ marker
 );
 my %UNSAFE = ('application/x-python-pickle' => 1);    # needs a signature; never readable here
@@ -58,7 +95,7 @@ sub read_envelope {
     my $nl = index(substr($payload, 0, $policy{max_header_bytes} + 1), "\n");
     my ($magic, @tokens) = split / /, $nl < 0 ? substr($payload, 0, 16) : substr($payload, 0, $nl), -1;
     if ($magic ne 'GME/1') {
-        refuse('unsupported-version', "envelope version $1") if $magic =~ m{\AGME/([0-9]{1,9})\z} && $1 != 1;
+        refuse('unsupported-version', "envelope version $1") if $magic =~ m{\AGME/([1-9][0-9]{0,8})\z} && $1 != 1;
         refuse('malformed', 'not an envelope: no GME/1 marker');
     }
     refuse('too-large', 'header too long') if $nl < 0 && length($payload) > $policy{max_header_bytes};
@@ -138,6 +175,11 @@ sub json_text {
     return '{' . join(',', map { $JSON_ASCII->encode("$_") . ':' . json_text($v->{$_}, $special) } sort keys %$v) . '}' if $ref eq 'HASH';
     return $v ? 'true' : 'false' if $ref =~ /Boolean\z/;
     return $special->($v) if $ref eq 'GmeMsgpack::Bytes';
+    if ($ref eq 'Math::BigInt') {    # an exact integer (`use bigint`): all its digits, within 64 bits
+        my ($minus, $digits) = "$v" =~ /\A(-?)([0-9]+)\z/ or refuse('not-accepted', "JSON cannot carry the number $v");
+        refuse('not-accepted', "JSON cannot carry the integer $v: beyond 64 bits") if beyond_64_bits($minus, $digits);
+        return "$v";
+    }
     refuse('not-accepted', "JSON cannot carry a $ref") if $ref;
     my $flags = B::svref_2object(\$v)->FLAGS;
     return $JSON_ASCII->encode($v) if $flags & B::SVf_POK || !($flags & (B::SVf_NOK | B::SVf_IOK));

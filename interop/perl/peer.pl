@@ -17,6 +17,7 @@ use Getopt::Long qw(GetOptionsFromArray);
 use Gearman::Client;
 use Gearman::Worker;
 use JSON::PP;
+use Math::BigInt;
 use GmeEnvelope qw(read_envelope write_envelope refuse json_text);
 
 my $CANON = JSON::PP->new->utf8->canonical->allow_nonref->max_depth(4096);
@@ -37,6 +38,8 @@ sub from_canon {
     if (ref $v eq 'HASH') {
         return GmeMsgpack::Bytes->new(pack('H*', $v->{'$bytes'})) if keys %$v == 1 && exists $v->{'$bytes'};
         return 0 + $v->{'$int'} if keys %$v == 1 && exists $v->{'$int'};
+        return { nan => 9**9**9 / 9**9**9, inf => 9**9**9, '-inf' => -9**9**9 }->{ $v->{'$float'} }
+            if keys %$v == 1 && exists $v->{'$float'};
         return { map { $_ => from_canon($v->{$_}) } keys %$v };
     }
     return $v;
@@ -71,11 +74,13 @@ sub cmd_write {
     print $CANON->encode(\@out), "\n";
 }
 
-# The jobs every peer worker offers (tests/interop/ calls them): PREFIX.reverse, .echo, .add, .fail.
+# The jobs every peer worker offers (tests/interop/ calls them): PREFIX.reverse, .echo, .add,
+# .power (an exact integer, a Math::BigInt here), .fail.
 my %JOBS = (
     reverse => sub { my ($args) = @_; return scalar reverse $args->[0] },
     echo    => sub { my ($args, $kwargs) = @_; return { args => $args, kwargs => $kwargs } },
     add     => sub { my ($args) = @_; my $sum = 0; $sum += $_ for @$args; return $sum },
+    power   => sub { my ($args) = @_; return Math::BigInt->new("$args->[0]")->bpow("$args->[1]") },
     fail    => sub { my ($args) = @_; die { type => 'interop.perl.JobFailed', message => "failed: $args->[0]" } },
 );
 
@@ -99,17 +104,25 @@ sub cmd_worker {
             if (!$error && (ref $call ne 'HASH' || ref $call->{args} ne 'ARRAY' || ref $call->{kwargs} ne 'HASH')) {
                 $error = { type => 'interop.perl.BadCall', message => 'body is not {"args": [...], "kwargs": {...}}', refused => JSON::PP::true };
             }
+            # The reply's type (docs/envelope.md): the first listed in accept that this worker
+            # writes, the request's type without a list; none writable: refused, the job not run.
+            my $reply_ct = defined $fields->{accept}
+                ? (grep { exists $GmeEnvelope::WRITABLE{$_} } split /,/, $fields->{accept})[0] : $ct;
+            $error //= { type => 'interop.perl.NotNegotiable', refused => JSON::PP::true,
+                         message => "no content type of accept=$fields->{accept} can be written" } unless defined $reply_ct;
             my $result = $error ? undef : eval { $JOBS{$name}->($call->{args}, $call->{kwargs}) };
             $error //= ref $@ ? $@ : { type => 'interop.perl.Crash', message => "$@" } if $@;
-            my $reply_ct = (grep { exists $GmeEnvelope::WRITABLE{$_} } split /,/, $fields->{accept} // '')[0] // $ct;
             my @sign = $kid ? (kid => $kid, secret => $keys->{$kid}) : ();
+            my $envelope = $error ? undef : eval { write_envelope($result, $reply_ct, $function, @sign) };
+            $error //= { type => 'interop.perl.Unwritable', message => "$@" } if !$error && !defined $envelope;
             if ($error) {
                 $error->{traceback} //= '';
                 # Never die here: Gearman::Worker would send a Storable blob as WORK_EXCEPTION.
-                $worker->send_work_exception($job, write_envelope({ error => $error }, $reply_ct, $function, @sign));
+                # Error envelopes are JSON, whatever the caller accepts: every peer reads them.
+                $worker->send_work_exception($job, write_envelope({ error => $error }, 'application/json', $function, @sign));
                 return undef;
             }
-            return write_envelope($result, $reply_ct, $function, @sign);
+            return $envelope;
         });
     }
     my $deadline = time + $opt{seconds};

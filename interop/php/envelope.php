@@ -24,8 +24,8 @@ const GME_DEFAULT_POLICY = [
     'accept' => ['application/json', 'application/msgpack'],
     'require_signature' => false,
     'max_header_bytes' => 8 * 1024,
-    'max_body_bytes' => 32 * 1024 * 1024,
-    'max_decoded_bytes' => 32 * 1024 * 1024,
+    'max_body_bytes' => 16 * 1024 * 1024,
+    'max_decoded_bytes' => 64 * 1024 * 1024,
     'unenveloped' => null,  // a content type for payloads without the GME/ marker
 ];
 const GME_UNSAFE = ['application/x-python-pickle'];
@@ -43,7 +43,7 @@ function gme_read(string $payload, string $job, array $keys = [], array $policy 
     $tokens = explode(' ', $nl === false ? substr($payload, 0, 16) : substr($payload, 0, $nl));
     $magic = array_shift($tokens);
     if ($magic !== 'GME/1') {
-        $future = preg_match('~^GME/([0-9]{1,9})$~', $magic, $m) && (int) $m[1] !== 1;
+        $future = preg_match('~^GME/([1-9][0-9]{0,8})$~', $magic, $m) && (int) $m[1] !== 1;
         throw new GmeError($future ? 'unsupported-version' : 'malformed', 'not a GME/1 envelope');
     }
     if ($nl === false && strlen($payload) > $policy['max_header_bytes']) throw new GmeError('too-large', 'header too long');
@@ -110,11 +110,15 @@ function gme_decode_body(string $ct, string $body): mixed
 {
     switch ($ct) {
         case 'application/json':
+            $suspicious = preg_match('/[0-9]{19}|[eE][+-]?[0-9]{3}/', $body) === 1;
+            if ($suspicious) gme_refuse_inexact_integers($body);
             try {
-                return json_decode($body, false, GME_MAX_DEPTH + 1, JSON_THROW_ON_ERROR);  // PHP counts one more level
+                $value = json_decode($body, false, GME_MAX_DEPTH + 1, JSON_THROW_ON_ERROR);  // PHP counts one more level
             } catch (JsonException $e) {
                 throw new GmeError('decode', 'unreadable JSON: ' . $e->getMessage());
             }
+            if ($suspicious) gme_refuse_infinity($value);
+            return $value;
         case 'application/msgpack':
             $at = 0;
             $value = gme_mp_read($body, $at, 0);
@@ -129,11 +133,41 @@ function gme_decode_body(string $ct, string $body): mixed
     throw new GmeError('not-accepted', "content type $ct");
 }
 
+/**
+ * JSON integers: PHP holds [PHP_INT_MIN, PHP_INT_MAX] exactly (as its msgpack reader does);
+ * json_decode would turn a literal beyond that into a rounded float, so it is refused.
+ */
+function gme_refuse_inexact_integers(string $text): void
+{
+    $pattern = '/("[^"\\\\]*+(?:\\\\.[^"\\\\]*+)*+")|(?<![0-9.eE+-])(-?)([0-9]{19,})(?![0-9.eE])/s';
+    if (preg_match_all($pattern, $text, $matches, PREG_SET_ORDER) === false) {
+        throw new GmeError('decode', 'JSON body too complex to check its integers');
+    }
+    foreach ($matches as $m) {
+        if (($m[1] ?? '') !== '') continue;  // a string
+        $max = $m[2] === '-' ? '9223372036854775808' : '9223372036854775807';
+        if (strlen($m[3]) > strlen($max) || (strlen($m[3]) === strlen($max) && strcmp($m[3], $max) > 0)) {
+            throw new GmeError('decode', "integer {$m[2]}{$m[3]} is beyond PHP's integer range");
+        }
+    }
+}
+
+/** A number literal too large for a double (1e400) decodes as INF here; Python refuses it. */
+function gme_refuse_infinity(mixed $value): void
+{
+    $stack = [$value];
+    while ($stack) {
+        $item = array_pop($stack);
+        if (is_float($item) && is_infinite($item)) throw new GmeError('decode', 'a number is too large for a double');
+        if (is_array($item) || $item instanceof stdClass) array_push($stack, ...array_values((array) $item));
+    }
+}
+
 /** The writer: $kid + $secret sign the envelope for $job; $zlib compresses the body. */
 function gme_write(mixed $value, string $ct, string $job, ?string $kid = null, ?string $secret = null, bool $zlib = false, ?string $accept = null): string
 {
     $body = match ($ct) {
-        'application/json' => json_encode(gme_for_json($value), JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_THROW_ON_ERROR),
+        'application/json' => gme_json_text($value),
         'application/msgpack' => gme_mp_write($value),
         'text/plain' => (string) $value,
         'application/octet-stream' => $value instanceof GmeBytes ? $value->bytes : (string) $value,
@@ -150,6 +184,16 @@ function gme_write(mixed $value, string $ct, string $job, ?string $kid = null, ?
         $header .= ' sig=' . hash_hmac('sha256', "$job\n$header\n$body", (string) $secret);
     }
     return "$header\n$body";
+}
+
+/** JSON text; NaN and infinities are refused (JSON has neither; json_encode would throw). */
+function gme_json_text(mixed $value): string
+{
+    try {
+        return json_encode(gme_for_json($value), JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_THROW_ON_ERROR);
+    } catch (JsonException $e) {
+        throw new GmeError('not-accepted', 'JSON cannot carry this value: ' . $e->getMessage());
+    }
 }
 
 function gme_for_json(mixed $value): mixed

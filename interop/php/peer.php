@@ -30,6 +30,7 @@ function from_canon(mixed $v): mixed
         $fields = get_object_vars($v);
         if (array_keys($fields) === ['$bytes']) return new GmeBytes(hex2bin($fields['$bytes']));
         if (array_keys($fields) === ['$int']) return (int) $fields['$int'];
+        if (array_keys($fields) === ['$float']) return ['nan' => NAN, 'inf' => INF, '-inf' => -INF][$fields['$float']];
         return (object) array_map('from_canon', $fields);
     }
     return $v;
@@ -88,13 +89,15 @@ function parse_keys(array|string $pairs): array
     return $keys;
 }
 
-/** The jobs every peer worker offers (tests/interop/ calls them): PREFIX.reverse, .echo, .add, .fail. */
+/** The jobs every peer worker offers (tests/interop/ calls them): PREFIX.reverse, .echo, .add,
+ * .power (an int, a float once it overflows PHP_INT_MAX), .fail. */
 function run_job(string $name, array $args, stdClass $kwargs): mixed
 {
     return match ($name) {
         'reverse' => implode('', array_reverse(preg_split('//u', $args[0], -1, PREG_SPLIT_NO_EMPTY))),
         'echo' => (object) ['args' => $args, 'kwargs' => $kwargs],
         'add' => array_sum($args),
+        'power' => $args[0] ** $args[1],
         'fail' => throw new RuntimeException("failed: {$args[0]}"),
     };
 }
@@ -108,7 +111,7 @@ function cmd_worker(array $opt): void
     $worker = new GearmanWorker();
     $worker->addServer($host, $port);
     $worker->setTimeout(1000);  // so the loop below can notice its deadline
-    foreach (['reverse', 'echo', 'add', 'fail'] as $name) {
+    foreach (['reverse', 'echo', 'add', 'power', 'fail'] as $name) {
         $function = "{$opt['prefix']}.$name";
         $worker->addFunction($function, function (GearmanJob $job) use ($name, $function, $keys, $kid): string {
             $ct = 'application/json';
@@ -119,21 +122,23 @@ function cmd_worker(array $opt): void
                 if (!$call instanceof stdClass || !is_array($call->args ?? null) || !($call->kwargs ?? null) instanceof stdClass) {
                     throw new DomainException('body is not {"args": [...], "kwargs": {...}}');
                 }
+                // The reply's type (docs/envelope.md): the first listed in accept that this worker
+                // writes, the request's type without a list; none writable: refused, not run.
+                $replyCt = isset($fields['accept'])
+                    ? (array_values(array_intersect(explode(',', $fields['accept']), ['application/json', 'application/msgpack']))[0] ?? null)
+                    : $ct;
+                if ($replyCt === null) throw new UnexpectedValueException("no content type of accept={$fields['accept']} can be written");
                 $refused = false;
-                $result = run_job($name, $call->args, $call->kwargs);
+                $envelope = gme_write(run_job($name, $call->args, $call->kwargs), $replyCt, $function, $kid, $kid === null ? null : $keys[$kid]);
             } catch (Throwable $e) {
-                $result = null;
                 $error = (object) ['type' => 'interop.php.' . get_class($e), 'message' => $e->getMessage(), 'traceback' => $e->getTraceAsString()];
                 if ($refused) $error->refused = true;
-            }
-            $accepted = array_values(array_intersect(explode(',', $fields['accept'] ?? ''), ['application/json', 'application/msgpack']));
-            $reply = fn (mixed $value): string => gme_write($value, $accepted[0] ?? $ct, $function, $kid, $kid === null ? null : $keys[$kid]);
-            if (isset($error)) {
-                $job->sendException($reply((object) ['error' => $error]));
+                // Error envelopes are JSON, whatever the caller accepts: every peer reads them.
+                $job->sendException(gme_write((object) ['error' => $error], 'application/json', $function, $kid, $kid === null ? null : $keys[$kid]));
                 $job->setReturn(GEARMAN_WORK_EXCEPTION);
                 return '';
             }
-            return $reply($result);
+            return $envelope;
         });
     }
     echo "ready\n";

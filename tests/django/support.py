@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from django_gearman.protocol.admin import AdminClient
+from django_gearman.protocol import AdminClient
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,6 +33,11 @@ def workers_for(address: str, function: str) -> int:
             return sum(s.available_workers for s in admin.status() if s.function == function)
     except OSError:
         return 0
+
+
+def pid_gone(pid: int) -> bool:
+    """``not pid_alive(pid)``, as a function to poll with ``wait_until``."""
+    return not pid_alive(pid)
 
 
 def pid_alive(pid: int) -> bool:

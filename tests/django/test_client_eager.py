@@ -19,9 +19,10 @@ from django_gearman import (
     current_job,
     progress,
 )
-from django_gearman.errors import JobRefused
-from django_gearman.runtime import JobError, execute, job_spec, remote_spec
-from serializers import PayloadTooLarge, ValidationFailed, encode, read_header
+from django_gearman.calls import JobError, execute, job_spec, remote_spec
+from django_gearman.exceptions import JobRefused
+from serializers import PayloadTooLarge, ValidationFailed, encode
+from serializers.envelope import read_header
 from tests.django.jobs_app import gearman_jobs as jobs
 from tests.django.support import check_progress_reports
 
@@ -142,7 +143,7 @@ def test_typed_api_submit_and_dispatch() -> None:
 
 
 def test_pydantic_arguments_are_coerced_and_results_rebuilt() -> None:
-    moved = jobs.shift.submit({"x": 1, "y": "2"}, by=10)
+    moved = jobs.shift.submit({"x": 1, "y": "2"}, by=10)  # type: ignore[arg-type]  # coerced
     assert moved == jobs.Point(x=11, y=12)
     assert isinstance(moved, jobs.Point)
 
@@ -152,7 +153,7 @@ def test_bad_arguments_name_the_parameter_and_nothing_runs(client: GearmanClient
         client.submit_job(ADD, one="x", two=2)
     assert caught.value.errors[0]["loc"] == "kwargs.one"
     with pytest.raises(ValidationFailed, match=r"args\.0\.y"):
-        jobs.shift.submit({"x": 1})
+        jobs.shift.submit({"x": 1})  # type: ignore[arg-type]  # refused: that is the test
     with pytest.raises(ValidationFailed, match="missing required argument 'two'"):
         client.submit_job(ADD, one=1)
 
@@ -323,24 +324,24 @@ def test_eager_per_call_and_per_client_without_settings() -> None:
 
 
 def test_unique_keys_fit_gearmand_and_background_jobs_never_share_one() -> None:
-    from dataclasses import replace
+    from django_gearman.protocol import MAX_UNIQUE_SIZE
+    from django_gearman.unique import unique_id
 
-    from django_gearman.client import MAX_UNIQUE_BYTES, _unique_key
-    from django_gearman.jobs import SubmitOptions
+    def key(unique: object, payload: bytes = b"x", background: bool = False) -> str | None:
+        return unique_id(unique, background=background, wire_name="f", payload=payload)  # type: ignore[arg-type]
 
-    foreground, background = SubmitOptions(), SubmitOptions(background=True)
-    derived = _unique_key(replace(foreground, unique=True), "f", b"x")
-    assert derived == _unique_key(replace(background, unique=True), "f", b"x")
-    assert derived != _unique_key(replace(foreground, unique=True), "f", b"y")
-    assert derived is not None and len(derived) <= MAX_UNIQUE_BYTES
-    assert _unique_key(replace(foreground, unique="mine"), "f", b"x") == "mine"
-    assert _unique_key(foreground, "f", b"x") is None
-    first, second = (_unique_key(replace(background, unique=False), "f", b"x") for _ in range(2))
+    derived = key(True)
+    assert derived == key(True, background=True)
+    assert derived != key(True, b"y")
+    assert derived is not None and len(derived) <= MAX_UNIQUE_SIZE
+    assert key("mine") == "mine"
+    assert key(None) is None
+    first, second = (key(False, background=True) for _ in range(2))
     assert first and second and first != second
     with pytest.raises(ValueError, match="63 bytes"):
-        _unique_key(replace(foreground, unique="u" * 64), "f", b"x")
+        key("u" * 64)
     with pytest.raises(TypeError):
-        _unique_key(replace(foreground, unique=3), "f", b"x")
+        key(3)
 
 
 def test_random_unique_ids_differ_across_threads_and_forked_processes() -> None:
@@ -348,18 +349,18 @@ def test_random_unique_ids_differ_across_threads_and_forked_processes() -> None:
     and a forked child draws a prefix of its own instead of repeating its parent's ids."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from django_gearman.client import MAX_UNIQUE_BYTES, _unique_key
-    from django_gearman.jobs import SubmitOptions
-
-    background = SubmitOptions(background=True)
+    from django_gearman.protocol import MAX_UNIQUE_SIZE
+    from django_gearman.unique import unique_id
 
     def some(count: int) -> list[str]:
-        return [_unique_key(background, "f", b"") or "" for _ in range(count)]
+        return [
+            unique_id(None, background=True, wire_name="f", payload=b"") or "" for _ in range(count)
+        ]
 
     with ThreadPoolExecutor(4) as pool:
         ids = [key for keys in pool.map(some, [2000] * 8) for key in keys]
     assert len(set(ids)) == len(ids) == 16000
-    assert all(0 < len(key.encode()) <= MAX_UNIQUE_BYTES and "\0" not in key for key in ids)
+    assert all(0 < len(key.encode()) <= MAX_UNIQUE_SIZE and "\0" not in key for key in ids)
     reader, writer = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover - runs in the child
@@ -386,6 +387,7 @@ def test_encoded_call_bytes_are_those_of_the_plain_wire_form(serializer: str) ->
 
     spec = job_spec(jobs.shift, serializer)
     assert spec._plain_request is (serializer != "pickle")
+    assert spec.schema is not None
     for args, kwargs in (([jobs.Point(x=1, y=2)], {"by": 3}), ([{"x": "4", "y": 5}], {})):
         wire = spec.schema.call.validate(Call(tuple(args), kwargs)).to_wire()
         expected = encode(wire, spec.request_serializer, accept=spec.accept_header)
@@ -435,7 +437,7 @@ def test_asyncio_api_in_eager_mode() -> None:
 
 
 def test_error_texts_are_bounded_and_unprintable_messages_survive() -> None:
-    from django_gearman.runtime import MAX_ERROR_MESSAGE, MAX_TRACEBACK
+    from django_gearman.calls import MAX_ERROR_MESSAGE, MAX_TRACEBACK
 
     class Unprintable(Exception):
         def __str__(self) -> str:

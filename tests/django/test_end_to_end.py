@@ -14,9 +14,8 @@ import pytest
 from django.test import override_settings
 
 from django_gearman import GearmanClient, JobFailed, Task
-from django_gearman.errors import JobRefused
-from django_gearman.protocol import JobTimeout, Worker
-from django_gearman.protocol.worker import WorkerJob
+from django_gearman.exceptions import JobRefused
+from django_gearman.protocol import JobTimeout, Worker, WorkerJob
 from serializers import DecodePolicy, ValidationFailed, decode, encode
 from tests.django.jobs_app import gearman_jobs as jobs
 from tests.django.support import WorkerProcess, check_progress_reports, wait_until, workers_for
@@ -201,6 +200,16 @@ def test_do_tasks_pipelines_many_jobs(client: GearmanClient) -> None:
     assert results[:50] == [index * 2 for index in range(50)]
     assert isinstance(results[50], JobFailed) and results[50].remote_message == "one bad"
     assert isinstance(results[51], str) and results[51].startswith("H:")
+
+
+def test_do_tasks_gives_each_task_its_own_timeout(client: GearmanClient) -> None:
+    """A task's own ``timeout`` bounds its wait even when the batch's is longer; the other tasks
+    of the batch still get their results."""
+    sleeper = Task("tests.django.jobs_app.slow_job", kwargs={"seconds": 2.0}, timeout=0.3)
+    quick = Task("tests.django.jobs_app.add", args=[1, 2])
+    results = client.do_tasks([sleeper, quick], timeout=30, return_exceptions=True)
+    assert isinstance(results[0], JobTimeout), results[0]
+    assert results[1] == 3
 
 
 def test_asyncio_submit_many_jobs_in_flight(client: GearmanClient) -> None:

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from django_gearman import GearmanJob, gearman_job, registry
-from django_gearman.errors import ConfigurationError, JobNotFound
-from django_gearman.jobs import JobRegistry, default_job_name
+from django_gearman.declaration import JobRegistry, default_job_name
+from django_gearman.exceptions import ConfigurationError, DuplicateJobName, JobNotFound
 from tests.django.jobs_app import gearman_jobs as jobs
 from tests.django.support import ROOT
 
@@ -46,8 +46,8 @@ def test_decorator_options_are_kept() -> None:
     [
         ({"name": "has space"}, "job name"),
         ({"name": ""}, "job name"),
-        ({"timeout": 0}, "timeout"),
-        ({"timeout": 1.5}, "timeout"),
+        ({"worker_timeout": 0}, "worker_timeout"),
+        ({"worker_timeout": 1.5}, "worker_timeout"),
         ({"serializer": ""}, "serializer"),
         ({"accept": "json"}, "accept"),
         ({"queue": 3}, "queue"),
@@ -56,6 +56,22 @@ def test_decorator_options_are_kept() -> None:
 def test_bad_decorator_options_are_configuration_errors(options: dict, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         gearman_job(**options)(lambda: None)
+
+
+def test_the_timeout_option_is_a_deprecated_spelling_of_worker_timeout() -> None:
+    def sleeper() -> None:
+        return None
+
+    name = "tests.django.test_jobs.deprecated-timeout"
+    try:
+        with pytest.warns(DeprecationWarning, match="worker_timeout"):
+            job = gearman_job(name=name, timeout=5)(sleeper)
+        assert job.worker_timeout == 5
+        assert job.options.timeout is None  # the client's wait is untouched
+    finally:
+        registry._jobs.pop(name, None)
+    with pytest.raises(ConfigurationError, match="worker_timeout only"):
+        gearman_job(name=name, timeout=5, worker_timeout=5)
 
 
 def test_decorating_a_non_callable_is_a_configuration_error() -> None:
@@ -74,11 +90,11 @@ def test_using_returns_a_copy_with_options_and_leaves_the_job_alone() -> None:
 
 
 def test_dispatch_submits_in_the_background_with_the_jobs_options() -> None:
-    """dispatch/adispatch make the background copy of the options once per job object; a copy
-    from using() makes its own."""
+    """dispatch/adispatch submit with the job's options plus background=True; submit leaves
+    them alone; a copy from using() dispatches with its own options."""
     import asyncio
 
-    from django_gearman.jobs import SubmitOptions
+    from django_gearman.declaration import SubmitOptions
 
     seen: list[SubmitOptions] = []
 
@@ -98,12 +114,12 @@ def test_dispatch_submits_in_the_background_with_the_jobs_options() -> None:
     assert job.dispatch(1, 2) == "H:1" and asyncio.run(job.adispatch(1, 2)) == "H:1"
     assert job.submit(1, 2) == "H:1"
     first, second, foreground = seen
-    assert first is second and first.background and first.priority == "low"
+    assert first == second and first.background and first.priority == "low"
     assert foreground is job.options and not job.options.background
     high = job.using(priority="high")
     high.dispatch(1, 2)
     assert seen[-1].background and seen[-1].priority == "high"
-    assert high == job and "_dispatch_options" not in repr(high)
+    assert high == job
 
 
 @pytest.mark.parametrize("options", [{"priority": "urgent"}, {"timeout": -1}, {"timeout": True}])
@@ -112,7 +128,7 @@ def test_using_rejects_bad_options(options: dict) -> None:
         jobs.add.using(**options)
 
 
-def test_registry_reports_two_functions_under_one_name() -> None:
+def test_registry_refuses_a_second_function_under_one_name_naming_both() -> None:
     local = JobRegistry()
 
     def first() -> int:
@@ -122,10 +138,31 @@ def test_registry_reports_two_functions_under_one_name() -> None:
         return 2
 
     local.add(GearmanJob(first, name="dup"))
-    local.add(GearmanJob(second, name="dup"))
-    duplicates = local.duplicates()
-    assert list(duplicates) == ["dup"]
-    assert [job.func for job in duplicates["dup"]] == [first, second]
+    with pytest.raises(DuplicateJobName) as caught:
+        local.add(GearmanJob(second, name="dup"))
+    message = str(caught.value)
+    assert f"{__name__}.{first.__qualname__}" in message
+    assert f"{__name__}.{second.__qualname__}" in message
+    assert "@gearman_job(name=...)" in message
+    assert caught.value.job_name == "dup"
+    assert local.get("dup").func is first
+
+
+def test_decorating_two_functions_with_one_name_raises_duplicate_job_name() -> None:
+    def reverse(text: str) -> str:
+        return text[::-1]
+
+    def upper(text: str) -> str:
+        return text.upper()
+
+    name = "tests.django.test_jobs.claimed-twice"
+    try:
+        gearman_job(name=name)(reverse)
+        with pytest.raises(DuplicateJobName, match=r"reverse.*upper"):
+            gearman_job(name=name)(upper)
+        assert registry.get(name).func is reverse
+    finally:
+        registry._jobs.pop(name, None)
 
 
 def test_registry_redefinition_of_the_same_function_is_not_a_duplicate() -> None:
@@ -136,7 +173,6 @@ def test_registry_redefinition_of_the_same_function_is_not_a_duplicate() -> None
 
     local.add(GearmanJob(job, name="same"))
     local.add(GearmanJob(job, name="same", queue="q"))
-    assert local.duplicates() == {}
     assert local.get("same").queue == "q"
 
 
@@ -177,3 +213,15 @@ def test_every_public_name_resolves() -> None:
     for name in django_gearman.__all__:
         assert getattr(django_gearman, name) is not None, name
     assert issubclass(django_gearman.JobRefused, django_gearman.JobFailed)
+
+
+def test_the_0_2_names_stay_importable_from_the_package() -> None:
+    """The compatibility surface (docs/usage.md) is reachable as 0.2 code reaches it."""
+    import django_gearman
+    from django_gearman import RESERVED_KEYWORDS, GearmanClient, Task
+
+    assert set(django_gearman.__all__) == set(django_gearman._PUBLIC)
+    assert "background" in RESERVED_KEYWORDS
+    assert Task("app.job", "data").data == "data"
+    for method in ("submit_job", "do_task", "do_tasks", "dispatch_background_task"):
+        assert callable(getattr(GearmanClient, method)), method

@@ -11,9 +11,9 @@ from django.test import override_settings
 
 from django_gearman.checks import check_jobs, check_settings
 from django_gearman.conf import get_settings, read_settings
+from django_gearman.declaration import GearmanJob, JobRegistry
 from django_gearman.discovery import autodiscover
-from django_gearman.errors import ConfigurationError
-from django_gearman.jobs import GearmanJob, JobRegistry
+from django_gearman.exceptions import ConfigurationError, DuplicateJobName
 
 
 def ids(messages: list[checks.CheckMessage]) -> list[str]:
@@ -156,11 +156,10 @@ def test_unknown_job_serializer_is_an_error() -> None:
     assert ids(check_jobs(local)) == ["django_gearman.E004"] * 3
 
 
-def test_two_functions_with_one_name_are_an_error() -> None:
-    local = _registry_with(GearmanJob(plain, name="same"), GearmanJob(other, name="same"))
-    errors = check_jobs(local)
-    assert ids(errors) == ["django_gearman.E005"]
-    assert "plain" in str(errors[0].msg) and "other" in str(errors[0].msg)
+def test_two_functions_with_one_name_are_refused_before_the_checks_run() -> None:
+    """What check E005 reported is now ``DuplicateJobName`` at registration, naming both."""
+    with pytest.raises(DuplicateJobName, match=r"plain.*other"):
+        _registry_with(GearmanJob(plain, name="same"), GearmanJob(other, name="same"))
 
 
 def test_unresolvable_annotation_is_an_error() -> None:
@@ -173,7 +172,7 @@ def test_unresolvable_annotation_is_an_error() -> None:
 
 
 def test_can_do_timeout_gets_a_warning() -> None:
-    warnings = check_jobs(_registry_with(GearmanJob(plain, name="t", timeout=5)))
+    warnings = check_jobs(_registry_with(GearmanJob(plain, name="t", worker_timeout=5)))
     assert ids(warnings) == ["django_gearman.W001"]
     assert warnings[0].level == checks.WARNING
 

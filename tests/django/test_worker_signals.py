@@ -5,6 +5,7 @@ Each test starts its own gearmand and ``manage.py gearman_worker`` and submits f
 
 from __future__ import annotations
 
+import functools
 import signal
 import threading
 from collections.abc import Callable
@@ -14,7 +15,14 @@ from typing import Any
 import pytest
 
 from django_gearman import GearmanClient
-from tests.django.support import WorkerProcess, children_of, pid_alive, wait_until, workers_for
+from tests.django.support import (
+    WorkerProcess,
+    children_of,
+    pid_alive,
+    pid_gone,
+    wait_until,
+    workers_for,
+)
 
 SLOW = "tests.django.jobs_app.slow_job"
 
@@ -89,7 +97,7 @@ def test_sigterm_to_the_supervisor_finishes_running_jobs_and_exits(
     assert submission.join(30) == "slept 1.0"
     assert worker.wait(30) == 0
     for child in children:
-        wait_until(lambda child=child: not pid_alive(child), 10, f"child {child} to exit")
+        wait_until(functools.partial(pid_gone, child), 10, f"child {child} to exit")
 
 
 def test_second_sigterm_to_a_child_exits_at_once(
@@ -169,4 +177,4 @@ def test_children_exit_when_the_supervisor_is_killed(
     worker.signal(signal.SIGKILL)
     worker.wait(10)
     for child in children:
-        wait_until(lambda child=child: not pid_alive(child), 15, f"orphan {child} to exit")
+        wait_until(functools.partial(pid_gone, child), 15, f"orphan {child} to exit")

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from serializers import DecodePolicy, decode
+from django_gearman.protocol import Client, JobResult
+from serializers import BadSignature, DecodePolicy, SigningKey, decode, encode
 from tests.interop.peers import (
     REPO,
     PeerFailed,
@@ -139,3 +140,75 @@ def test_gearman_command_line_tool_calls_a_django_job(django_worker: DjangoWorke
     assert done.returncode == 0, (done.stderr, log_tail(django_worker.log))
     reply = decode(done.stdout, DecodePolicy(), job="gearman_example.reverse")
     assert reply.value == "llehs eht morf olleh"
+
+
+@pytest.fixture
+def prefixed_django_worker(gearmand: Gearmand, tmp_path: Path) -> Iterator[DjangoWorker]:
+    yield from run_django_worker("tests.interop.django_prefixed_settings", gearmand, tmp_path)
+
+
+def submit_raw(server: Gearmand, function: str, payload: bytes) -> JobResult:
+    with Client([server.address]) as transport:
+        return transport.submit(function, payload, timeout=30)
+
+
+def error_of(result: JobResult, job: str, policy: DecodePolicy | None = None) -> dict[str, Any]:
+    assert result.state == "exception" and result.exception is not None, result
+    decoded = decode(result.exception, policy or DecodePolicy(), job=job)
+    assert decoded.content_type == "application/json"  # error envelopes are always JSON
+    return dict(decoded.value["error"])
+
+
+def test_the_signed_name_is_the_gearman_function_name_after_mapping(
+    prefixed_django_worker: DjangoWorker,
+) -> None:
+    """With GEARMAN_JOB_NAME = "shop.{name}" the job gearman_example.reverse is the Gearman
+    function shop.gearman_example.reverse, and that is the name signed (docs/envelope.md)."""
+    function = "shop.gearman_example.reverse"
+    key = SigningKey("k1", SIGNING_SECRET)
+    verify = DecodePolicy(verify_keys={"k1": SIGNING_SECRET}, require_signature=True)
+    server = prefixed_django_worker.server
+    signed = encode(call("mapped"), job=function, signing_key=key)
+    result = submit_raw(server, function, signed)
+    assert result.result is not None, log_tail(prefixed_django_worker.log)
+    assert decode(result.result, verify, job=function).value == "deppam"
+    with pytest.raises(BadSignature):  # the reply is bound to the mapped name as well
+        decode(result.result, verify, job="gearman_example.reverse")
+    unmapped = encode(call("unmapped"), job="gearman_example.reverse", signing_key=key)
+    error = error_of(submit_raw(server, function, unmapped), function, verify)
+    assert (error["type"], error["refused"]) == ("serializers.errors.BadSignature", True)
+
+
+def test_a_job_reads_only_its_own_content_types(django_worker: DjangoWorker) -> None:
+    """A job declared with json (the default) refuses a msgpack call: a job reads its
+    serializer's type and the types of its `accept=`, not DecodePolicy's json-and-msgpack."""
+    function = "gearman_example.reverse"
+    payload = encode(call("abc"), "msgpack", job=function)
+    error = error_of(submit_raw(django_worker.server, function, payload), function)
+    assert (error["type"], error["refused"]) == ("serializers.errors.ContentTypeNotAccepted", True)
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ((), "application/json"),  # no list: the job's own result type
+        (("application/msgpack", "application/json"), "application/json"),  # own type listed
+        (("application/msgpack",), "application/msgpack"),  # else the first it writes
+        (("text/x-unknown", "application/msgpack"), "application/msgpack"),
+    ],
+)
+def test_reply_content_type_rule(
+    django_worker: DjangoWorker, accept: tuple[str, ...], expected: str
+) -> None:
+    function = "gearman_example.reverse"
+    result = submit_raw(django_worker.server, function, encode(call("ab"), accept=accept))
+    assert result.result is not None, result
+    decoded = decode(result.result, job=function)
+    assert (decoded.content_type, decoded.value) == (expected, "ba")
+
+
+def test_a_caller_accepting_nothing_the_job_writes_is_refused(django_worker: DjangoWorker) -> None:
+    function = "gearman_example.reverse"
+    payload = encode(call("ab"), accept=["text/x-unknown"])
+    error = error_of(submit_raw(django_worker.server, function, payload), function)
+    assert error["type"].endswith(".NotNegotiable") and error["refused"] is True, error

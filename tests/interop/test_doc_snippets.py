@@ -25,6 +25,13 @@ READABLE = ("application/json", "application/msgpack")
 # Refusals that come from a policy (limits, required signature, accept list): the short readers
 # have no policy, so these vectors are not compared.
 POLICY_ERRORS = {"PayloadTooLarge", "SignatureMissing", "ContentTypeNotAccepted"}
+# JSON numbers the language's own parser rounds (an integer beyond 64 bits, 1e400): the short
+# readers leave these checks to the reference readers in interop/, as docs/interop.md says.
+NUMBER_RANGE_VECTORS = {
+    "json_int_beyond_64_bits",
+    "json_negative_int_beyond_64_bits",
+    "json_number_too_large",
+}
 
 HARNESS_DIR = Path(__file__).resolve().parent / "harness"
 HARNESS = {"perl": "harness.pl", "php": "harness.php", "node": "harness.js"}
@@ -66,6 +73,8 @@ def run_snippets(lang: str, requests: list[dict[str, Any]], tmp_path: Path) -> l
 
 def snippet_expectation(vector: dict[str, Any]) -> str | None:
     """'value' or 'refused' for what a short reader must do with the vector; None: not compared."""
+    if vector["name"] in NUMBER_RANGE_VECTORS:
+        return None
     outcome = python_outcome(vector)
     if outcome["ok"]:
         enveloped = (VECTOR_DIR / vector["file"]).read_bytes().startswith(b"GME/")

@@ -144,7 +144,7 @@ def test_a_body_that_is_not_a_call_is_refused_with_an_error_envelope(worker: Pee
     result = worker.client.submit(
         function, encode(["not", "a", "call"], job=function), timeout=TIMEOUT
     )
-    assert result.state == "exception"
+    assert result.state == "exception" and result.exception is not None
     assert "args" in decode(result.exception).value["error"]["message"]
 
 
@@ -187,7 +187,7 @@ def test_signing_worker_refuses_bad_requests(signed_worker: PeerWorker, tamper: 
     else:
         payload = encode(call, job=function, signing_key=KEY).replace(b'"abc"', b'"abd"')
     result = signed_worker.client.submit(function, payload, timeout=TIMEOUT)
-    assert result.state == "exception"
+    assert result.state == "exception" and result.exception is not None
     error = decode(result.exception, DecodePolicy(verify_keys={"k1": SECRET}), job=function).value
     expected = "signature-missing" if tamper == "unsigned" else "bad-signature"
     assert expected in error["error"]["message"]

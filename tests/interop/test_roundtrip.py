@@ -7,12 +7,15 @@ out the same. Where a language cannot hold a value, the test pins the documented
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import math
+from typing import Any, Literal
 
 import pytest
 
-from serializers import DecodeError, decode, encode
+from serializers import DecodeError, EncodeError, decode, encode
 from tests.interop.peers import (
+    PeerFailed,
     canon,
     differences,
     peer_write,
@@ -52,11 +55,12 @@ MSGPACK_EXTRA: dict[str, Any] = {
 def envelopes_from_python() -> list[tuple[str, bytes, Any, dict[str, Any]]]:
     """(label, envelope, value, reader policy) for every content type and compression."""
     out: list[tuple[str, bytes, Any, dict[str, Any]]] = []
-    for compress in (None, "zlib"):
-        how = {"compress": compress, "compress_min_bytes": 0}
-        out.append((f"json {compress}", encode(COMMON, "json", job=JOB, **how), COMMON, {}))
+    compressions: tuple[Literal["zlib"] | None, ...] = (None, "zlib")
+    for compress in compressions:
+        how = functools.partial(encode, job=JOB, compress=compress, compress_min_bytes=0)
+        out.append((f"json {compress}", how(COMMON, "json"), COMMON, {}))
         both = {**COMMON, **MSGPACK_EXTRA}
-        out.append((f"msgpack {compress}", encode(both, "msgpack", job=JOB, **how), both, {}))
+        out.append((f"msgpack {compress}", how(both, "msgpack"), both, {}))
     text = "line one\nline two \u2713"
     out.append(("text", encode(text, "text", job=JOB), text, {"accept": ["text/plain"]}))
     blob = b"\x00\x01\xfe\xff raw"
@@ -96,10 +100,11 @@ def test_python_reads_what_peer_writes(lang: str) -> None:
 
 def test_integers_beyond_each_language() -> None:
     """uint64 above int64: Perl and Node read it exactly, PHP refuses it (no unsigned 64-bit int).
-    A JSON integer above 2**53: Perl and PHP read it exactly, Node's JSON.parse rounds it."""
+    A JSON integer above 2**53: every reader gives it back exactly (Node as a BigInt, where
+    JSON.parse alone would round it)."""
     huge = 2**64 - 1
     msgpack_env = encode([huge], "msgpack", job=JOB)
-    json_env = encode([2**53 + 1], "json", job=JOB)
+    json_env = encode([2**53 + 1, -(2**53) - 1], "json", job=JOB)
     requests = [read_request(msgpack_env, JOB), read_request(json_env, JOB)]
     results = {lang: run_peer(lang, "read", requests) for lang in PEERS}
     assert results["perl"][0]["value"] == [huge]
@@ -109,9 +114,52 @@ def test_integers_beyond_each_language() -> None:
         "error": "decode",
         "message": results["php"][0]["message"],
     }
-    assert results["perl"][1]["value"] == [2**53 + 1]
-    assert results["php"][1]["value"] == [2**53 + 1]
-    assert results["node"][1]["value"] == [2**53]  # rounded to the nearest double
+    for lang in PEERS:
+        assert results[lang][1]["value"] == [2**53 + 1, -(2**53) - 1], lang
+
+
+def test_a_json_integer_is_read_exactly_or_refused_never_rounded() -> None:
+    """Python reads and writes the JSON integers of [-2**63, 2**64 - 1]; a literal beyond is
+    refused (DecodeError) by Python and by every peer, never read as a rounded float. Inside
+    the range, a peer refuses what it cannot hold (PHP: beyond PHP_INT_MAX)."""
+    edges = [2**64 - 1, -(2**63), 2**63 - 1]
+    inside = encode(edges, "json", job=JOB)
+    outside = [
+        b"GME/1 ct=application/json\n[18446744073709551616]",
+        b"GME/1 ct=application/json\n[-9223372036854775809]",
+        b'GME/1 ct=application/json\n{"n":"1e400 in a string","m":123456789012345678901234567890}',
+    ]
+    assert decode(inside, job=JOB).value == edges
+    for blob in outside:
+        with pytest.raises(DecodeError, match="outside the 64-bit range"):
+            decode(blob, job=JOB)
+    with pytest.raises(EncodeError):
+        encode([2**64], "json", job=JOB)
+    requests = [read_request(inside, JOB), *(read_request(blob, JOB) for blob in outside)]
+    for lang in PEERS:
+        answers = run_peer(lang, "read", requests)
+        if lang == "php":
+            assert answers[0]["ok"] is False and answers[0]["error"] == "decode"
+        else:
+            assert answers[0]["value"] == edges, lang
+        assert [answer.get("error") for answer in answers[1:]] == ["decode"] * 3, (lang, answers)
+
+
+def test_peers_write_no_json_number_python_would_misread() -> None:
+    """What each peer's JSON writer makes of numbers it holds: Python reads exactly the double
+    the peer held (Node writes an integer-valued double beyond 2**53 in exponent form, not the
+    rounded digits JSON.stringify prints; Perl may write its exact digits), and a NaN or an
+    infinity is refused, as Python refuses it (EncodeError), never written as null."""
+    with pytest.raises(EncodeError, match="NaN and infinities"):
+        encode([math.nan], "json", job=JOB)
+    floats = [2.0**64, 2.0**60 + 2**8, 1.5e300]
+    for lang in PEERS:
+        (envelope,) = peer_write(lang, [write_request(floats, "application/json", JOB)])
+        value = decode(envelope, job=JOB).value
+        assert value == floats, (lang, envelope)  # int == float compares exact values
+        for bad in (math.nan, math.inf):
+            with pytest.raises(PeerFailed, match="JSON cannot carry"):
+                peer_write(lang, [write_request([bad], "application/json", JOB)])
 
 
 def test_invalid_utf8_in_a_msgpack_str_is_refused_everywhere() -> None:

@@ -14,7 +14,7 @@ from django_gearman.protocol import (
     ProtocolError,
     ServerError,
 )
-from django_gearman.protocol.admin import AdminParser, parse_status, parse_workers
+from django_gearman.protocol.admin_client import AdminParser, parse_status, parse_workers
 
 
 def test_list_and_line_answers_in_pieces():

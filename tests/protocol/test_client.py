@@ -20,7 +20,7 @@ from django_gearman.protocol import (
     WorkerJob,
     WorkException,
 )
-from django_gearman.protocol.packets import encode_submit
+from django_gearman.protocol.packets import Frame, encode_packet
 from tests.protocol.conftest import echo, reverse
 
 
@@ -122,8 +122,8 @@ def test_client_without_exceptions_option_sees_work_fail(served, gearmand):
     """What a legacy client sees: gearmand converts WORK_EXCEPTION to WORK_FAIL for it."""
     parser = PacketParser()
     with socket.create_connection(("127.0.0.1", gearmand.port), timeout=10) as sock:
-        sock.sendall(encode_submit(PacketType.SUBMIT_JOB, b"work_exception", b"", b"z"))
-        packets = []
+        sock.sendall(encode_packet(PacketType.SUBMIT_JOB, (b"work_exception", b"", b"z")))
+        packets: list[Frame] = []
         while len(packets) < 2:
             data = sock.recv(65536)
             assert data, "gearmand closed the connection"

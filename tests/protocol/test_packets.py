@@ -16,10 +16,10 @@ from django_gearman.protocol.packets import (
     HEADER_SIZE,
     REQ,
     RES,
-    Packet,
+    Frame,
+    SkippedBody,
     encode_handle_data,
     encode_packet,
-    encode_submit,
 )
 
 
@@ -33,7 +33,7 @@ def test_header_layout_matches_protocol_document():
 
 
 def test_submit_encoding_puts_nul_between_arguments_and_keeps_payload_nuls():
-    packet = encode_submit(PacketType.SUBMIT_JOB, b"fn", b"u1", b"a\0b")
+    packet = encode_packet(PacketType.SUBMIT_JOB, (b"fn", b"u1", b"a\0b"))
     assert packet[HEADER_SIZE:] == b"fn\0u1\0a\0b"
     parser = PacketParser(expect_magic=REQ)
     parser.feed(packet)
@@ -42,8 +42,6 @@ def test_submit_encoding_puts_nul_between_arguments_and_keeps_payload_nuls():
 
 @pytest.mark.parametrize("bad", [(b"f\0n", b"u"), (b"fn", b"u\0")])
 def test_nul_in_non_final_argument_is_a_protocol_error(bad):
-    with pytest.raises(ProtocolError):
-        encode_submit(PacketType.SUBMIT_JOB, bad[0], bad[1], b"")
     with pytest.raises(ProtocolError):
         encode_packet(PacketType.SUBMIT_JOB, (bad[0], bad[1], b""))
 
@@ -189,7 +187,7 @@ def test_fuzz_valid_streams_round_trip_in_any_chunking(specs, chunk):
         expected.append((ptype, args))
         stream += encode_packet(ptype, args, magic=RES)
     parser = PacketParser()
-    got = []
+    got: list[tuple[int, tuple[bytes, ...]]] = []
     for start in range(0, len(stream), chunk):
         parser.feed(stream[start : start + chunk])
         got.extend((p.type, p.args) for p in parser.packets())
@@ -229,9 +227,7 @@ def test_next_packet_returns_one_at_a_time():
     assert [parser.next_packet() for _ in range(4)][3] is None
 
 
-def feed_packets_in_chunks(
-    parser: PacketParser, data: bytes, chunk: int, got: list[Packet]
-) -> None:
+def feed_packets_in_chunks(parser: PacketParser, data: bytes, chunk: int, got: list[Frame]) -> None:
     for start in range(0, len(data), chunk):
         got.extend(parser.feed_packets(memoryview(data[start : start + chunk])))
         assert parser.buffered <= HEADER_SIZE + parser.max_packet + chunk
@@ -241,8 +237,8 @@ def feed_packets_in_chunks(
 def test_fuzz_feed_packets_equals_feed_then_packets(data, chunk):
     """The receive path's one-pass ``feed_packets`` gives what ``feed`` + ``packets`` give."""
     reference, fast = (PacketParser(max_packet=4096, expect_magic=None) for _ in range(2))
-    expected: list[Packet] = []
-    got: list[Packet] = []
+    expected: list[Frame] = []
+    got: list[Frame] = []
     expected_error = got_error = None
     try:
         for start in range(0, len(data), chunk):
@@ -283,3 +279,59 @@ def test_feed_packets_keeps_only_the_incomplete_tail_and_refuses_huge_headers_at
     huge = RES + struct.pack(">II", PacketType.WORK_COMPLETE, 1001)
     with pytest.raises(ProtocolError, match="exceeds the limit"):
         parser.feed_packets(memoryview(huge))
+
+
+# -- skipping oversized bodies (a worker refuses a job too large for it, without buffering it) --
+
+SKIP_ASSIGN = frozenset({PacketType.JOB_ASSIGN_UNIQ})
+
+
+def skipping_parser(limit: int = 64) -> PacketParser:
+    return PacketParser(max_packet=limit, skip_oversized=SKIP_ASSIGN)
+
+
+@given(st.integers(65, 5000), st.integers(1, 300))
+def test_an_oversized_body_of_a_skipped_type_is_delivered_in_order_unread(
+    size: int, chunk: int
+) -> None:
+    before = res(PacketType.NOOP)
+    big = res(PacketType.JOB_ASSIGN_UNIQ, b"H:1", b"fn", b"u", b"x" * size)
+    after = res(PacketType.NO_JOB)
+    stream = before + big + after
+    parser = skipping_parser()
+    got: list[Frame] = []
+    feed_packets_in_chunks(parser, stream, chunk, got)
+    assert [frame.type for frame in got] == [
+        PacketType.NOOP,
+        PacketType.JOB_ASSIGN_UNIQ,
+        PacketType.NO_JOB,
+    ]
+    skipped = got[1]
+    assert isinstance(skipped, SkippedBody)
+    assert skipped.args == (b"H:1", b"fn", b"u")
+    assert skipped.size == len(big) - HEADER_SIZE
+    assert parser.error is None and parser.buffered == 0
+
+
+def test_feed_then_packets_skips_the_same_way_without_keeping_the_body() -> None:
+    parser = skipping_parser()
+    big = res(PacketType.JOB_ASSIGN_UNIQ, b"H:2", b"fn", b"", b"y" * 100_000)
+    frames: list[Frame] = []
+    for start in range(0, len(big), 4096):
+        parser.feed(big[start : start + 4096])
+        frames.extend(parser.packets())
+        assert parser.buffered <= HEADER_SIZE + 64 + 4096
+    assert frames == [SkippedBody(RES, PacketType.JOB_ASSIGN_UNIQ, (b"H:2", b"fn", b""), 100_008)]
+
+
+def test_other_oversized_types_are_still_refused_at_the_header() -> None:
+    parser = skipping_parser()
+    with pytest.raises(ProtocolError, match="exceeds the limit"):
+        parser.feed_packets(memoryview(res(PacketType.WORK_COMPLETE, b"H", b"z" * 100)))
+
+
+def test_a_skipped_body_without_its_leading_arguments_is_a_protocol_error() -> None:
+    parser = skipping_parser()
+    no_separators = struct.pack(">4sII", RES, PacketType.JOB_ASSIGN_UNIQ, 5000) + b"q" * 5000
+    with pytest.raises(ProtocolError, match="leading arguments"):
+        parser.feed_packets(memoryview(no_separators))

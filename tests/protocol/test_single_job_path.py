@@ -18,7 +18,7 @@ from django_gearman.protocol import (
     ProtocolError,
     ServerError,
 )
-from django_gearman.protocol.packets import REQ, RES, Packet, encode_packet
+from django_gearman.protocol.packets import REQ, RES, Frame, encode_packet
 from tests.support.loopback import LoopbackServer
 
 HANDLE = b"H:scripted:1"
@@ -40,11 +40,11 @@ class ScriptedServer(LoopbackServer):
 
     def __init__(self, scripts: list[list[bytes]]) -> None:
         self.scripts = scripts
-        self.received: list[Packet] = []
+        self.received: list[Frame] = []
         super().__init__()
 
     @property
-    def submissions(self) -> list[Packet]:
+    def submissions(self) -> list[Frame]:
         return [packet for packet in self.received if packet.type != PacketType.OPTION_REQ]
 
     def handle(self, conn: socket.socket) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from django_gearman import GearmanClient
-from django_gearman.runtime import remote_spec
+from django_gearman.calls import remote_spec
 from tests.django.support import WorkerProcess, pid_alive, wait_until, workers_for
 from tests.support.loopback import LoopbackServer
 
@@ -80,7 +80,7 @@ def children_of(pid: int) -> list[int]:
 def submit_raw(client: GearmanClient, name: str, payload: bytes, timeout: float = 20.0) -> Any:
     """Send hand-made payload bytes to job ``name`` and read the outcome as ``GearmanClient``
     does: the result value, or the typed error (``JobRefused``/``JobFailed``/``JobLost``)."""
-    from django_gearman.errors import JobLost
+    from django_gearman.exceptions import JobLost
 
     spec = remote_spec(name, None)
     result = client.transport.submit(spec.wire_name, payload, timeout=timeout)

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from django_gearman.errors import JobRefused
+from django_gearman.exceptions import JobRefused
 from django_gearman.protocol import PacketParser, PacketType, ProtocolError
 from django_gearman.protocol.packets import ARGUMENT_COUNTS, RES, encode_packet
 from serializers import DecodePolicy, SerializerError, SigningKey, decode, encode

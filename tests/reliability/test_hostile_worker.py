@@ -16,8 +16,8 @@ from typing import Any
 import msgpack
 import pytest
 
-from django_gearman.errors import JobRefused
-from django_gearman.runtime import remote_spec
+from django_gearman.calls import remote_spec
+from django_gearman.exceptions import JobRefused
 from tests.reliability.conftest import SignedWorker
 from tests.reliability.keys import KEY_ID, SECRET
 from tests.reliability.support import (

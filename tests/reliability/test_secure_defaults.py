@@ -14,20 +14,20 @@ import pytest
 from django.test import override_settings
 
 from django_gearman import GearmanClient
+from django_gearman.calls import JobError, execute, job_spec
 from django_gearman.checks import check_jobs
 from django_gearman.conf import get_settings, read_settings
-from django_gearman.errors import JobRefused
-from django_gearman.jobs import GearmanJob, JobRegistry
+from django_gearman.declaration import GearmanJob, JobRegistry
+from django_gearman.exceptions import JobRefused
 from django_gearman.protocol import Client, PacketParser, Worker
-from django_gearman.runtime import JobError, execute, job_spec
 from serializers import (
-    DEFAULT_ACCEPT,
     BadSignature,
     DecodePolicy,
     PayloadTooLarge,
     SignatureMissing,
     decode,
 )
+from serializers.envelope import DEFAULT_ACCEPT
 from tests.reliability.conftest import SignedWorker
 from tests.reliability.keys import SECRET, SIGNING_KEYS
 from tests.reliability.support import (
@@ -168,8 +168,9 @@ def test_secrets_never_logged_by_worker_or_client(
 
 def test_size_limits_are_on_by_default() -> None:
     policy = DecodePolicy()
-    assert (policy.max_header_bytes, policy.max_body_bytes) == (8 * 1024, 32 * MIB)
-    assert policy.max_decoded_bytes == 32 * MIB
+    # One set of defaults for the payload layer and the Django settings (docs/envelope.md, Limits).
+    assert (policy.max_header_bytes, policy.max_body_bytes) == (8 * 1024, 16 * MIB)
+    assert policy.max_decoded_bytes == 64 * MIB
     current = read_settings()
     assert (current.max_payload_size, current.max_decompressed_size) == (16 * MIB, 64 * MIB)
     spec = job_spec(unregistered("rel.sd.limits"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import decimal
+import math
+import re
 import uuid
 from typing import Any
 
@@ -24,9 +26,8 @@ from serializers import (
     UnknownSerializer,
     default_registry,
     get_serializer,
-    to_primitive,
 )
-from serializers.builtin import json_nesting_depth
+from serializers.builtin import to_primitive
 
 
 class Item(BaseModel):
@@ -164,12 +165,6 @@ def test_pickle_text_bytes() -> None:
         raw.encode("str")
 
 
-def test_json_nesting_depth_ignores_strings() -> None:
-    assert json_nesting_depth(b"[]") == 1
-    assert json_nesting_depth(b'[{"a": "[[[\\"[["}]') == 2
-    assert json_nesting_depth(b"1") == 0
-
-
 def test_error_descriptions_survive_hostile_values() -> None:
     from serializers.errors import describe
 
@@ -215,7 +210,7 @@ def test_two_million_levels_are_refused_without_crashing() -> None:
 class CustomDump(BaseModel):
     name: str
 
-    def model_dump(self, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
         return {"custom": self.name}
 
 
@@ -227,3 +222,57 @@ def test_models_convert_like_model_dump() -> None:
     assert JsonSerializer().encode([item, CustomDump(name="x")]) == (
         b'[{"name":"a","price":"1.50"},{"custom":"x"}]'
     )
+
+
+@dataclasses.dataclass
+class Reading:
+    value: float
+
+
+class Measurement(BaseModel):
+    readings: list[float]
+
+
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [
+        (float("nan"), "<root>"),
+        ([1.0, float("inf")], "1"),
+        ({"a": {"b": (2.0, float("-inf"))}}, "a.b.1"),
+        (Reading(float("nan")), "value"),
+        ({"m": Measurement(readings=[1.0, float("nan")])}, "m.readings.1"),
+    ],
+)
+def test_json_refuses_nan_and_infinities_instead_of_writing_null(value: Any, where: str) -> None:
+    with pytest.raises(EncodeError, match=f"json: {re.escape(where)}: NaN and infinities"):
+        JsonSerializer().encode(value)
+
+
+def test_json_still_writes_null_for_none_and_msgpack_carries_nan_exactly() -> None:
+    assert JsonSerializer().encode([None, 1.5, "null"]) == b'[null,1.5,"null"]'
+    unpacked = MsgpackSerializer().decode(MsgpackSerializer().encode([float("nan"), -math.inf]))
+    assert math.isnan(unpacked[0]) and unpacked[1] == -math.inf
+
+
+@pytest.mark.parametrize(
+    "literal",
+    [b"18446744073709551616", b"-9223372036854775809", b"123456789012345678901234567890"],
+)
+def test_json_integers_beyond_64_bits_are_refused_not_rounded(literal: bytes) -> None:
+    for text in (literal, b'{"n":[' + literal + b"]}", b'["' + b"9" * 30 + b'",' + literal + b"]"):
+        with pytest.raises(DecodeError, match="outside the 64-bit range"):
+            JsonSerializer().decode(text)
+
+
+def test_json_integers_inside_the_range_and_long_non_integers_are_read_exactly() -> None:
+    json_ = JsonSerializer()
+    edges = b"[18446744073709551615,-9223372036854775808,9223372036854775807]"
+    assert json_.decode(edges) == [2**64 - 1, -(2**63), 2**63 - 1]
+    assert json_.decode(b'["18446744073709551616"]') == ["18446744073709551616"]
+    assert json_.decode(b'{"18446744073709551616":1}') == {"18446744073709551616": 1}
+    assert json_.decode(b"[0.18446744073709551616]") == [0.18446744073709551616]
+    assert json_.decode(b"[1.5e-18446744073709551616]") == [0.0]
+    assert json_.decode(b"[18446744073709551616.0]") == [18446744073709551616.0]
+    assert json_.encode(2**64 - 1) == b"18446744073709551615"
+    with pytest.raises(EncodeError):
+        json_.encode(2**64)

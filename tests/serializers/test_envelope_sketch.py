@@ -13,6 +13,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "tests" / "vectors" / "envelope-v1"
 POLICY_ONLY = {"unsigned_but_required"}  # refused by policy, which the sketch leaves out
+# Numbers JSON.parse rounds (an integer beyond 64 bits, 1e400): the sketch leaves these checks out.
+NUMBER_RANGE = {
+    "json_int_beyond_64_bits",
+    "json_negative_int_beyond_64_bits",
+    "json_number_too_large",
+}
 
 RUNNER = """
 const fs = require("fs"), dir = process.argv[2];
@@ -63,7 +69,7 @@ def test_sketch_agrees_with_python_on_the_vectors(tmp_path: Path) -> None:
         elif (
             "value" not in vector
             and vector["error_kind"] != "too_large"
-            and (vector["name"] not in POLICY_ONLY)
+            and (vector["name"] not in POLICY_ONLY | NUMBER_RANGE)
         ):
             assert "error" in got, vector["name"]
             checked_errors += 1

@@ -21,8 +21,8 @@ from serializers import (
     ValidationFailed,
     decode,
     encode,
-    read_header,
 )
+from serializers.envelope import read_header
 
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 FLOATS = st.floats(allow_nan=False, allow_infinity=False)

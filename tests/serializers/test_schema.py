@@ -54,11 +54,11 @@ def flexible(first: int, *rest: decimal.Decimal, label: str, **extra: dt.date) -
     return None
 
 
-def untyped(a, b=2):  # type: ignore[no-untyped-def]
+def untyped(a, b=2):  # deliberately unannotated
     return a
 
 
-ORDER_WIRE = {
+ORDER_WIRE: dict[str, Any] = {
     "id": "12345678-1234-5678-1234-567812345678",
     "items": [{"sku": "a", "price": "1.50"}, {"sku": "b", "price": "2"}],
 }
@@ -68,6 +68,7 @@ def test_call_wire_shape() -> None:
     assert Call([1, 2], {"a": 1}).args == (1, 2)  # type: ignore[arg-type]
     assert Call.from_wire({"args": [1], "kwargs": {"k": 2}}) == Call((1,), {"k": 2})
     assert Call((1,), {"k": 2}).to_wire() == {"args": [1], "kwargs": {"k": 2}}
+    bad: object
     for bad in (
         [1],
         {"args": []},
@@ -387,7 +388,7 @@ class StampedPlus(Stamped):
 class OwnDump(BaseModel):
     value: int
 
-    def model_dump(self, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
         return {"own": self.value}
 
 
@@ -479,3 +480,28 @@ def test_parameters_with_serializers_of_their_own_are_left_to_the_json_serialize
 
     schema = CallSchema.from_function(keyed)
     assert [name for name, dumper in schema._dumpers.items() if dumper is not None] == ["b"]
+
+
+class Sample(BaseModel):
+    level: float
+
+
+def record(sample: Sample, factor: float = 1.0) -> None:
+    return None
+
+
+def test_schema_serializers_refuse_nan_instead_of_writing_null() -> None:
+    cases: list[tuple[SchemaSerializer, Any, str]] = [
+        (SchemaSerializer(Sample), Sample(level=float("nan")), "level"),
+        (SchemaSerializer(list[float]), [1.0, float("inf")], "1"),
+        (
+            SchemaSerializer(record),
+            Call((Sample(level=1.0),), {"factor": float("nan")}),
+            "kwargs.factor",
+        ),
+        (SchemaSerializer(record), Call(({"level": float("-inf")},), {}), "args.0.level"),
+    ]
+    for serializer, value, where in cases:
+        with pytest.raises(EncodeError, match=f"{where}: NaN and infinities"):
+            encode(value, serializer)
+    assert encode(None, SchemaSerializer(float | None)).endswith(b"\nnull")

@@ -87,3 +87,19 @@ def test_python_decodes_vector(vector: dict[str, Any]) -> None:
     assert decoded.signed is ("key_id" in vector)
     assert decoded.schema == vector.get("schema")
     assert list(decoded.accept) == vector.get("accept", [])
+
+
+def test_the_vectors_default_policy_is_the_readers_default() -> None:
+    """Peers read each vector under its policy, filled in from these defaults: they must be
+    the defaults of DecodePolicy (and of the peers' readers)."""
+    default = DecodePolicy()
+    assert {
+        "accept": sorted(default.accept),
+        "require_signature": default.require_signature,
+        "allow_unsigned_unsafe": default.allow_unsigned_unsafe,
+        "verify_keys_hex": {},
+        "max_header_bytes": default.max_header_bytes,
+        "max_body_bytes": default.max_body_bytes,
+        "max_decoded_bytes": default.max_decoded_bytes,
+        "unenveloped": default.unenveloped,
+    } == make_vectors.DEFAULT_POLICY

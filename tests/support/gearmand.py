@@ -166,6 +166,16 @@ class Gearmand:
             proc.stderr.close()
         self.process = None
 
+    @contextlib.contextmanager
+    def hung(self) -> Iterator[None]:
+        """SIGSTOP for the block, SIGCONT after: the server still accepts connections (the
+        kernel completes the handshake) but answers nothing, the hardest failure for a client."""
+        os.kill(self.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(self.pid, signal.SIGCONT)
+
     def restart(self, timeout: float = 10.0) -> Gearmand:
         self.stop()
         return self.start(timeout)

@@ -111,6 +111,34 @@ def _vectors() -> list[tuple[str, bytes, dict[str, Any]]]:
         ),
         ("no_marker", call_json, {"error": "MalformedEnvelope"}),
         ("version_2", _env("GME/2 ct=application/json", b"{}"), {"error": "UnsupportedVersion"}),
+        ("version_10", _env("GME/10 ct=application/json", b"{}"), {"error": "UnsupportedVersion"}),
+        (
+            "version_leading_zero",
+            _env("GME/01 ct=application/json", b"{}"),
+            {"error": "MalformedEnvelope"},
+        ),
+        ("version_zero", _env("GME/0 ct=application/json", b"{}"), {"error": "MalformedEnvelope"}),
+        (
+            "json_extra_fields",
+            _env("GME/1 ct=application/json id=7f3a traceparent=00-4bf92f35-00f067aa-01", b"1"),
+            {"value": 1},
+        ),
+        (
+            "json_int_beyond_64_bits",
+            _env("GME/1 ct=application/json", b'{"args":[18446744073709551616],"kwargs":{}}'),
+            {"error": "DecodeError"},
+        ),
+        (
+            "json_negative_int_beyond_64_bits",
+            _env("GME/1 ct=application/json", b"[-9223372036854775809]"),
+            {"error": "DecodeError"},
+        ),
+        (
+            "json_number_too_large",
+            _env("GME/1 ct=application/json", b"[1e400]"),
+            {"error": "DecodeError"},
+        ),
+        ("json_nan_literal", _env("GME/1 ct=application/json", b"[NaN]"), {"error": "DecodeError"}),
         ("missing_ct", _env("GME/1 enc=zlib", b"{}"), {"error": "MalformedEnvelope"}),
         (
             "duplicate_key",
@@ -213,8 +241,8 @@ DEFAULT_POLICY = {
     "allow_unsigned_unsafe": False,
     "verify_keys_hex": {},
     "max_header_bytes": 8192,
-    "max_body_bytes": 32 << 20,
-    "max_decoded_bytes": 32 << 20,
+    "max_body_bytes": 16 << 20,
+    "max_decoded_bytes": 64 << 20,
     "unenveloped": None,
 }
 

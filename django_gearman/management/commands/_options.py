@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import CommandError, CommandParser
 
 from django_gearman.conf import GearmanSettings, get_settings
-from django_gearman.errors import ConfigurationError
+from django_gearman.exceptions import ConfigurationError
 
 
 def add_queue_option(parser: CommandParser, help_text: str) -> None:

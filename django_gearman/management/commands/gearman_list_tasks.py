@@ -18,12 +18,13 @@ class Command(BaseCommand):
         add_queue_option(parser, "only jobs of this queue (repeatable)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django_gearman.jobs import registry
+        from django_gearman.calls import job_spec
+        from django_gearman.declaration import registry
 
         current = settings_or_error()
         rows = []
         for job in registry.for_queues(options["queues"]):
-            spec = job.spec
+            spec = job_spec(job)
             rows.append(
                 [
                     spec.wire_name,

@@ -25,8 +25,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django_gearman.protocol import GearmanError
-        from django_gearman.protocol.admin import AdminClient
+        from django_gearman.protocol import AdminClient, GearmanError
 
         servers = servers_or_error(options["servers"])
         if options["json"]:

@@ -53,10 +53,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         _log_to_stderr(options["log_level"])
-        from django_gearman.worker import Supervisor, select_jobs
+        from django_gearman.declaration import registry
+        from django_gearman.supervisor import Supervisor
 
         servers = servers_or_error(options["servers"])
-        jobs = select_jobs(options["queues"])
+        jobs = registry.for_queues(options["queues"])
         if not jobs:
             wanted = ", ".join(options["queues"]) or "any queue"
             raise CommandError(f"no job to serve ({wanted}); see manage.py gearman_list_tasks")

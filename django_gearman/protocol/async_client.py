@@ -11,19 +11,13 @@ import asyncio
 import contextlib
 import socket
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .address import ServerAddress
-from .errors import (
-    ConnectionLost,
-    GearmanError,
-    JobTimeout,
-    NoServerAvailable,
-    OutcomeUnknown,
-    ProtocolError,
-)
-from .jobs import (
+from .client_base import ClientBase, prepare_job, prepare_jobs
+from .packets import PacketParser, PacketType, encode_packet
+from .tracking import (
     DataCallback,
     JobRequest,
     JobResult,
@@ -32,8 +26,14 @@ from .jobs import (
     Priority,
     StatusCallback,
 )
-from .packets import PacketParser, PacketType, encode_packet
-from .ring import ClientBase
+from .transport_errors import (
+    ConnectionLost,
+    GearmanError,
+    JobTimeout,
+    NoServerAvailable,
+    OutcomeUnknown,
+    ProtocolError,
+)
 
 _OPTION_EXCEPTIONS = encode_packet(PacketType.OPTION_REQ, (b"exceptions",))
 
@@ -63,9 +63,23 @@ class _GearmanProtocol(asyncio.Protocol):
     Submissions made during one event-loop iteration are written together (one ``write``), so
     many coroutines submitting at once cost one syscall, not one each. The tracker FIFO is
     appended in the same order as the outbox, which keeps JOB_CREATED matching exact.
+
+    A watchdog runs while submissions wait for JOB_CREATED: if the server sends nothing for
+    ``ack_timeout`` seconds it is hung; ``on_hung`` is told (the client avoids the server) and
+    every job on the connection ends with ``JobTimeout`` (never re-sent).
     """
 
-    def __init__(self, address: ServerAddress, max_packet: int) -> None:
+    def __init__(
+        self,
+        address: ServerAddress,
+        max_packet: int,
+        ack_timeout: float,
+        on_hung: Callable[[], object],
+    ) -> None:
+        self.ack_timeout = ack_timeout
+        self.on_hung = on_hung
+        self.heard_at = 0.0  # the later of: last packet received, first unacknowledged submit
+        self.watchdog: asyncio.TimerHandle | None = None
         self.address = address
         self.name = str(address)
         self.parser = PacketParser(max_packet=max_packet)
@@ -87,6 +101,7 @@ class _GearmanProtocol(asyncio.Protocol):
         transport.write(_OPTION_EXCEPTIONS)
 
     def data_received(self, data: bytes) -> None:
+        self.heard_at = time.monotonic()
         try:
             self.parser.feed(data)
             handle = self.tracker.handle_packet
@@ -109,6 +124,9 @@ class _GearmanProtocol(asyncio.Protocol):
     def _fail_all(self, error: GearmanError) -> None:
         self.closed = True
         self.outbox.clear()
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+            self.watchdog = None
         for job in self.tracker.abandon(error):
             self._resolve(job)
         if not self.option_ack.done():
@@ -132,6 +150,10 @@ class _GearmanProtocol(asyncio.Protocol):
         outbox = self.outbox
         if not outbox:
             self.loop.call_soon(self._flush)
+        if not self.tracker.awaiting_created:
+            self.heard_at = time.monotonic()  # the ack window starts with this submission
+        if self.watchdog is None:
+            self.watchdog = self.loop.call_later(self.ack_timeout, self._check_acknowledged)
         for job in jobs:
             job.server = server
             waiters[id(job)] = batch
@@ -142,6 +164,21 @@ class _GearmanProtocol(asyncio.Protocol):
         if self.outbox and self.transport is not None and not self.closed:
             self.transport.write(b"".join(self.outbox))
         self.outbox.clear()
+
+    def _check_acknowledged(self) -> None:
+        """Watchdog: re-armed while submissions wait; fires the hang rule past the window."""
+        self.watchdog = None
+        if self.closed or not self.tracker.awaiting_created:
+            return
+        silent_for = time.monotonic() - self.heard_at
+        if silent_for < self.ack_timeout:
+            wait = self.ack_timeout - silent_for
+            self.watchdog = self.loop.call_later(wait, self._check_acknowledged)
+            return
+        self.on_hung()
+        self._fail_all(JobTimeout(f"{self.address} acknowledged nothing for {silent_for:.2g}s"))
+        if self.transport is not None:
+            self.transport.abort()
 
     def forget(self, job: PendingJob) -> None:
         """A caller gave up (timeout/cancel): stop resolving it and stop tracking it."""
@@ -167,7 +204,11 @@ class AsyncClient(ClientBase):
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(self._connect_timeout(deadline)):
             _, protocol = await loop.create_connection(
-                lambda: _GearmanProtocol(address, self.max_packet), address.host, address.port
+                lambda: _GearmanProtocol(
+                    address, self.max_packet, self.ack_timeout, lambda: self.ring.mark_down(index)
+                ),
+                address.host,
+                address.port,
             )
             try:
                 await protocol.option_ack
@@ -190,12 +231,12 @@ class AsyncClient(ClientBase):
             self._connections[index] = protocol
             return protocol
 
-    async def _acquire(self, start: int, deadline: float) -> _GearmanProtocol:
-        current = self._connections.get(start)  # fast path: the connection is up
+    async def _acquire(self, plan: list[int], deadline: float) -> _GearmanProtocol:
+        current = self._connections.get(plan[0])  # fast path: the connection is up
         if current is not None and not current.closed:
             return current
         errors: list[str] = []
-        for pause, index in self.ring.attempts(start):
+        for pause, index in self.ring.attempts(plan):
             if pause:
                 if time.monotonic() + pause >= deadline:
                     break
@@ -217,9 +258,9 @@ class AsyncClient(ClientBase):
         loop = asyncio.get_running_loop()
         batch = _Batch(loop, len(jobs))
         placed: list[tuple[_GearmanProtocol, list[PendingJob]]] = []
-        for start, group in self._group_by_server(jobs).items():
+        for plan, group in self._group_by_server(jobs):
             try:
-                protocol = await self._acquire(start, deadline)
+                protocol = await self._acquire(plan, deadline)
                 protocol.submit(group, batch)
             except GearmanError as exc:
                 for job in group:
@@ -252,10 +293,9 @@ class AsyncClient(ClientBase):
         on_warning: DataCallback | None = None,
     ) -> JobResult:
         """Submit one job; raises JobTimeout, OutcomeUnknown, NoServerAvailable, ServerError."""
-        request = JobRequest(
+        job = prepare_job(
             function, data, unique, priority, background, on_status, on_data, on_warning
         )
-        job = PendingJob(request)
         await self._run([job], self._deadline(timeout))
         if job.error is not None:
             raise job.error
@@ -265,7 +305,7 @@ class AsyncClient(ClientBase):
         self, requests: Iterable[JobRequest], timeout: float | None = None
     ) -> list[JobResult]:
         """Submit a batch (one write per server); failures are reported per job, as in Client."""
-        jobs = [PendingJob(request) for request in requests]
+        jobs = prepare_jobs(requests)
         if jobs:
             await self._run(jobs, self._deadline(timeout))
         return [job.to_result() for job in jobs]

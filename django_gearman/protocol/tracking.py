@@ -8,8 +8,8 @@ from collections.abc import Callable
 from enum import IntEnum
 from typing import NamedTuple
 
-from .errors import GearmanError, JobTimeout, OutcomeUnknown, ProtocolError, ServerError
-from .packets import HEADER, REQ, PacketType
+from .packets import PacketType, encode_packet
+from .transport_errors import GearmanError, JobTimeout, OutcomeUnknown, ProtocolError, ServerError
 
 log = logging.getLogger("django_gearman.protocol")
 
@@ -110,31 +110,29 @@ def _parse_int(value: bytes) -> int:
 
 def _name_bytes(value: object, what: str) -> bytes:
     """Function name / unique id: str or bytes, never containing NUL."""
-    raw = value.encode("utf-8") if isinstance(value, str) else to_bytes(value, what)  # type: ignore[arg-type]
+    raw = to_bytes(value, what)  # type: ignore[arg-type]
     if b"\0" in raw:
         raise ProtocolError(f"{what} must not contain NUL bytes: {raw[:40]!r}")
     return raw
 
 
-_function_cache: dict[str | bytes, bytes] = {}
-_new_tuple = tuple.__new__
-_pack_header = HEADER.pack
+def unique_bytes(value: str | bytes) -> bytes:
+    """A unique id as gearmand will keep it; ValueError past ``MAX_UNIQUE_SIZE`` bytes."""
+    unique = _name_bytes(value, "unique id")
+    if len(unique) > MAX_UNIQUE_SIZE:
+        raise ValueError(
+            f"unique id is {len(unique)} bytes; gearmand keeps only {MAX_UNIQUE_SIZE} "
+            "(it truncates longer ids, which corrupts persisted jobs): use a shorter id"
+        )
+    return unique
 
 
-def _function_bytes(value: object) -> bytes:
-    """Function name as bytes, validated once per distinct name (names repeat a lot)."""
+def submit_type(priority: Priority | int, background: object) -> PacketType:
+    """The SUBMIT_JOB* packet type for a priority and foreground/background."""
     try:
-        cached = _function_cache.get(value)  # type: ignore[call-overload]
-    except TypeError:  # unhashable (bytearray): validate, do not cache
-        cached = None
-    if cached is not None:
-        return cached
-    raw = _name_bytes(value, "function name")
-    if not raw:
-        raise ValueError("function name must not be empty")
-    if isinstance(value, str | bytes) and len(_function_cache) < 4096:
-        _function_cache[value] = raw
-    return raw
+        return _SUBMIT_TYPES[Priority(priority), bool(background)]
+    except (ValueError, TypeError):
+        raise ValueError(f"invalid priority {priority!r}") from None
 
 
 class PendingJob:
@@ -156,39 +154,19 @@ class PendingJob:
     )
 
     def __init__(self, request: JobRequest) -> None:
-        if type(request) is not JobRequest and not isinstance(request, JobRequest):
+        if not isinstance(request, JobRequest):
             raise TypeError(f"expected a JobRequest, not {type(request).__name__}")
-        function_in, data, unique_in, priority, background = request[:5]
-        try:  # the hot path: a name already validated
-            function = _function_cache[function_in]
-        except (KeyError, TypeError):
-            function = _function_bytes(function_in)
-        if unique_in is None:
-            unique = b""
-        else:
-            unique = _name_bytes(unique_in, "unique id")
-            if len(unique) > MAX_UNIQUE_SIZE:
-                raise ValueError(
-                    f"unique id is {len(unique)} bytes; gearmand keeps only {MAX_UNIQUE_SIZE} "
-                    "(it truncates longer ids, which corrupts persisted jobs): use a shorter id"
-                )
-        if type(data) is not bytes:
-            data = to_bytes(data, "data")
-        ptype: PacketType | None
-        try:
-            ptype = _SUBMIT_TYPES[priority, background]
-        except (KeyError, TypeError):  # truthy non-bool background, or a bad priority
-            ptype = _SUBMIT_TYPES.get((priority, bool(background)))
-        if ptype is None:
-            raise ValueError(f"invalid priority {priority!r}")
+        function = _name_bytes(request.function, "function name")
+        if not function:
+            raise ValueError("function name must not be empty")
+        unique = b"" if request.unique is None else unique_bytes(request.unique)
+        data = to_bytes(request.data, "data")
+        ptype = submit_type(request.priority, request.background)
         self.request = request
-        self.background = background
+        self.background = bool(request.background)
         self.function = function
         self.unique = unique
-        size = len(function) + len(unique) + len(data) + 2
-        self.packet = b"".join(
-            (_pack_header(REQ, ptype, size), function, b"\0", unique, b"\0", data)
-        )
+        self.packet = encode_packet(ptype, (function, unique, data))
         self.server = ""
         self.handle: bytes | None = None
         self.state: str | None = None
@@ -213,20 +191,16 @@ class PendingJob:
                 self.state = ERROR
 
     def to_result(self) -> JobResult:
-        # tuple.__new__ skips the NamedTuple's Python-level __new__ (this runs once per job).
-        return _new_tuple(
-            JobResult,
-            (
-                self.handle,
-                self.state or UNKNOWN,
-                self.result,
-                self.exception,
-                self.server,
-                self.function,
-                self.unique,
-                self.status,
-                self.error,
-            ),
+        return JobResult(
+            handle=self.handle,
+            state=self.state or UNKNOWN,
+            result=self.result,
+            exception=self.exception,
+            server=self.server,
+            function=self.function,
+            unique=self.unique,
+            status=self.status,
+            error=self.error,
         )
 
     def _callback(self, callback: Callable[..., object] | None, *args: object) -> None:
@@ -240,31 +214,21 @@ class PendingJob:
     def on_packet(self, ptype: int, args: tuple[bytes, ...]) -> None:
         """Apply a WORK_* packet addressed to this job's handle."""
         request = self.request
-        if ptype == _WORK_COMPLETE:
+        if ptype == PacketType.WORK_COMPLETE:
             self.state, self.result = COMPLETE, args[1]
-        elif ptype == _WORK_FAIL:
+        elif ptype == PacketType.WORK_FAIL:
             if self.state is None:
                 self.state = FAILED
-        elif ptype == _WORK_EXCEPTION:
+        elif ptype == PacketType.WORK_EXCEPTION:
             self.state, self.exception = EXCEPTION, args[1]
-        elif ptype == _WORK_STATUS:
+        elif ptype == PacketType.WORK_STATUS:
             self.status = (_parse_int(args[1]), _parse_int(args[2]))
             self._callback(request.on_status, *self.status)
-        elif ptype == _WORK_DATA:
+        elif ptype == PacketType.WORK_DATA:
             self._callback(request.on_data, args[1])
-        elif ptype == _WORK_WARNING:
+        elif ptype == PacketType.WORK_WARNING:
             self._callback(request.on_warning, args[1])
 
-
-# Plain ints for the per-packet comparisons (an IntEnum member lookup costs more).
-_JOB_CREATED = int(PacketType.JOB_CREATED)
-_WORK_COMPLETE = int(PacketType.WORK_COMPLETE)
-_WORK_FAIL = int(PacketType.WORK_FAIL)
-_WORK_EXCEPTION = int(PacketType.WORK_EXCEPTION)
-_WORK_STATUS = int(PacketType.WORK_STATUS)
-_WORK_DATA = int(PacketType.WORK_DATA)
-_WORK_WARNING = int(PacketType.WORK_WARNING)
-_ERROR = int(PacketType.ERROR)
 
 WORK_PACKETS = frozenset(
     {
@@ -302,7 +266,7 @@ class JobTracker:
 
     def handle_packet(self, ptype: int, args: tuple[bytes, ...]) -> list[PendingJob]:
         """Apply one packet; return the jobs it finished."""
-        if ptype == _JOB_CREATED:
+        if ptype == PacketType.JOB_CREATED:
             if not self.awaiting_created:
                 raise ProtocolError("JOB_CREATED without a pending submission")
             job = self.awaiting_created.popleft()
@@ -317,7 +281,7 @@ class JobTracker:
             if ptype in FINAL_PACKETS:
                 # gearmand 1.1.20 turns WORK_EXCEPTION into "WORK_FAIL handle\0" for clients
                 # without the exceptions option: the handle never contains NUL, so cut there.
-                handle = args[0].partition(b"\0")[0] if ptype == _WORK_FAIL else args[0]
+                handle = args[0].partition(b"\0")[0] if ptype == PacketType.WORK_FAIL else args[0]
                 jobs = self.by_handle.pop(handle, None)
                 if not jobs:
                     return []  # late packet for a job already finished (e.g. FAIL after EXCEPTION)
@@ -328,7 +292,7 @@ class JobTracker:
             for job in self.by_handle.get(args[0], ()):
                 job.on_packet(ptype, args)
             return []
-        if ptype == _ERROR:
+        if ptype == PacketType.ERROR:
             error = ServerError(args[0].decode(errors="replace"), args[1].decode(errors="replace"))
             if not self.awaiting_created:
                 raise error

@@ -1,11 +1,10 @@
-"""The worker runtime behind ``manage.py gearman_worker``: a supervising parent and N children.
+"""The process supervisor behind ``manage.py gearman_worker``: a parent keeping N children alive.
 
 The parent forks the children, restarts one that crashed (exponential backoff per slot, and a cap
 on restarts per minute overall, so a job that kills its worker cannot fork-bomb the machine) and
 replaces one that exited after ``--max-jobs``. Signals: the first SIGTERM/SIGINT asks every child
-to finish its current job and exit; a second one kills them at once. A child ignores SIGINT (a
-terminal's Ctrl-C reaches the whole process group; the parent relays it once as SIGTERM); its own
-first SIGTERM finishes the current job, a second exits immediately.
+to finish its current job and exit; a second one kills them at once. What a child does is in
+``serving``.
 """
 
 from __future__ import annotations
@@ -16,19 +15,16 @@ import logging
 import os
 import select
 import signal
-import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from .conf import get_settings
-from .jobs import GearmanJob, registry
-from .protocol import Worker
-from .protocol.worker import WorkerJob
-from .runtime import JobError, JobSpec, execute, job_spec
+from .declaration import GearmanJob
+from .protocol import Backoff
+from .serving import STOP_GRACE_SECONDS, run_child
 
 log = logging.getLogger("django_gearman.worker")
 
@@ -36,125 +32,18 @@ RESTART_BACKOFF_MIN = 0.1
 RESTART_BACKOFF_MAX = 10.0
 RESTARTS_PER_MINUTE_PER_CHILD = 10
 HEALTHY_UPTIME_SECONDS = 60.0  # a child that ran this long before crashing starts a fresh backoff
-STOP_GRACE_SECONDS = 300.0
 _SUPERVISOR_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
-PARENT_CHECK_SECONDS = 1.0
-
-
-def job_callback(spec: JobSpec) -> Callable[[WorkerJob], bytes]:
-    """The transport callback of one job: run it and log one line (never the payload)."""
-
-    def run(job: WorkerJob) -> bytes:
-        handle = job.handle.decode("ascii", "replace")
-        started = time.monotonic()
-        outcome = "ok"
-        try:
-            return execute(
-                spec,
-                job.data,
-                handle=handle,
-                send_status=job.send_status,
-                send_data=job.send_data,
-                send_warning=job.send_warning,
-            )
-        except JobError as exc:
-            outcome = f"{'refused' if exc.refused else 'error'}:{exc.remote_type}"
-            raise
-        except BaseException:
-            outcome = "crash"
-            raise
-        finally:
-            if log.isEnabledFor(logging.INFO):
-                _log_job(spec.name, handle, started, outcome, len(job.data))
-
-    return run
-
-
-def _log_job(name: str, handle: str, started: float, outcome: str, size: int) -> None:
-    """One structured line per job: what ran, where, how long, how it ended; never the data."""
-    log.info(
-        "job=%s handle=%s duration_ms=%.1f outcome=%s bytes_in=%d",
-        name,
-        handle,
-        (time.monotonic() - started) * 1000,
-        outcome,
-        size,
-        extra={"job_name": name, "job_handle": handle, "job_outcome": outcome},
-    )
-
-
-def build_worker(
-    jobs: Sequence[GearmanJob[Any, Any]], servers: Sequence[str] | None = None
-) -> Worker:
-    """A transport worker serving ``jobs`` (each under its wire name, with its CAN_DO_TIMEOUT)."""
-    current = get_settings()
-    worker = Worker(
-        list(servers or current.servers),
-        connect_timeout=current.connect_timeout,
-        client_id=f"django-gearman-{os.getpid()}",
-    )
-    for job in jobs:
-        spec = job_spec(job)
-        worker.register(spec.wire_name, job_callback(spec), timeout=job.timeout)
-    return worker
-
-
-def select_jobs(queues: Sequence[str]) -> list[GearmanJob[Any, Any]]:
-    """The jobs of the given queues (every job when none is given)."""
-    return registry.for_queues(list(queues))
-
-
-def run_child(
-    jobs: Sequence[GearmanJob[Any, Any]],
-    max_jobs: int | None,
-    servers: Sequence[str] | None = None,
-    parent_pid: int | None = None,
-) -> int:
-    """Serve jobs in this process until stopped or ``max_jobs``; returns the jobs done."""
-    worker = build_worker(jobs, servers)
-    signals_seen = 0
-
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        nonlocal signals_seen
-        signals_seen += 1
-        if signals_seen > 1:
-            os._exit(128 + signum)
-        log.info("worker %d: finishing the current job, then exiting", os.getpid())
-        worker.stop()
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    stop_watching = threading.Event()
-    if parent_pid is not None:
-        threading.Thread(
-            target=_watch_parent, args=(parent_pid, worker, stop_watching), daemon=True
-        ).start()
-    try:
-        return worker.work(max_jobs=max_jobs)
-    finally:
-        stop_watching.set()
-        worker.close()
-
-
-def _watch_parent(parent_pid: int, worker: Worker, stop_watching: threading.Event) -> None:
-    """An orphaned child (its supervisor was killed) finishes its job and exits."""
-    while not stop_watching.wait(PARENT_CHECK_SECONDS):
-        if os.getppid() != parent_pid:
-            log.warning("worker %d: supervisor %d is gone; exiting", os.getpid(), parent_pid)
-            worker.stop()
-            if stop_watching.wait(STOP_GRACE_SECONDS):
-                return
-            os._exit(1)
 
 
 @dataclass
 class _Slot:
-    """One child position: its pid and its crash history (for the backoff)."""
+    """One child position: its pid and its crash history (the transport's one backoff rule)."""
 
     index: int
     pid: int | None = None
-    failures: int = 0
+    backoff: Backoff = field(
+        default_factory=lambda: Backoff(RESTART_BACKOFF_MIN, RESTART_BACKOFF_MAX)
+    )
     start_after: float = 0.0
     started_at: float = 0.0
 
@@ -257,20 +146,19 @@ class Supervisor:
         code = os.waitstatus_to_exitcode(status)
         now = time.monotonic()
         if code == 0:
-            slot.failures = 0
+            slot.backoff.reset()
             slot.start_after = now
             log.info("supervisor: worker %d recycled (max jobs reached)", slot.index)
             return
         if now - slot.started_at >= HEALTHY_UPTIME_SECONDS:
-            slot.failures = 0  # an old crash history says nothing about this one
-        slot.failures += 1
-        backoff = min(RESTART_BACKOFF_MAX, RESTART_BACKOFF_MIN * 2 ** (slot.failures - 1))
-        slot.start_after = now + backoff
+            slot.backoff.reset()  # an old crash history says nothing about this one
+        delay = slot.backoff.next()
+        slot.start_after = now + delay
         log.warning(
             "supervisor: worker %d exited with %s; restarting in %.1fs",
             slot.index,
             f"signal {-code}" if code < 0 else f"status {code}",
-            backoff,
+            delay,
         )
 
     def _start_missing(self) -> None:

@@ -16,7 +16,7 @@ from urllib.parse import unquote_plus
 
 from .address import parse_server
 from .connection import open_socket
-from .errors import ConnectionLost, GearmanError, JobTimeout, ProtocolError, ServerError
+from .transport_errors import ConnectionLost, GearmanError, JobTimeout, ProtocolError, ServerError
 
 DEFAULT_MAX_RESPONSE = 16 * 1024 * 1024
 

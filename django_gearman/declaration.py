@@ -1,9 +1,13 @@
-"""``@gearman_job``: the decorator, the job object it returns, and the registry of jobs.
+"""``@gearman_job``: the decorator, the job object it returns, its submit options and the registry.
 
 A job is a frozen dataclass around a plain function (as in ``django.tasks``): calling it runs the
 function here and now; ``submit``/``dispatch`` send it to a worker; ``using(...)`` returns a copy
 with Gearman options (priority, unique, background, timeout, ...). Those options live on the copy,
 never in the call's arguments, so they can never collide with the job's own parameters.
+
+This module is a leaf of the Django layer: it imports neither the client nor the call codec, so
+declaring a job loads nothing else. The one way back is ``_client``, a deferred lookup of the
+process-wide client when a job is submitted (as ``django.tasks.Task.get_backend`` does).
 """
 
 from __future__ import annotations
@@ -11,17 +15,21 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeAlias, TypeVar, overload
 
-from .errors import ConfigurationError, JobNotFound
+from .conf import get_settings
+from .exceptions import ConfigurationError, DuplicateJobName, JobNotFound
 
 if TYPE_CHECKING:
-    from .client import GearmanClient, ProgressCallback
+    from .client import GearmanClient
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+ProgressCallback: TypeAlias = Callable[[int, int], object]
 
 PRIORITIES = ("high", "normal", "low")
 _JOB_NAME = re.compile(r"^[!-~]+$")  # printable ASCII, no spaces: safe in every peer
@@ -29,7 +37,11 @@ _JOB_NAME = re.compile(r"^[!-~]+$")  # printable ASCII, no spaces: safe in every
 
 @dataclass(frozen=True, slots=True)
 class SubmitOptions:
-    """Per-call Gearman options; ``None`` means "the default from settings or the job"."""
+    """Per-call Gearman options; ``None`` means "the default from settings or the job".
+
+    ``timeout`` is how long the client waits for a foreground result (not the job's
+    ``worker_timeout``, which gearmand enforces on the worker).
+    """
 
     priority: str = "normal"
     unique: str | bool | None = None
@@ -44,7 +56,11 @@ class SubmitOptions:
 
 @dataclass(frozen=True, slots=True)
 class GearmanJob(Generic[P, T]):
-    """A registered job. Call it to run the function locally; ``submit`` to run it on a worker."""
+    """A registered job. Call it to run the function locally; ``submit`` to run it on a worker.
+
+    ``worker_timeout`` is gearmand's CAN_DO_TIMEOUT for this job (whole seconds), sent when a
+    worker registers the job; the client's wait is ``using(timeout=...)``.
+    """
 
     func: Callable[P, T]
     name: str
@@ -52,25 +68,22 @@ class GearmanJob(Generic[P, T]):
     serializer: str | None = None
     accept: tuple[str, ...] = ()
     result_serializer: str | None = None
-    timeout: int | None = None
+    worker_timeout: int | None = None
     unenveloped: str | None = None
     options: SubmitOptions = field(default_factory=SubmitOptions, compare=False)
-    # ``options`` with background=True, made on the first dispatch (replace() costs 1.5 us).
-    _dispatch_options: SubmitOptions | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _JOB_NAME.match(self.name):
             raise ConfigurationError(
                 f"job name {self.name!r} must be non-empty printable ASCII without spaces"
             )
-        if self.timeout is not None and (
-            isinstance(self.timeout, bool) or not isinstance(self.timeout, int) or self.timeout <= 0
+        timeout = self.worker_timeout
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0
         ):
             raise ConfigurationError(
-                f"job {self.name!r}: timeout must be a positive whole number of seconds "
-                f"(Gearman's CAN_DO_TIMEOUT), not {self.timeout!r}"
+                f"job {self.name!r}: worker_timeout must be a positive whole number of seconds "
+                f"(Gearman's CAN_DO_TIMEOUT), not {timeout!r}"
             )
         for option in ("serializer", "result_serializer", "unenveloped", "queue"):
             value = getattr(self, option)
@@ -126,65 +139,43 @@ class GearmanJob(Generic[P, T]):
 
     def submit(self, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run the job on a worker and return its (validated) result."""
-        client = _client(self.options)
-        result: T = client.run_job(self, args, kwargs, self.options)
+        result: T = _client(self.options).run_job(self, args, kwargs, self.options)
         return result
 
     def dispatch(self, *args: P.args, **kwargs: P.kwargs) -> str:
         """Queue the job in the background; returns the Gearman job handle (no result)."""
-        client = _client(self.options)
-        handle: str = client.run_job(self, args, kwargs, self._background_options())
+        options = dataclasses.replace(self.options, background=True)
+        handle: str = _client(self.options).run_job(self, args, kwargs, options)
         return handle
 
     async def asubmit(self, *args: P.args, **kwargs: P.kwargs) -> T:
         """``submit`` for asyncio code (many jobs in flight on one connection per server)."""
-        client = _client(self.options)
-        result: T = await client.arun_job(self, args, kwargs, self.options)
+        result: T = await _client(self.options).arun_job(self, args, kwargs, self.options)
         return result
 
     async def adispatch(self, *args: P.args, **kwargs: P.kwargs) -> str:
         """``dispatch`` for asyncio code; returns the Gearman job handle."""
-        client = _client(self.options)
-        handle: str = await client.arun_job(self, args, kwargs, self._background_options())
+        options = dataclasses.replace(self.options, background=True)
+        handle: str = await _client(self.options).arun_job(self, args, kwargs, options)
         return handle
-
-    def _background_options(self) -> SubmitOptions:
-        """``options`` with background=True, made once per job object (it is immutable)."""
-        options = self._dispatch_options
-        if options is None:
-            options = dataclasses.replace(self.options, background=True)
-            object.__setattr__(self, "_dispatch_options", options)
-        return options
 
     @property
     def wire_name(self) -> str:
         """The Gearman function name (after GEARMAN_JOB_NAME), what any worker registers."""
-        from .conf import get_settings
-
         return get_settings().wire_name(self.name)
-
-    @property
-    def spec(self) -> Any:
-        """The cached runtime view of this job (schema, policies); see ``runtime.JobSpec``."""
-        from .runtime import job_spec
-
-        return job_spec(self)
-
-
-_default_client: Callable[[], GearmanClient] | None = None
 
 
 def _client(options: SubmitOptions) -> GearmanClient:
-    """The client of a call: ``using(client=...)``, else the process-wide one. ``client``
-    imports this module, so it is imported on first use and the function kept."""
-    global _default_client
+    """The client of a call: ``using(client=...)``, else the process-wide one.
+
+    The declaration's one import of the client, deferred to the first submit so that declaring
+    a job never loads the client (the client imports this module).
+    """
     if options.client is not None:
         return options.client
-    if _default_client is None:
-        from .client import default_client
+    from .client import default_client
 
-        _default_client = default_client
-    return _default_client()
+    return default_client()
 
 
 def default_job_name(func: Callable[..., Any]) -> str:
@@ -193,26 +184,30 @@ def default_job_name(func: Callable[..., Any]) -> str:
     return ".".join([*module_parts, func.__qualname__])
 
 
+def function_path(func: Callable[..., Any]) -> str:
+    """``module.QualName`` of a job function, as error messages name it."""
+    return f"{func.__module__}.{func.__qualname__}"
+
+
 class JobRegistry:
     """Every job defined with ``@gearman_job``, by logical name. Thread-safe."""
 
     def __init__(self) -> None:
         self._jobs: dict[str, GearmanJob[Any, Any]] = {}
-        self._duplicates: dict[str, list[GearmanJob[Any, Any]]] = {}
         self._lock = threading.Lock()
 
     def add(self, job: GearmanJob[Any, Any]) -> None:
-        """Register ``job``; a second function under one name is kept for the system check."""
+        """Register ``job``; the same function again (a reloaded module) replaces itself.
+
+        Raises ``DuplicateJobName`` if another function already has this name.
+        """
         with self._lock:
             existing = self._jobs.get(job.name)
-            if existing is not None and not _same_function(existing.func, job.func):
-                self._duplicates.setdefault(job.name, [existing]).append(job)
+            if existing is not None and function_path(existing.func) != function_path(job.func):
+                raise DuplicateJobName(
+                    job.name, function_path(existing.func), function_path(job.func)
+                )
             self._jobs[job.name] = job
-
-    def remove(self, name: str) -> None:
-        with self._lock:
-            self._jobs.pop(name, None)
-            self._duplicates.pop(name, None)
 
     def get(self, name: str) -> GearmanJob[Any, Any]:
         try:
@@ -223,25 +218,15 @@ class JobRegistry:
     def find(self, name: str) -> GearmanJob[Any, Any] | None:
         return self._jobs.get(name)
 
-    def duplicates(self) -> dict[str, list[GearmanJob[Any, Any]]]:
-        with self._lock:
-            return {name: list(jobs) for name, jobs in self._duplicates.items()}
-
     def for_queues(self, queues: Sequence[str]) -> list[GearmanJob[Any, Any]]:
         """The jobs a worker serves: all of them, or those in one of ``queues``."""
-        jobs = sorted(self._jobs.values(), key=lambda job: job.name)
-        return [job for job in jobs if not queues or job.queue in queues]
+        return [job for job in self if not queues or job.queue in queues]
 
     def __iter__(self) -> Iterator[GearmanJob[Any, Any]]:
         return iter(sorted(self._jobs.values(), key=lambda job: job.name))
 
     def __len__(self) -> int:
         return len(self._jobs)
-
-
-def _same_function(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
-    """A module imported twice (e.g. reloaded) redefines, it does not duplicate."""
-    return (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__)
 
 
 registry = JobRegistry()
@@ -259,8 +244,9 @@ def gearman_job(
     serializer: str | None = None,
     accept: Sequence[str] = (),
     result_serializer: str | None = None,
-    timeout: int | None = None,
+    worker_timeout: int | None = None,
     unenveloped: str | None = None,
+    timeout: int | None = None,
 ) -> Callable[[Callable[P, T]], GearmanJob[P, T]]: ...
 
 
@@ -273,16 +259,28 @@ def gearman_job(
     serializer: str | None = None,
     accept: Sequence[str] = (),
     result_serializer: str | None = None,
-    timeout: int | None = None,
+    worker_timeout: int | None = None,
     unenveloped: str | None = None,
+    timeout: int | None = None,
 ) -> GearmanJob[P, T] | Callable[[Callable[P, T]], GearmanJob[P, T]]:
     """Declare a Gearman job, bare (``@gearman_job``) or with options (``@gearman_job(...)``).
 
     ``serializer`` writes and reads the call (default GEARMAN_DEFAULT_SERIALIZER); ``accept`` adds
     content types the worker also reads (during a migration); ``result_serializer`` writes the
-    result; ``timeout`` is Gearman's CAN_DO_TIMEOUT in seconds; ``unenveloped`` names the content
-    type of bare payloads sent by old or foreign clients (off by default: they are refused).
+    result; ``worker_timeout`` is Gearman's CAN_DO_TIMEOUT in seconds; ``unenveloped`` names the
+    content type of bare payloads sent by old or foreign clients (off by default: they are
+    refused). ``timeout`` is the deprecated spelling of ``worker_timeout``.
     """
+    if timeout is not None:
+        if worker_timeout is not None:
+            raise ConfigurationError("pass worker_timeout only (timeout is its deprecated name)")
+        warnings.warn(
+            "@gearman_job(timeout=...) is deprecated: it is gearmand's CAN_DO_TIMEOUT, now "
+            "called worker_timeout (the client's wait is job.using(timeout=...))",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        worker_timeout = timeout
 
     def decorate(function: Callable[P, T]) -> GearmanJob[P, T]:
         if not callable(function):
@@ -294,7 +292,7 @@ def gearman_job(
             serializer=serializer,
             accept=accept if isinstance(accept, str) else tuple(accept),  # type: ignore[arg-type]
             result_serializer=result_serializer,
-            timeout=timeout,
+            worker_timeout=worker_timeout,
             unenveloped=unenveloped,
         )
         registry.add(job)

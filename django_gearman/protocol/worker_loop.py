@@ -2,7 +2,8 @@
 
 The loop multiplexes all server connections with ``select.poll``; a job's callback runs in the loop
 thread, so one job runs at a time. Run several processes (or several Worker objects in threads)
-for parallelism.
+for parallelism. The loop only moves bytes and calls jobs: what to send when is decided by one
+``WorkerSession`` per server (``worker_state.py``).
 """
 
 from __future__ import annotations
@@ -17,29 +18,28 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .address import ServerAddress, parse_servers
+from .backoff import Backoff
 from .connection import PacketConnection
-from .errors import ConnectionLost, GearmanError, JobTimeout, WorkException
-from .jobs import to_bytes
-from .packets import (
-    PacketType,
-    encode_handle_data,
-    encode_packet,
-    grab_job_uniq,
-    pre_sleep,
+from .packets import DEFAULT_MAX_PACKET, PacketType, encode_handle_data, encode_packet
+from .tracking import to_bytes
+from .transport_errors import ConnectionLost, GearmanError, JobTimeout, WorkException
+from .worker_state import (
+    JobAssigned,
+    LinkState,
+    OversizedJobRefused,
+    ServerReportedError,
+    WorkerSession,
 )
 
+# The logger keeps its historical name (logging configurations refer to it).
 log = logging.getLogger("django_gearman.protocol.worker")
 
-_GRAB = grab_job_uniq()
-# Plain ints for the per-packet comparisons of the serve loop (an IntEnum member costs more).
-_JOB_ASSIGN_UNIQ = int(PacketType.JOB_ASSIGN_UNIQ)
-_NO_JOB = int(PacketType.NO_JOB)
-_NOOP = int(PacketType.NOOP)
-_ERROR = int(PacketType.ERROR)
-_WORK_COMPLETE = int(PacketType.WORK_COMPLETE)
-_PRE_SLEEP = pre_sleep()
 _SEND_TIMEOUT = 30.0
-# gearmand answers GRAB_JOB_UNIQ at once; past this, fall back to select() with other servers.
+# Job packets whose body may be skipped (not buffered) when over the limit, so they can be failed.
+_SKIPPABLE = frozenset({PacketType.JOB_ASSIGN_UNIQ})
+# With ONE server the loop reads the answer to its GRAB_JOB_UNIQ in recv directly (gearmand
+# answers at once), skipping a poll() per job when draining a queue; past this it polls again.
+# With several servers it never waits on one: servers of one worker never wait for one another.
 _GRAB_ANSWER_WAIT = 0.2
 # With one server, after PRE_SLEEP the worker first waits this long for NOOP in recv itself (no
 # poll() per job when jobs come one after another); then it polls, watching its stop socket.
@@ -132,17 +132,16 @@ class _Poller:
 
 
 class _ServerLink:
-    """State of the connection to one server: down (retry later), grabbing or sleeping."""
+    """One server: its connection and protocol session when up, its reconnect delays."""
 
-    __slots__ = ("address", "backoff", "conn", "grabbing", "retry_at", "sleeping")
+    __slots__ = ("address", "conn", "reconnect", "retry_at", "session")
 
-    def __init__(self, address: ServerAddress) -> None:
+    def __init__(self, address: ServerAddress, reconnect: Backoff) -> None:
         self.address = address
         self.conn: PacketConnection | None = None
+        self.session = WorkerSession()
+        self.reconnect = reconnect
         self.retry_at = 0.0
-        self.backoff = 0.0
-        self.sleeping = False
-        self.grabbing = False  # a GRAB_JOB_UNIQ is sent and not yet answered
 
 
 def result_bytes(value: object) -> bytes:
@@ -167,8 +166,9 @@ class Worker:
         backoff: float = 0.1,
         max_backoff: float = 5.0,
         poll_interval: float = 1.0,
-        max_packet: int = 64 * 1024 * 1024,
+        max_packet: int = DEFAULT_MAX_PACKET,
     ) -> None:
+        """``max_packet``: a job larger than this is refused with WORK_FAIL, unread."""
         self.servers = parse_servers(servers)
         if client_id is not None and (not client_id or any(c in client_id for c in "\0 \n")):
             raise ValueError("client_id must be non-empty, without spaces, newlines or NUL")
@@ -250,23 +250,26 @@ class Worker:
             packets = [ability.packet(name) for name, ability in self._abilities.items()]
         if self.client_id is not None:
             packets.insert(0, encode_packet(PacketType.SET_CLIENT_ID, (self.client_id.encode(),)))
-        packets.append(_GRAB)
         return b"".join(packets)
 
     def _connect(self, link: _ServerLink, selector: _Poller) -> None:
+        session = WorkerSession()
+        if self._stopping:
+            session.stop()
         try:
             conn = PacketConnection.connect(
-                link.address, self.connect_timeout, max_packet=self.max_packet
+                link.address,
+                self.connect_timeout,
+                max_packet=self.max_packet,
+                skip_oversized=_SKIPPABLE,
             )
-            conn.send(self._hello(), time.monotonic() + self.connect_timeout)
+            conn.send(session.connected(self._hello()), time.monotonic() + self.connect_timeout)
         except (OSError, GearmanError) as exc:
-            link.backoff = min(max(link.backoff * 2, self.backoff), self.max_backoff)
-            link.retry_at = time.monotonic() + link.backoff
-            log.warning(
-                "worker cannot reach %s (%s); retry in %.2fs", link.address, exc, link.backoff
-            )
+            delay = link.reconnect.next()
+            link.retry_at = time.monotonic() + delay
+            log.warning("worker cannot reach %s (%s); retry in %.2fs", link.address, exc, delay)
             return
-        link.conn, link.backoff, link.sleeping, link.grabbing = conn, 0.0, False, True
+        link.conn, link.session = conn, session
         selector.register(conn.sock, link)
         log.info("worker connected to %s", link.address)
 
@@ -277,11 +280,9 @@ class Worker:
             selector.unregister(link.conn.sock)
         link.conn.close()
         link.conn = None
-        link.backoff = min(max(link.backoff * 2, self.backoff), self.max_backoff)
-        link.retry_at = time.monotonic() + link.backoff
-        log.warning(
-            "worker lost %s (%s); reconnecting in %.2fs", link.address, reason, link.backoff
-        )
+        delay = link.reconnect.next()
+        link.retry_at = time.monotonic() + delay
+        log.warning("worker lost %s (%s); reconnecting in %.2fs", link.address, reason, delay)
 
     def work(self, max_jobs: int | None = None) -> int:
         """Serve jobs until ``stop()`` or ``max_jobs`` jobs; returns the number of jobs done."""
@@ -295,7 +296,8 @@ class Worker:
             self._running = True
             self._pending_packets.clear()
         done = 0
-        links = [_ServerLink(address) for address in self.servers]
+        ceiling = max(self.max_backoff, self.backoff)
+        links = [_ServerLink(address, Backoff(self.backoff, ceiling)) for address in self.servers]
         selector = _Poller()
         selector.register(self._wake_r, None)
         try:
@@ -340,13 +342,9 @@ class Worker:
         payload = b"".join(packets)
         for link in links:
             if link.conn is not None:
-                # gearmand does not wake a sleeping worker for abilities added after PRE_SLEEP:
-                # grab again so jobs already queued for a new function are seen.
-                wake, link.sleeping = link.sleeping, False
-                link.grabbing = link.grabbing or wake
                 try:
                     link.conn.send(
-                        payload + _GRAB if wake else payload, time.monotonic() + _SEND_TIMEOUT
+                        link.session.abilities_changed(payload), time.monotonic() + _SEND_TIMEOUT
                     )
                 except (ConnectionLost, JobTimeout) as exc:
                     self._drop(link, selector, exc)
@@ -363,76 +361,78 @@ class Worker:
         conn.close()
 
     def _serve(self, link: _ServerLink, selector: _Poller, remaining: int | None) -> int:
-        """Handle what one server sent; returns how many jobs ran.
-
-        While a GRAB_JOB_UNIQ is unanswered we read its answer directly (gearmand answers at
-        once with a job or NO_JOB), skipping a select() round per job when draining a queue.
-        """
+        """Handle what one readable server sent; returns how many jobs ran."""
         conn = link.conn
         if conn is None:
             return 0
+        session = link.session
         done = 0
-        next_packet = conn.parser.next_packet
-        single = len(self.servers) == 1
         try:
-            conn.receive(time.monotonic() + _SEND_TIMEOUT)
+            frames = conn.receive_packets(time.monotonic() + _SEND_TIMEOUT)
             while True:
-                packet = next_packet()
-                if packet is None:
-                    # Wait briefly for the GRAB answer (or, with one server, for NOOP), never
-                    # for the rest of a partial packet: a stalled server must not starve the
-                    # others (select handles it).
-                    if link.grabbing:
-                        wait = _GRAB_ANSWER_WAIT
-                    elif link.sleeping and single and not self._stopping:
-                        wait = _NOOP_WAIT
-                    else:
-                        return done
-                    if conn.parser.buffered:
-                        return done
-                    try:
-                        conn.receive(time.monotonic() + wait)
-                    except JobTimeout:
-                        return done
-                    continue
-                ptype = packet.type
-                if ptype == _JOB_ASSIGN_UNIQ:
-                    if self._stopping:  # not started: closing the connection re-queues it
-                        link.grabbing = False
-                        return done
-                    done += 1
-                    handle, function, unique, data = packet.args
-                    reply = self._run(conn, handle, function, unique, data)
-                    last = self._stopping or (remaining is not None and done >= remaining)
-                    link.grabbing = not last
-                    conn.send(reply if last else reply + _GRAB, time.monotonic() + _SEND_TIMEOUT)
-                    if last:
-                        return done
-                elif ptype == _NO_JOB:
-                    link.grabbing = False
-                    link.sleeping = True
-                    conn.send(_PRE_SLEEP, time.monotonic() + _SEND_TIMEOUT)
-                elif ptype == _NOOP:
-                    if link.sleeping and not self._stopping:
-                        link.sleeping = False
-                        link.grabbing = True
-                        conn.send(_GRAB, time.monotonic() + _SEND_TIMEOUT)
-                elif ptype == _ERROR:
-                    # e.g. JOB_NOT_FOUND for a result sent after a CAN_DO_TIMEOUT re-queue
-                    log.error("server %s sent ERROR %r", link.address, packet.args)
+                for frame in frames:
+                    if self._stopping:
+                        session.stop()
+                    event, answer = session.receive(frame)
+                    if isinstance(event, JobAssigned):
+                        done += 1
+                        last = remaining is not None and done >= remaining
+                        reply = self._run(conn, event)
+                        if self._stopping:  # stop() came during the job: no next grab
+                            session.stop()
+                        answer = session.job_finished(reply, grab_next=not last)
+                    elif event is not None:
+                        self._report(link, event)
+                    if answer:
+                        conn.send(answer, time.monotonic() + _SEND_TIMEOUT)
+                    if session.state is LinkState.STOPPED:
+                        return done  # stopping, or this was the last job of work(max_jobs)
+                link.reconnect.reset()  # the server answered: a later loss starts from `backoff`
+                wait = self._direct_wait(session)
+                if not wait or conn.parser.buffered:
+                    return done  # never wait for the rest of a partial packet: poll() does
+                try:
+                    frames = conn.receive_packets(time.monotonic() + wait)
+                except JobTimeout:
+                    return done
         except GearmanError as exc:
             self._drop(link, selector, exc)
         return done
 
-    def _run(
-        self, conn: PacketConnection, handle: bytes, function: bytes, unique: bytes, data: bytes
-    ) -> bytes:
+    def _direct_wait(self, session: WorkerSession) -> float:
+        """How long to wait for this server's next packet in recv instead of poll(): only with
+        one server (it cannot delay another one), and only for an answer that comes at once."""
+        if len(self.servers) != 1 or self._stopping:
+            return 0.0
+        if session.state is LinkState.GRABBING:
+            return _GRAB_ANSWER_WAIT
+        if session.state is LinkState.SLEEPING:
+            return _NOOP_WAIT
+        return 0.0
+
+    @staticmethod
+    def _report(link: _ServerLink, event: OversizedJobRefused | ServerReportedError) -> None:
+        if isinstance(event, OversizedJobRefused):
+            log.error(
+                "job %r for %r from %s is %d bytes, over this worker's max_packet: "
+                "failed it without reading it",
+                event.handle,
+                event.function,
+                link.address,
+                event.size,
+            )
+        else:
+            log.error("server %s sent ERROR %r %r", link.address, event.code, event.text)
+
+    def _run(self, conn: PacketConnection, assigned: JobAssigned) -> bytes:
         """Run the callback; return the packet(s) that end the job."""
+        handle, function = assigned.handle, assigned.function
         ability = self._abilities.get(function)  # a dict read is atomic; writes hold the lock
         if ability is None:
             log.error("job %r for unregistered function %r: failing it", handle, function)
             return encode_packet(PacketType.WORK_FAIL, (handle,))
-        job = WorkerJob(conn, handle, function.decode("utf-8", "replace"), unique, data)
+        name = function.decode("utf-8", "replace")
+        job = WorkerJob(conn, handle, name, assigned.unique, assigned.data)
         try:
             payload = result_bytes(ability.callback(job))
         except WorkException as exc:
@@ -440,4 +440,4 @@ class Worker:
         except Exception:
             log.exception("job %r (%s) failed", handle, job.function)
             return encode_packet(PacketType.WORK_FAIL, (handle,))
-        return encode_handle_data(_WORK_COMPLETE, handle, payload)
+        return encode_handle_data(PacketType.WORK_COMPLETE, handle, payload)

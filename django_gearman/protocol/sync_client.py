@@ -17,16 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .address import ServerAddress, parse_servers
+from .client_base import ClientBase, prepare_job, prepare_jobs
 from .connection import PacketConnection
-from .errors import (
-    ConnectionLost,
-    GearmanError,
-    JobTimeout,
-    NoServerAvailable,
-    OutcomeUnknown,
-    ProtocolError,
-)
-from .jobs import (
+from .packets import PacketType, encode_packet
+from .tracking import (
     DataCallback,
     JobRequest,
     JobResult,
@@ -34,14 +28,18 @@ from .jobs import (
     PendingJob,
     Priority,
     StatusCallback,
-    _new_tuple,
     to_bytes,
 )
-from .packets import PacketType, encode_packet
-from .ring import ClientBase
+from .transport_errors import (
+    ConnectionLost,
+    GearmanError,
+    JobTimeout,
+    NoServerAvailable,
+    OutcomeUnknown,
+    ProtocolError,
+)
 
 _FRESH_IDLE = 0.001
-_monotonic = time.monotonic
 # Clients alive in this process, so a fork (gunicorn/uWSGI pre-fork, multiprocessing) never
 # lets parent and child share a pooled socket.
 _live_clients: weakref.WeakSet[Client] = weakref.WeakSet()
@@ -127,7 +125,7 @@ class Client(ClientBase):
                 conn = pool.idle.pop()
             # A server cannot restart within _FRESH_IDLE; past it, one poll(0) tells whether it
             # closed the connection meanwhile (then the job never left: try a new connection).
-            if _monotonic() - conn.idle_since < _FRESH_IDLE or not conn.is_stale():
+            if time.monotonic() - conn.idle_since < _FRESH_IDLE or not conn.is_stale():
                 return conn
             conn.close()
 
@@ -148,13 +146,13 @@ class Client(ClientBase):
             raise
         return conn
 
-    def _acquire(self, start: int, deadline: float) -> _ClientConnection:
-        """An idle or new connection, trying servers in rotation with bounded retries."""
-        conn = self._checkout_idle(self._pools[start])  # fast path: a warm connection
+    def _acquire(self, plan: list[int], deadline: float) -> _ClientConnection:
+        """An idle or new connection, trying servers in ``plan`` order with bounded retries."""
+        conn = self._checkout_idle(self._pools[plan[0]])  # fast path: a warm connection
         if conn is not None:
             return conn
         errors: list[str] = []
-        for pause, index in self.ring.attempts(start):
+        for pause, index in self.ring.attempts(plan):
             if pause:
                 if time.monotonic() + pause >= deadline:
                     break
@@ -182,7 +180,8 @@ class Client(ClientBase):
         pool = self._pools[conn.pool_index]
         with self._lock:
             if not self._closed and len(pool.idle) < self.max_idle_per_server:
-                conn.idle_since = _monotonic()
+                self.ring.mark_up(conn.pool_index)  # it answered: end any avoidance or probe
+                conn.idle_since = time.monotonic()
                 pool.idle.append(conn)
                 return
         conn.close()
@@ -234,19 +233,46 @@ class Client(ClientBase):
 
         The connection goes back to the pool only if the exchange ended cleanly.
         """
-        handle = tracker.handle_packet
-        receive = conn.receive_packets
         try:
             if payload is not None:
                 conn.send(payload, deadline)
             # (Packets that read_packet parsed ahead come first from receive_packets.)
             while tracker.open_jobs:
-                for packet in receive(deadline):
-                    handle(packet[1], packet[2])
+                for packet in conn.receive_packets(self._receive_deadline(tracker, deadline)):
+                    tracker.handle_packet(packet.type, packet.args)
+        except JobTimeout as timeout:
+            self._abandon(conn, tracker, self._silence_or(timeout, conn.pool_index, deadline))
+            return
         except BaseException as exc:
             self._abandon(conn, tracker, exc)
             return
         self._release(conn)
+
+    def _silence_or(self, timeout: JobTimeout, index: int, deadline: float) -> JobTimeout:
+        """A receive timed out: the caller's time ran out (``timeout`` as is), or the ack
+        window did, before the deadline: the server is hung (avoid it, say so)."""
+        if time.monotonic() >= deadline:
+            return timeout
+        self._server_hung(index)
+        return JobTimeout(f"the server acknowledged nothing for {self.ack_timeout:g}s")
+
+    def _server_hung(self, index: int) -> None:
+        """Avoid the server, and drop its idle connections: a probe must be a fresh handshake
+        (OPTION_REQ), never a job sent down a connection to a server that may still hang."""
+        self.ring.mark_down(index)
+        pool = self._pools[index]
+        with self._lock:
+            idle, pool.idle = pool.idle, []
+        for conn in idle:
+            conn.close()
+
+    def _receive_deadline(self, tracker: JobTracker, deadline: float) -> float:
+        """How long the next receive may wait: the caller's deadline, or the ack window while a
+        submission waits for JOB_CREATED (a healthy gearmand answers at once: past the window
+        the server is hung)."""
+        if tracker.awaiting_created:
+            return min(deadline, time.monotonic() + self.ack_timeout)
+        return deadline
 
     @staticmethod
     def _abandon(conn: _ClientConnection, tracker: JobTracker, exc: BaseException) -> None:
@@ -282,23 +308,12 @@ class Client(ClientBase):
 
         Raises JobTimeout, OutcomeUnknown, NoServerAvailable, ServerError or ProtocolError.
         """
-        # The one-job path: a batch of one without the grouping (_drain sends and reads);
-        # tuple.__new__ skips the NamedTuple's Python-level __new__.
-        job = PendingJob(
-            _new_tuple(
-                JobRequest,
-                (function, data, unique, priority, background, on_status, on_data, on_warning),
-            )
+        # The one-job path: a batch of one without the grouping (_drain sends and reads).
+        job = prepare_job(
+            function, data, unique, priority, background, on_status, on_data, on_warning
         )
-        if timeout is None:
-            deadline = _monotonic() + self.default_timeout
-        elif type(timeout) is float and timeout > 0:  # the common explicit timeout
-            deadline = _monotonic() + timeout
-        else:
-            deadline = self._deadline(timeout)  # validates
-        pools = self._pools
-        start = 0 if len(pools) == 1 else self.ring.start_index(job.unique)
-        conn = self._checkout_idle(pools[start]) or self._acquire(start, deadline)
+        deadline = self._deadline(timeout)
+        conn = self._acquire(self.ring.plan(job.unique), deadline)
         tracker = conn.tracker  # empty: a connection is pooled only after a clean exchange
         job.server = conn.name
         tracker.submitted(job)
@@ -316,16 +331,15 @@ class Client(ClientBase):
         ``error`` set) rather than raised, so one dead server does not hide other results.
         NoServerAvailable is raised if no server at all could be reached.
         """
-        jobs = [PendingJob(request) for request in requests]
+        jobs = prepare_jobs(requests)
         if not jobs:
             return []
         deadline = self._deadline(timeout)
-        groups = self._group_by_server(jobs)
         batches: list[tuple[_ClientConnection, list[PendingJob]]] = []
         unreachable: NoServerAvailable | None = None
-        for start, group in groups.items():
+        for plan, group in self._group_by_server(jobs):
             try:
-                batches.append((self._acquire(start, deadline), group))
+                batches.append((self._acquire(plan, deadline), group))
             except NoServerAvailable as exc:
                 unreachable = exc
                 for job in group:

@@ -1,22 +1,24 @@
-"""The one execution path shared by the worker and eager mode, and the client's codec side.
+"""The call codec: one job's encoding rules, and the one execution path of worker and eager mode.
 
 ``JobSpec`` is everything the layers need to move one job, computed once per job and settings
 (policies, serializers, schema, signing key), so a call does little more than validate, encode,
 send, decode. ``execute`` is what a worker runs for a job, and what eager mode runs in-process:
 decode the call envelope, validate it, call the function, negotiate and encode the result; any
 failure becomes an error envelope raised as ``WorkException`` (WORK_EXCEPTION on the wire).
+
+This module never imports the declaration (``declaration.py``): it reads a job's attributes, so
+the declaration stays a leaf and the codec can serve jobs known only by name.
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
 import itertools
 import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from serializers import (
     Call,
@@ -24,42 +26,31 @@ from serializers import (
     DecodePolicy,
     JsonSerializer,
     MsgpackSerializer,
+    PayloadTooLarge,
     ResultSchema,
     Serializer,
+    SerializerError,
     SigningKey,
+    ValidationFailed,
     decode,
     encode,
     get_serializer,
 )
 from serializers.envelope import MAGIC
-from serializers.errors import PayloadTooLarge, SerializerError, ValidationFailed
 
 from .conf import GearmanSettings, get_settings, on_settings_reset
-from .errors import JobFailed, JobRefused, NotNegotiable
-from .jobs import GearmanJob, SubmitOptions, registry
-from .protocol.errors import WorkException
+from .exceptions import JobFailed, JobRefused, NotNegotiable
+from .protocol import WorkException
 from .reporting import JobContext, enter_job, leave_job
+
+if TYPE_CHECKING:
+    from .declaration import GearmanJob, SubmitOptions
 
 JSON = "application/json"
 MAX_ERROR_MESSAGE = 8 * 1024  # characters of an exception message in an error envelope
 MAX_TRACEBACK = 64 * 1024  # characters of traceback text in an error envelope
 MAX_NEGOTIATED = 64  # distinct accept lists remembered per job
 ERROR_KEY = "error"
-
-
-_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-
-
-@functools.cache
-def parameter_names(func: Callable[..., Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(all parameter names, positional ones in order) of a job function, for the
-    reserved-keyword check."""
-    try:
-        parameters = list(inspect.signature(func).parameters.values())
-    except (TypeError, ValueError):
-        return (), ()
-    names = tuple(p.name for p in parameters)
-    return names, tuple(p.name for p in parameters if p.kind in _POSITIONAL)
 
 
 class JobError(WorkException):
@@ -127,12 +118,11 @@ class JobSpec:
     func: Callable[..., Any] | None = None
     schema: Schemas | None = None
     _negotiated: dict[tuple[str, ...], Serializer] = field(default_factory=dict, compare=False)
-    _plain_request: bool = field(default=False, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        # The built-in json and msgpack serializers write a call from `CallSchema.to_wire`.
-        plain = type(self.request_serializer) in (JsonSerializer, MsgpackSerializer)
-        object.__setattr__(self, "_plain_request", plain)
+    @property
+    def _plain_request(self) -> bool:
+        """The built-in json and msgpack serializers write a call from ``CallSchema.to_wire``."""
+        return type(self.request_serializer) in (JsonSerializer, MsgpackSerializer)
 
     # -- client side -------------------------------------------------------------------------
 
@@ -301,11 +291,9 @@ def execute(
 _eager_handles = itertools.count(1)
 
 
-def run_eagerly(spec: JobSpec, payload: bytes, options: SubmitOptions) -> Any:
-    """Eager mode: the worker's ``execute`` (with the job's own spec, as a worker would) in
-    this process, then the client's decoding of the outcome."""
-    local = registry.find(spec.name)
-    worker_spec = job_spec(local) if local is not None else spec
+def run_eagerly(spec: JobSpec, worker_spec: JobSpec, payload: bytes, options: SubmitOptions) -> Any:
+    """Eager mode: the worker's ``execute`` with ``worker_spec`` (the job's own spec, as a
+    worker would use) in this process, then the client's decoding of the outcome with ``spec``."""
     handle = f"eager:{next(_eager_handles)}"
     on_data = spec.data_callback(options.on_data) if options.on_data else None
     on_warning = options.on_warning

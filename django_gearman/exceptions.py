@@ -23,7 +23,21 @@ class JobNotFound(GearmanJobError, LookupError):
 
 
 class DuplicateJobName(GearmanJobError):
-    """Two different functions were registered under one job name."""
+    """Two different functions claimed one job name; the second one is not registered.
+
+    Raised at import time of the second ``gearman_jobs`` module, so Django does not start: a
+    worker would otherwise serve whichever function was imported last, and callers of the other
+    would silently get its results.
+    """
+
+    def __init__(self, job_name: str, registered: str, claimant: str) -> None:
+        super().__init__(
+            f"job name {job_name!r} is already registered to {registered}; {claimant} claims it "
+            f"too. Give one of them another name with @gearman_job(name=...)"
+        )
+        self.job_name = job_name
+        self.registered = registered
+        self.claimant = claimant
 
 
 class ReservedKeywordConflict(GearmanJobError, TypeError):

@@ -1,0 +1,130 @@
+"""Serving jobs in one worker process: the transport callback per job, its log line, the
+worker built from the registry, and the child's signal handling.
+
+A child ignores SIGINT (a terminal's Ctrl-C reaches the whole process group; the supervisor
+relays it once as SIGTERM); its own first SIGTERM finishes the current job, a second exits
+immediately. An orphaned child (its supervisor was killed) finishes its job and exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import Any
+
+from .calls import JobError, JobSpec, execute, job_spec
+from .conf import get_settings
+from .declaration import GearmanJob
+from .protocol import Worker, WorkerJob
+
+# The logger keeps the name the documentation and users' LOGGING settings know.
+log = logging.getLogger("django_gearman.worker")
+
+STOP_GRACE_SECONDS = 300.0  # how long a child asked to stop may take to finish its job
+PARENT_CHECK_SECONDS = 1.0
+
+
+def job_callback(spec: JobSpec) -> Callable[[WorkerJob], bytes]:
+    """The transport callback of one job: run it and log one line (never the payload)."""
+
+    def run(job: WorkerJob) -> bytes:
+        handle = job.handle.decode("ascii", "replace")
+        started = time.monotonic()
+        outcome = "ok"
+        try:
+            return execute(
+                spec,
+                job.data,
+                handle=handle,
+                send_status=job.send_status,
+                send_data=job.send_data,
+                send_warning=job.send_warning,
+            )
+        except JobError as exc:
+            outcome = f"{'refused' if exc.refused else 'error'}:{exc.remote_type}"
+            raise
+        except BaseException:
+            outcome = "crash"
+            raise
+        finally:
+            _log_job(spec.name, handle, started, outcome, len(job.data))
+
+    return run
+
+
+def _log_job(name: str, handle: str, started: float, outcome: str, size: int) -> None:
+    """One structured line per job: what ran, where, how long, how it ended; never the data."""
+    log.info(
+        "job=%s handle=%s duration_ms=%.1f outcome=%s bytes_in=%d",
+        name,
+        handle,
+        (time.monotonic() - started) * 1000,
+        outcome,
+        size,
+        extra={"job_name": name, "job_handle": handle, "job_outcome": outcome},
+    )
+
+
+def build_worker(
+    jobs: Sequence[GearmanJob[Any, Any]], servers: Sequence[str] | None = None
+) -> Worker:
+    """A transport worker serving ``jobs`` (each under its wire name, with its CAN_DO_TIMEOUT)."""
+    current = get_settings()
+    worker = Worker(
+        list(servers or current.servers),
+        connect_timeout=current.connect_timeout,
+        client_id=f"django-gearman-{os.getpid()}",
+    )
+    for job in jobs:
+        spec = job_spec(job)
+        worker.register(spec.wire_name, job_callback(spec), timeout=job.worker_timeout)
+    return worker
+
+
+def run_child(
+    jobs: Sequence[GearmanJob[Any, Any]],
+    max_jobs: int | None,
+    servers: Sequence[str] | None = None,
+    parent_pid: int | None = None,
+) -> int:
+    """Serve jobs in this process until stopped or ``max_jobs``; returns the jobs done."""
+    worker = build_worker(jobs, servers)
+    signals_seen = 0
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        nonlocal signals_seen
+        signals_seen += 1
+        if signals_seen > 1:
+            os._exit(128 + signum)
+        log.info("worker %d: finishing the current job, then exiting", os.getpid())
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    stop_watching = threading.Event()
+    if parent_pid is not None:
+        threading.Thread(
+            target=_watch_parent, args=(parent_pid, worker, stop_watching), daemon=True
+        ).start()
+    try:
+        return worker.work(max_jobs=max_jobs)
+    finally:
+        stop_watching.set()
+        worker.close()
+
+
+def _watch_parent(parent_pid: int, worker: Worker, stop_watching: threading.Event) -> None:
+    """An orphaned child (its supervisor was killed) finishes its job and exits."""
+    while not stop_watching.wait(PARENT_CHECK_SECONDS):
+        if os.getppid() != parent_pid:
+            log.warning("worker %d: supervisor %d is gone; exiting", os.getpid(), parent_pid)
+            worker.stop()
+            if stop_watching.wait(STOP_GRACE_SECONDS):
+                return
+            os._exit(1)
