@@ -80,10 +80,11 @@ def register_jobs() -> None:
 def write_records(now: dt.datetime) -> None:
     """10,000 records: most finished in the last hour, some failed, queued and running."""
     from django_gearman import registry
+    from django_gearman.calls import job_spec
     from django_gearman.models import JobRecord, ResultStatus
 
     calls = {
-        name: registry.get(name).spec.encode_call(["/data/in.csv"], {}) for name in job_names()
+        name: job_spec(registry.get(name)).encode_call(["/data/in.csv"], {}) for name in job_names()
     }
     rows = []
     for number in range(RECORDS):

@@ -13,6 +13,7 @@ process-wide client when a job is submitted (as ``django.tasks.Task.get_backend`
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import re
 import threading
 import warnings
@@ -70,6 +71,7 @@ class GearmanJob(Generic[P, T]):
     result_serializer: str | None = None
     worker_timeout: int | None = None
     unenveloped: str | None = None
+    sensitive: tuple[str, ...] = ()  # parameters the console never shows
     options: SubmitOptions = field(default_factory=SubmitOptions, compare=False)
 
     def __post_init__(self) -> None:
@@ -93,6 +95,7 @@ class GearmanJob(Generic[P, T]):
             raise ConfigurationError(
                 f"job {self.name!r}: accept must be a list of content types or serializer names"
             )
+        _check_sensitive(self)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run the plain function in this process (no Gearman, no serialization)."""
@@ -232,6 +235,20 @@ class JobRegistry:
 registry = JobRegistry()
 
 
+def _check_sensitive(job: GearmanJob[Any, Any]) -> None:
+    """``sensitive`` names parameters of the function: a misspelt name would show a secret."""
+    names = job.sensitive
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise ConfigurationError(f"job {job.name!r}: sensitive must be a list of parameter names")
+    try:
+        parameters = set(inspect.signature(job.func).parameters)
+    except (TypeError, ValueError):
+        return
+    unknown = sorted(set(names) - parameters)
+    if unknown:
+        raise ConfigurationError(f"job {job.name!r}: sensitive names no parameter {unknown}")
+
+
 @overload
 def gearman_job(func: Callable[P, T], /) -> GearmanJob[P, T]: ...
 
@@ -247,6 +264,7 @@ def gearman_job(
     worker_timeout: int | None = None,
     unenveloped: str | None = None,
     timeout: int | None = None,
+    sensitive: Sequence[str] = (),
 ) -> Callable[[Callable[P, T]], GearmanJob[P, T]]: ...
 
 
@@ -262,6 +280,7 @@ def gearman_job(
     worker_timeout: int | None = None,
     unenveloped: str | None = None,
     timeout: int | None = None,
+    sensitive: Sequence[str] = (),
 ) -> GearmanJob[P, T] | Callable[[Callable[P, T]], GearmanJob[P, T]]:
     """Declare a Gearman job, bare (``@gearman_job``) or with options (``@gearman_job(...)``).
 
@@ -269,7 +288,8 @@ def gearman_job(
     content types the worker also reads (during a migration); ``result_serializer`` writes the
     result; ``worker_timeout`` is Gearman's CAN_DO_TIMEOUT in seconds; ``unenveloped`` names the
     content type of bare payloads sent by old or foreign clients (off by default: they are
-    refused). ``timeout`` is the deprecated spelling of ``worker_timeout``.
+    refused). ``timeout`` is the deprecated spelling of ``worker_timeout``. ``sensitive`` names
+    parameters whose values the operator console never shows.
     """
     if timeout is not None:
         if worker_timeout is not None:
@@ -294,6 +314,7 @@ def gearman_job(
             result_serializer=result_serializer,
             worker_timeout=worker_timeout,
             unenveloped=unenveloped,
+            sensitive=(sensitive,) if isinstance(sensitive, str) else tuple(sensitive),
         )
         registry.add(job)
         return job

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .errors import GearmanJobError
+from .exceptions import GearmanJobError
 
 if TYPE_CHECKING:
     from .models import JobRecord
@@ -124,7 +124,7 @@ class StoredResult(Generic[T]):
         annotation; ``ResultNotReady`` unless SUCCESSFUL."""
         if self.status != "SUCCESSFUL" or self._result is None:
             raise ResultNotReady(f"job {self.job_name} {self.id} is {self.status}, not SUCCESSFUL")
-        from .jobs import registry
+        from .declaration import registry
         from .runtime import job_spec, remote_spec
 
         local = registry.find(self.job_name)

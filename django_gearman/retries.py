@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .errors import ConfigurationError
+from .exceptions import ConfigurationError
 
 DEFAULT_BASE_DELAY = 1.0  # seconds before the first retry (before jitter)
 DEFAULT_MAX_DELAY = 600.0  # no retry waits longer than this (before jitter)

@@ -15,15 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from serializers import (
-    BadSignature,
-    DecodePolicy,
-    Header,
-    SerializerError,
-    decode,
-    default_registry,
-    read_header,
-)
+from serializers import BadSignature, DecodePolicy, SerializerError, decode, default_registry
+from serializers.envelope import Header, read_header
 
 HIDDEN = "•••••• (sensitive, hidden)"
 MAX_TEXT = 64 * 1024  # characters of a pretty-printed value shown by default

@@ -59,6 +59,7 @@ def test_failed_job_detail_shows_arguments_error_and_traceback(
     assert "FileNotFoundError" in page and "does not exist yet" in page
     assert "Traceback (most recent call last)" in content(operator.find("pre.gearman-traceback"))
     assert "1 of 1" in page
+    assert "pw-123" not in page and "sensitive, hidden" in page  # @gearman_job(sensitive=...)
     assert operator.find("#gearman-retry").is_displayed()
     operator.screenshot("failed-job")
 

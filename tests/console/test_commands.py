@@ -16,7 +16,7 @@ from django.test import override_settings
 
 from django_gearman.models import JobRecord, ResultStatus
 from django_gearman.protocol import AdminClient, Client, Priority
-from serializers import read_header
+from serializers.envelope import read_header
 from tests.console.site import seed
 from tests.django.support import ROOT
 from tests.support.gearmand import Gearmand, free_port

@@ -161,3 +161,16 @@ def test_sensitive_arguments_are_hidden_by_name_and_position() -> None:
     assert call["args"] == ["ann", "secret"]  # the original is not changed
     assert hide_sensitive("not a call", ("password",), job) == (HIDDEN, ("password",))
     assert hide_sensitive(call, (), job) == (call, ())
+
+
+def test_sensitive_names_must_be_parameters_of_the_job() -> None:
+    from django_gearman import ConfigurationError
+    from django_gearman.declaration import GearmanJob
+
+    def login(user: str, password: str) -> None: ...
+
+    assert GearmanJob(login, "t.login", sensitive=("password",)).sensitive == ("password",)
+    with pytest.raises(ConfigurationError, match=r"sensitive names no parameter \['pasword'\]"):
+        GearmanJob(login, "t.login", sensitive=("pasword",))
+    with pytest.raises(ConfigurationError, match="list of parameter names"):
+        GearmanJob(login, "t.login", sensitive="password")  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ class InputMissing(FileNotFoundError):
     """Raised by ``import_file`` while its input is not there (an operator can fix and retry)."""
 
 
-@gearman_job(queue="imports")
+@gearman_job(queue="imports", sensitive=("password",))
 def import_file(path: str, password: str = "") -> int:
     """Counts the lines of ``path``; fails while the file is missing."""
     source = Path(path)

@@ -11,13 +11,14 @@ from typing import Any
 from django.utils import timezone
 
 from django_gearman import registry, store
+from django_gearman.calls import job_spec
 from django_gearman.models import JobRecord, ResultStatus
 
 
 def call_envelope(job_name: str, *args: Any, **kwargs: Any) -> bytes:
     """The call envelope the client would send for this job (validated, signed if configured)."""
     job = registry.get(job_name)
-    blob: bytes = job.spec.encode_call(args, kwargs)
+    blob: bytes = job_spec(job).encode_call(args, kwargs)
     return blob
 
 
