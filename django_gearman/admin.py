@@ -91,19 +91,14 @@ class JobRecordAdmin(admin.ModelAdmin):
     fieldsets = (
         (
             None,
-            {
-                "fields": (
-                    "id",
-                    "status_badge",
-                    "job_name",
-                    "queue",
-                    "priority",
-                    "task_priority",
-                    "backend",
-                    "retry_links",
-                )
-            },
+            {"fields": ("id", "status_badge", "job_name", "queue", "priority", "retry_links")},
         ),
+        (
+            "Error",
+            {"fields": ("error_type", "error_message", "traceback_text", "earlier_errors")},
+        ),
+        ("Arguments", {"fields": ("arguments",)}),
+        ("Result", {"fields": ("result_value",)}),
         (
             "Timing",
             {
@@ -126,14 +121,10 @@ class JobRecordAdmin(admin.ModelAdmin):
                     "handle",
                     "server",
                     "cancel_requested",
+                    "task_priority",
+                    "backend",
                 )
             },
-        ),
-        ("Arguments", {"fields": ("arguments",)}),
-        ("Result", {"fields": ("result_value",)}),
-        (
-            "Error",
-            {"fields": ("error_type", "error_message", "traceback_text", "earlier_errors")},
         ),
     )
     readonly_fields = tuple(
@@ -276,6 +267,13 @@ class JobRecordAdmin(admin.ModelAdmin):
         return format_html(
             '<pre class="gearman-value">{}</pre>', pretty_value(record.attempt_errors)
         )
+
+    def get_fieldsets(self, request: HttpRequest, obj: JobRecord | None = None) -> Any:
+        """The error section only for a record that has one."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not (obj.error_type or obj.traceback or obj.attempt_errors):
+            return [(name, options) for name, options in fieldsets if name != "Error"]
+        return fieldsets
 
     # -- list queries ----------------------------------------------------------------------
 
