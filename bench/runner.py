@@ -8,7 +8,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import background, codecs, concurrency, foreground, hung_server, machine, targets
+from bench import (
+    background,
+    codecs,
+    concurrency,
+    foreground,
+    hung_server,
+    machine,
+    stored,
+    targets,
+)
 from bench.processes import REPO_ROOT
 from bench.profile import FULL, SMOKE, Profile
 from bench.report import Report, write_outputs
@@ -27,6 +36,7 @@ SECTIONS: dict[str, Callable[[Report, Profile, Path], None]] = {
     "background": background.run,
     "concurrency": concurrency.run,
     "hung": hung_server.run,
+    "stored": stored.run,
 }
 
 METHOD = """\

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .client import GearmanClient
     from .compat import RESERVED_KEYWORDS, Task
-    from .declaration import GearmanJob, gearman_job, registry
+    from .declaration import GearmanJob, StoredJob, gearman_job, registry
     from .exceptions import (
         ConfigurationError,
         DuplicateJobName,
@@ -22,15 +22,28 @@ if TYPE_CHECKING:
         JobLost,
         JobNotFound,
         JobRefused,
+        JobSkipped,
         NotNegotiable,
         ReservedKeywordConflict,
     )
+    from .models import ResultStatus
     from .reporting import JobContext, current_job, progress
+    from .results import (
+        ResultDoesNotExist,
+        ResultMismatch,
+        ResultNotReady,
+        ResultTimeout,
+        StoredError,
+        StoredResult,
+        cancel,
+    )
+    from .retries import Retry
 
 _PUBLIC: dict[str, str] = {
     "gearman_job": ".declaration",
     "GearmanJob": ".declaration",
     "registry": ".declaration",
+    "StoredJob": ".declaration",
     "GearmanClient": ".client",
     "Task": ".compat",
     "RESERVED_KEYWORDS": ".compat",
@@ -46,6 +59,16 @@ _PUBLIC: dict[str, str] = {
     "JobRefused": ".exceptions",
     "NotNegotiable": ".exceptions",
     "ReservedKeywordConflict": ".exceptions",
+    "JobSkipped": ".exceptions",
+    "StoredResult": ".results",
+    "StoredError": ".results",
+    "ResultDoesNotExist": ".results",
+    "ResultMismatch": ".results",
+    "ResultNotReady": ".results",
+    "ResultTimeout": ".results",
+    "cancel": ".results",
+    "ResultStatus": ".models",
+    "Retry": ".retries",
 }
 
 __all__ = [
@@ -60,9 +83,20 @@ __all__ = [
     "JobLost",
     "JobNotFound",
     "JobRefused",
+    "JobSkipped",
     "NotNegotiable",
     "ReservedKeywordConflict",
+    "ResultDoesNotExist",
+    "ResultMismatch",
+    "ResultNotReady",
+    "ResultStatus",
+    "ResultTimeout",
+    "Retry",
+    "StoredError",
+    "StoredJob",
+    "StoredResult",
     "Task",
+    "cancel",
     "current_job",
     "gearman_job",
     "progress",

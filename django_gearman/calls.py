@@ -18,7 +18,7 @@ import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from serializers import (
     Call,
@@ -51,6 +51,20 @@ MAX_ERROR_MESSAGE = 8 * 1024  # characters of an exception message in an error e
 MAX_TRACEBACK = 64 * 1024  # characters of traceback text in an error envelope
 MAX_NEGOTIATED = 64  # distinct accept lists remembered per job
 ERROR_KEY = "error"
+
+
+class AttemptHooks(Protocol):
+    """What ``execute`` tells the job's lifecycle (signals, the stored record; see
+    ``signals.JobAttempt``): ``started`` once the call is verified and decoded (it returns an
+    exception to refuse the job instead of running it), then ``succeeded`` or ``failed``."""
+
+    def started(self, handle: str, fields: Mapping[str, str]) -> BaseException | None: ...
+
+    def succeeded(self, result: bytes) -> None: ...
+
+    def failed(self, exc: BaseException, refused: bool) -> None: ...
+
+    def cancel_requested(self) -> bool: ...
 
 
 class JobError(WorkException):
@@ -126,15 +140,18 @@ class JobSpec:
 
     # -- client side -------------------------------------------------------------------------
 
-    def encode_call(self, args: Sequence[Any], kwargs: dict[str, Any]) -> bytes:
-        """Validate the arguments (nothing is sent if they are wrong) and encode the call."""
+    def encode_call(
+        self, args: Sequence[Any], kwargs: dict[str, Any], fields: Mapping[str, str] | None = None
+    ) -> bytes:
+        """Validate the arguments (nothing is sent if they are wrong) and encode the call;
+        ``fields`` are extra header fields (the ``id`` of a stored job)."""
         body: dict[str, Any] = {"args": args, "kwargs": kwargs}
         if self.schema is not None:
             call = self.schema.call.validate(body)
             # json and msgpack take the arguments as they are (models dumped in one pass);
             # any other serializer gets the plain `Call.to_wire` form, as the receiver reads it.
             body = self.schema.call.to_wire(call) if self._plain_request else call.to_wire()
-        return self._encode(body, self.request_serializer, self.accept_header)
+        return self._encode(body, self.request_serializer, self.accept_header, fields)
 
     def decode_result(self, blob: bytes) -> Any:
         """Verify and decode a result envelope, then validate it against the return annotation."""
@@ -197,7 +214,13 @@ class JobSpec:
                 self._negotiated[accept] = found
         return found
 
-    def _encode(self, value: Any, serializer: Serializer, accept: tuple[str, ...] | None) -> bytes:
+    def _encode(
+        self,
+        value: Any,
+        serializer: Serializer,
+        accept: tuple[str, ...] | None,
+        fields: Mapping[str, str] | None = None,
+    ) -> bytes:
         blob = encode(
             value,
             serializer,
@@ -206,6 +229,7 @@ class JobSpec:
             accept=accept or (),
             compress="zlib" if self.compress_min_size is not None else None,
             compress_min_bytes=self.compress_min_size or 0,
+            fields=fields,
         )
         if len(blob) > self.max_payload_size:
             raise PayloadTooLarge(
@@ -241,21 +265,29 @@ def execute(
     send_data: Callable[[bytes], None] | None = None,
     send_warning: Callable[[bytes], None] | None = None,
     eager: bool = False,
+    hooks: AttemptHooks | None = None,
 ) -> bytes:
     """Run one job from its payload to its result envelope (the worker and eager mode).
 
     Raises ``JobError`` (a ``WorkException``) carrying an error envelope for every failure: a
     refused payload (bad signature, content type, shape, arguments) or the job's own exception.
     A bare payload (only for a job with ``unenveloped=``) is the job's one argument, and its
-    result goes back as a bare body of the job's result serializer.
+    result goes back as a bare body of the job's result serializer. ``hooks`` hear of the
+    attempt once the envelope is verified (its header fields are then trustworthy).
     """
     if spec.func is None:
         raise WorkException(
             spec.error_envelope(LookupError(f"no local job {spec.name!r}"), refused=True)
         )
     enveloped = payload.startswith(MAGIC)
+    started = False
     try:
         decoded = decode(payload, spec.request_policy, job=spec.wire_name)
+        if hooks is not None:
+            refusal = hooks.started(handle, decoded.fields)
+            if refusal is not None:
+                raise spec.job_error(refusal, refused=True) from None
+            started = True
         if enveloped:
             call = Call.from_wire(decoded.value)
             result_serializer = spec.negotiate(decoded.accept or None)
@@ -265,6 +297,8 @@ def execute(
         if spec.schema is not None:
             call = spec.schema.call.validate_call(call)
     except (SerializerError, NotNegotiable) as exc:
+        if started and hooks is not None:
+            hooks.failed(exc, True)
         raise spec.job_error(exc, refused=True) from exc
 
     def data(value: Any) -> None:
@@ -275,23 +309,36 @@ def execute(
         if send_warning is not None:
             send_warning(text.encode("utf-8"))
 
-    context = JobContext(spec.name, handle, eager, send_status, data, warning)
+    probe = hooks.cancel_requested if hooks is not None else None
+    context = JobContext(spec.name, handle, eager, send_status, data, warning, probe)
     token = enter_job(context)
     try:
         value = spec.func(*call.args, **call.kwargs)
         if not enveloped:  # a caller that does not speak envelopes gets the bare body back
-            return result_serializer.encode(value)
-        return spec._encode(value, result_serializer, None)
+            blob = result_serializer.encode(value)
+        else:
+            blob = spec._encode(value, result_serializer, None)
     except Exception as exc:
+        if hooks is not None:
+            hooks.failed(exc, False)
         raise spec.job_error(exc, refused=False) from exc
     finally:
         leave_job(token)
+    if hooks is not None:
+        hooks.succeeded(blob)
+    return blob
 
 
 _eager_handles = itertools.count(1)
 
 
-def run_eagerly(spec: JobSpec, worker_spec: JobSpec, payload: bytes, options: SubmitOptions) -> Any:
+def run_eagerly(
+    spec: JobSpec,
+    worker_spec: JobSpec,
+    payload: bytes,
+    options: SubmitOptions,
+    hooks: AttemptHooks | None = None,
+) -> Any:
     """Eager mode: the worker's ``execute`` with ``worker_spec`` (the job's own spec, as a
     worker would use) in this process, then the client's decoding of the outcome with ``spec``."""
     handle = f"eager:{next(_eager_handles)}"
@@ -315,6 +362,7 @@ def run_eagerly(spec: JobSpec, worker_spec: JobSpec, payload: bytes, options: Su
             send_data=on_data,
             send_warning=warning,
             eager=True,
+            hooks=hooks,
         )
     except WorkException as exc:
         raise spec.decode_failure(exc.data) from None

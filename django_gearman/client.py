@@ -10,20 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from serializers import SerializerError
 
 from .calls import JobSpec, job_spec, remote_spec, run_eagerly
 from .compat import LegacyCalls
 from .conf import GearmanSettings, get_settings, on_settings_reset
-from .declaration import GearmanJob, SubmitOptions
+from .declaration import GearmanJob, SubmitOptions, registry
 from .exceptions import ConfigurationError, GearmanJobError, JobLost
 from .protocol import AsyncClient, Client, GearmanError, JobRequest, JobResult, Priority
+from .signals import JobAttempt, job_enqueued
 from .unique import unique_id
+
+if TYPE_CHECKING:
+    from .results import StoredResult
 
 _PRIORITY = {"high": Priority.HIGH, "normal": Priority.NORMAL, "low": Priority.LOW}
 
@@ -64,9 +69,12 @@ class PreparedCall:
         }
 
     def run_eagerly(self) -> Any:
-        """Run the call in this process through the worker's path (eager mode)."""
-        worker_spec = job_spec(self.job) if self.job is not None else self.spec
-        return run_eagerly(self.spec, worker_spec, self.payload, self.options)
+        """Run the call in this process through the worker's path (eager mode), with the
+        worker's signals, hygiene and record keeping."""
+        job = self.job
+        worker_spec = job_spec(job) if job is not None else self.spec
+        hooks = JobAttempt(registry.registered(job), job.retry_policy) if job is not None else None
+        return run_eagerly(self.spec, worker_spec, self.payload, self.options, hooks)
 
     def outcome(self, result: JobResult) -> Any:
         """The call's value from the transport's result: the decoded result, the handle of a
@@ -182,28 +190,41 @@ class GearmanClient(LegacyCalls):
         kwargs: dict[str, Any],
         options: SubmitOptions,
         serializer: str | None = None,
+        record_id: uuid.UUID | None = None,
     ) -> PreparedCall:
         """Validate and encode one call of job ``name`` (``job`` if it is defined here).
 
         Nothing is sent; a wrong argument or option raises here. ``serializer`` overrides the
         request serializer (a ``Task``'s, or the client's for a job known only by name).
+        ``record_id``: the call of a stored job carries its record's id (header field ``id``),
+        which is also its Gearman unique id.
         """
         if job is not None:
             spec = job_spec(job, serializer)
         else:
             spec = remote_spec(name, serializer or self.serializer)
-        payload = spec.encode_call(args, kwargs)
+        if record_id is not None:
+            if options.unique is not None:
+                raise ConfigurationError(
+                    f"job {name!r} stores its result: its unique id is its record id, so "
+                    "unique= cannot coalesce its calls (each call has a record of its own)"
+                )
+            payload = spec.encode_call(args, kwargs, {"id": record_id.hex})
+            unique: str | None = record_id.hex
+        else:
+            payload = spec.encode_call(args, kwargs)
+            unique = unique_id(
+                options.unique,
+                background=options.background,
+                wire_name=spec.wire_name,
+                payload=payload,
+            )
         eager = options.eager if options.eager is not None else self.eager
         return PreparedCall(
             spec=spec,
             job=job,
             payload=payload,
-            unique=unique_id(
-                options.unique,
-                background=options.background,
-                wire_name=spec.wire_name,
-                payload=payload,
-            ),
+            unique=unique,
             options=options,
             wait=options.timeout or self.timeout or spec.timeout,
             eager=eager if eager is not None else spec.eager,
@@ -263,8 +284,26 @@ class GearmanClient(LegacyCalls):
         kwargs: dict[str, Any],
         options: SubmitOptions,
     ) -> Any:
-        """Submit a locally defined job with already separated arguments."""
-        return self.run_prepared(self.prepare(job.name, job, args, kwargs, options))
+        """Submit a locally defined job with already separated arguments; a stored job goes
+        through ``results.run_stored`` (its record first), ``on_commit`` waits for the commit."""
+        if job.stores_results:
+            from .results import run_stored
+
+            return run_stored(self, job, args, kwargs, options)
+        call = self.prepare(job.name, job, args, kwargs, options)
+        if options.on_commit:
+            from .results import on_commit
+
+            on_commit(lambda: self._enqueued(call, self.run_prepared(call)), None)
+            return ""
+        return self._enqueued(call, self.run_prepared(call))
+
+    def _enqueued(self, call: PreparedCall, outcome: Any) -> Any:
+        """Send ``job_enqueued`` for an unstored job (its handle, or "" in the foreground)."""
+        if job_enqueued.receivers:
+            handle = outcome if call.options.background and isinstance(outcome, str) else ""
+            job_enqueued.send(sender=registry.registered(call.job), handle=handle, result=None)
+        return outcome
 
     async def arun_job(
         self,
@@ -273,8 +312,27 @@ class GearmanClient(LegacyCalls):
         kwargs: dict[str, Any],
         options: SubmitOptions,
     ) -> Any:
-        """``run_job`` for asyncio code: the same preparation, an ``AsyncClient`` for the I/O."""
-        return await self.arun_prepared(self.prepare(job.name, job, args, kwargs, options))
+        """``run_job`` for asyncio code: the same preparation, an ``AsyncClient`` for the I/O
+        (a stored job's database writes and submit run in a thread, as Django's async ORM)."""
+        if job.stores_results or options.on_commit:
+            from asgiref.sync import sync_to_async
+
+            return await sync_to_async(self.run_job)(job, args, kwargs, options)
+        call = self.prepare(job.name, job, args, kwargs, options)
+        return self._enqueued(call, await self.arun_prepared(call))
+
+    # -- stored results ----------------------------------------------------------------------
+
+    def get_result(self, job: GearmanJob[Any, Any], result_id: Any) -> StoredResult[Any]:
+        """The stored job ``result_id`` of ``job`` (see ``results.get_result``)."""
+        from .results import get_result
+
+        return get_result(job, result_id)
+
+    async def aget_result(self, job: GearmanJob[Any, Any], result_id: Any) -> StoredResult[Any]:
+        from .results import aget_result
+
+        return await aget_result(job, result_id)
 
 
 def _settled(function: Callable[..., Any], *args: Any) -> Any:

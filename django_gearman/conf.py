@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "GEARMAN_EAGER": False,
     "GEARMAN_TIMEOUT": 30.0,  # seconds a foreground submit waits for its result
     "GEARMAN_CONNECT_TIMEOUT": 5.0,
+    "GEARMAN_STORE_RESULTS": False,  # the default of @gearman_job(store_result=...)
 }
 
 
@@ -50,6 +51,7 @@ class GearmanSettings:
     eager: bool
     timeout: float
     connect_timeout: float
+    store_results: bool = False
     problems: tuple[str, ...] = field(default=())
 
 
@@ -176,6 +178,7 @@ def read_settings() -> GearmanSettings:
         eager=bool(_raw("GEARMAN_EAGER")),
         timeout=float(_number("GEARMAN_TIMEOUT", False, problems)),
         connect_timeout=float(_number("GEARMAN_CONNECT_TIMEOUT", False, problems)),
+        store_results=bool(_raw("GEARMAN_STORE_RESULTS")),
         problems=tuple(problems),
     )
 

@@ -19,13 +19,25 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeAlias, TypeVar, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    Literal,
+    ParamSpec,
+    Self,
+    TypeAlias,
+    TypeVar,
+    overload,
+)
 
 from .conf import get_settings
 from .exceptions import ConfigurationError, DuplicateJobName, JobNotFound
+from .retries import DEFAULT_BASE_DELAY, NO_RETRIES, RetryPolicy
 
 if TYPE_CHECKING:
     from .client import GearmanClient
+    from .results import StoredResult
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -53,6 +65,7 @@ class SubmitOptions:
     on_data: Callable[[Any], None] | None = None
     on_warning: Callable[[str], None] | None = None
     client: GearmanClient | None = None
+    on_commit: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +84,8 @@ class GearmanJob(Generic[P, T]):
     result_serializer: str | None = None
     worker_timeout: int | None = None
     unenveloped: str | None = None
+    store_result: bool | None = None
+    retry_policy: RetryPolicy = NO_RETRIES
     sensitive: tuple[str, ...] = ()  # parameters the console never shows
     options: SubmitOptions = field(default_factory=SubmitOptions, compare=False)
 
@@ -96,6 +111,18 @@ class GearmanJob(Generic[P, T]):
                 f"job {self.name!r}: accept must be a list of content types or serializer names"
             )
         _check_sensitive(self)
+        if self.retry_policy.retries and self.store_result is not True:
+            raise ConfigurationError(
+                f"job {self.name!r}: retries live in the result store; add store_result=True"
+            )
+
+    @property
+    def stores_results(self) -> bool:
+        """Whether calls of this job get a record (``store_result``, else the project's
+        GEARMAN_STORE_RESULTS)."""
+        if self.store_result is not None:
+            return self.store_result
+        return get_settings().store_results
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run the plain function in this process (no Gearman, no serialization)."""
@@ -117,8 +144,13 @@ class GearmanJob(Generic[P, T]):
         on_data: Callable[[Any], None] | None = None,
         on_warning: Callable[[str], None] | None = None,
         client: GearmanClient | None = None,
-    ) -> GearmanJob[P, T]:
-        """A copy of this job that submits with the given Gearman options."""
+        on_commit: bool | None = None,
+    ) -> Self:
+        """A copy of this job that submits with the given Gearman options.
+
+        ``on_commit=True``: ``dispatch`` sends the job when the surrounding transaction commits
+        (at once outside one), and nothing on a rollback.
+        """
         changes: dict[str, Any] = {
             key: value
             for key, value in {
@@ -131,6 +163,7 @@ class GearmanJob(Generic[P, T]):
                 "on_data": on_data,
                 "on_warning": on_warning,
                 "client": client,
+                "on_commit": on_commit,
             }.items()
             if value is not None
         }
@@ -146,7 +179,9 @@ class GearmanJob(Generic[P, T]):
         return result
 
     def dispatch(self, *args: P.args, **kwargs: P.kwargs) -> str:
-        """Queue the job in the background; returns the Gearman job handle (no result)."""
+        """Queue the job in the background; returns the Gearman job handle (no result), ``""``
+        when it is sent later (``on_commit``, or a stored job inside a transaction). A job
+        declared with ``store_result=True`` returns its ``StoredResult`` instead."""
         options = dataclasses.replace(self.options, background=True)
         handle: str = _client(self.options).run_job(self, args, kwargs, options)
         return handle
@@ -162,10 +197,36 @@ class GearmanJob(Generic[P, T]):
         handle: str = await _client(self.options).arun_job(self, args, kwargs, options)
         return handle
 
+    def get_result(self, result_id: Any) -> StoredResult[T]:
+        """The stored job ``result_id`` of this job, from any process (``ResultDoesNotExist``,
+        ``ResultMismatch`` if it is another job's)."""
+        return _client(self.options).get_result(self, result_id)
+
+    async def aget_result(self, result_id: Any) -> StoredResult[T]:
+        """``get_result`` for asyncio code."""
+        return await _client(self.options).aget_result(self, result_id)
+
     @property
     def wire_name(self) -> str:
         """The Gearman function name (after GEARMAN_JOB_NAME), what any worker registers."""
         return get_settings().wire_name(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredJob(GearmanJob[P, T]):
+    """A job declared with ``store_result=True``: ``dispatch`` gives its ``StoredResult``
+    (the id to look it up by, from any process) instead of a handle, hence the overrides'
+    other return type."""
+
+    def dispatch(self, *args: P.args, **kwargs: P.kwargs) -> StoredResult[T]:  # type: ignore[override]
+        options = dataclasses.replace(self.options, background=True)
+        result: StoredResult[T] = _client(self.options).run_job(self, args, kwargs, options)
+        return result
+
+    async def adispatch(self, *args: P.args, **kwargs: P.kwargs) -> StoredResult[T]:  # type: ignore[override]
+        options = dataclasses.replace(self.options, background=True)
+        result: StoredResult[T] = await _client(self.options).arun_job(self, args, kwargs, options)
+        return result
 
 
 def _client(options: SubmitOptions) -> GearmanClient:
@@ -221,6 +282,13 @@ class JobRegistry:
     def find(self, name: str) -> GearmanJob[Any, Any] | None:
         return self._jobs.get(name)
 
+    def registered(self, job: GearmanJob[Any, Any] | None) -> GearmanJob[Any, Any] | None:
+        """The registered object of ``job`` (``job.using(...)`` makes copies): the sender of
+        its signals, so that receivers can connect with ``sender=the_job``."""
+        if job is None:
+            return None
+        return self._jobs.get(job.name, job)
+
     def for_queues(self, queues: Sequence[str]) -> list[GearmanJob[Any, Any]]:
         """The jobs a worker serves: all of them, or those in one of ``queues``."""
         return [job for job in self if not queues or job.queue in queues]
@@ -256,6 +324,7 @@ def gearman_job(func: Callable[P, T], /) -> GearmanJob[P, T]: ...
 @overload
 def gearman_job(
     *,
+    store_result: Literal[True],
     name: str | None = None,
     queue: str | None = None,
     serializer: str | None = None,
@@ -264,6 +333,28 @@ def gearman_job(
     worker_timeout: int | None = None,
     unenveloped: str | None = None,
     timeout: int | None = None,
+    retries: int = 0,
+    retry_on: tuple[type[BaseException], ...] = (Exception,),
+    retry_delay: float = DEFAULT_BASE_DELAY,
+    sensitive: Sequence[str] = (),
+) -> Callable[[Callable[P, T]], StoredJob[P, T]]: ...
+
+
+@overload
+def gearman_job(
+    *,
+    store_result: bool | None = None,
+    name: str | None = None,
+    queue: str | None = None,
+    serializer: str | None = None,
+    accept: Sequence[str] = (),
+    result_serializer: str | None = None,
+    worker_timeout: int | None = None,
+    unenveloped: str | None = None,
+    timeout: int | None = None,
+    retries: int = 0,
+    retry_on: tuple[type[BaseException], ...] = (Exception,),
+    retry_delay: float = DEFAULT_BASE_DELAY,
     sensitive: Sequence[str] = (),
 ) -> Callable[[Callable[P, T]], GearmanJob[P, T]]: ...
 
@@ -281,6 +372,10 @@ def gearman_job(
     unenveloped: str | None = None,
     timeout: int | None = None,
     sensitive: Sequence[str] = (),
+    store_result: bool | None = None,
+    retries: int = 0,
+    retry_on: tuple[type[BaseException], ...] = (Exception,),
+    retry_delay: float = DEFAULT_BASE_DELAY,
 ) -> GearmanJob[P, T] | Callable[[Callable[P, T]], GearmanJob[P, T]]:
     """Declare a Gearman job, bare (``@gearman_job``) or with options (``@gearman_job(...)``).
 
@@ -288,9 +383,18 @@ def gearman_job(
     content types the worker also reads (during a migration); ``result_serializer`` writes the
     result; ``worker_timeout`` is Gearman's CAN_DO_TIMEOUT in seconds; ``unenveloped`` names the
     content type of bare payloads sent by old or foreign clients (off by default: they are
-    refused). ``timeout`` is the deprecated spelling of ``worker_timeout``. ``sensitive`` names
-    parameters whose values the operator console never shows.
+    refused). ``timeout`` is the deprecated spelling of ``worker_timeout``.
+
+    ``store_result`` keeps a record of every call in the database (default
+    GEARMAN_STORE_RESULTS); ``retries`` more attempts (stored jobs only) follow a failure with an
+    exception in ``retry_on``, after an exponential backoff from ``retry_delay`` seconds.
+    ``sensitive`` names parameters whose values the operator console never shows.
     """
+    policy = (
+        RetryPolicy(retries=retries, retry_on=retry_on, base_delay=retry_delay)
+        if retries or retry_on != (Exception,) or retry_delay != DEFAULT_BASE_DELAY
+        else NO_RETRIES
+    )
     if timeout is not None:
         if worker_timeout is not None:
             raise ConfigurationError("pass worker_timeout only (timeout is its deprecated name)")
@@ -305,7 +409,8 @@ def gearman_job(
     def decorate(function: Callable[P, T]) -> GearmanJob[P, T]:
         if not callable(function):
             raise ConfigurationError(f"@gearman_job needs a function, not {function!r}")
-        job: GearmanJob[P, T] = GearmanJob(
+        kind = StoredJob if store_result else GearmanJob
+        job: GearmanJob[P, T] = kind(
             func=function,
             name=name if name is not None else default_job_name(function),
             queue=queue,
@@ -314,6 +419,8 @@ def gearman_job(
             result_serializer=result_serializer,
             worker_timeout=worker_timeout,
             unenveloped=unenveloped,
+            store_result=store_result,
+            retry_policy=policy,
             sensitive=(sensitive,) if isinstance(sensitive, str) else tuple(sensitive),
         )
         registry.add(job)

@@ -99,3 +99,8 @@ class NotNegotiable(GearmanJobError):
 class JobRefused(JobFailed):
     """The worker refused the payload before running the job (signature, content type,
     arguments); ``details`` lists validation problems when there are some."""
+
+
+class JobSkipped(GearmanJobError):
+    """The worker did not run a stored job: its record is cancelled, finished, held for later
+    or being run by another worker (a duplicate delivery). Nothing was executed."""

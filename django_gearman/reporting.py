@@ -17,6 +17,7 @@ from typing import Any
 class JobContext:
     """What a running job can do besides returning: report status, partial data, warnings.
 
+    ``cancel_probe`` answers ``cancel_requested`` (set for stored jobs; see ``cancel``).
     ``events`` records every report (``("status", (n, d))`` ...) so that eager runs and tests can
     see them; a worker keeps only the last few hundred to stay bounded.
     """
@@ -27,8 +28,16 @@ class JobContext:
     send_status: Callable[[int, int], None] | None = None
     send_data: Callable[[Any], None] | None = None
     send_warning: Callable[[str], None] | None = None
+    cancel_probe: Callable[[], bool] | None = None
     events: list[tuple[str, Any]] = field(default_factory=list)
     max_events: int = 256
+
+    @property
+    def cancel_requested(self) -> bool:
+        """Whether someone asked this stored job to stop (``cancel(id)`` while it runs). Each
+        read asks the database (one primary-key read), so check it every few seconds, not in a
+        tight loop; always ``False`` for a job that is not stored."""
+        return self.cancel_probe is not None and self.cancel_probe()
 
     def _record(self, kind: str, value: Any) -> None:
         if len(self.events) < self.max_events:

@@ -13,14 +13,18 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
-from .exceptions import GearmanJobError
+from .exceptions import ConfigurationError, GearmanJobError
+from .protocol import NoServerAvailable
+from .signals import job_enqueued
 
 if TYPE_CHECKING:
+    from .client import GearmanClient, PreparedCall
+    from .declaration import GearmanJob, SubmitOptions
     from .models import JobRecord
 
 T = TypeVar("T")
@@ -78,9 +82,12 @@ class StoredResult(Generic[T]):
     cancel_requested: bool = False
     errors: tuple[StoredError, ...] = ()
     _result: bytes | None = field(default=None, repr=False)
+    _job: GearmanJob[Any, T] | None = field(default=None, repr=False)
 
     @classmethod
-    def from_record(cls, record: JobRecord) -> StoredResult[Any]:
+    def from_record(
+        cls, record: JobRecord, job: GearmanJob[Any, Any] | None = None
+    ) -> StoredResult[Any]:
         earlier = tuple(
             StoredError(
                 str(entry.get("type", "")),
@@ -112,6 +119,7 @@ class StoredResult(Generic[T]):
             cancel_requested=record.cancel_requested,
             errors=earlier + last,
             _result=bytes(record.result) if record.result is not None else None,
+            _job=job,
         )
 
     @property
@@ -124,20 +132,20 @@ class StoredResult(Generic[T]):
         annotation; ``ResultNotReady`` unless SUCCESSFUL."""
         if self.status != "SUCCESSFUL" or self._result is None:
             raise ResultNotReady(f"job {self.job_name} {self.id} is {self.status}, not SUCCESSFUL")
+        from .calls import job_spec, remote_spec
         from .declaration import registry
-        from .runtime import job_spec, remote_spec
 
-        local = registry.find(self.job_name)
+        local = self._job or registry.find(self.job_name)
         spec = job_spec(local) if local is not None else remote_spec(self.job_name, None)
         value: T = spec.decode_result(self._result)
         return value
 
     def refresh(self) -> None:
         """Read the record again and update this object (as django.tasks' ``refresh``)."""
-        self._copy_from(get_result(self.job_name, self.id))
+        self._copy_from(get_result(self._job or self.job_name, self.id))
 
     async def arefresh(self) -> None:
-        self._copy_from(await aget_result(self.job_name, self.id))
+        self._copy_from(await aget_result(self._job or self.job_name, self.id))
 
     def wait(self, timeout: float) -> StoredResult[T]:
         """Refresh until the job finished; ``ResultTimeout`` after ``timeout`` seconds. Reads
@@ -191,34 +199,38 @@ def _record_id(result_id: Any) -> uuid.UUID:
     return parsed
 
 
-def _checked(record: JobRecord | None, job_name: str | None, result_id: Any) -> StoredResult[Any]:
+JobOrName: TypeAlias = "GearmanJob[Any, Any] | str | None"
+
+
+def _checked(record: JobRecord | None, job: JobOrName, result_id: Any) -> StoredResult[Any]:
     if record is None:
         raise ResultDoesNotExist(f"no stored job has the id {result_id!s:.80}")
-    if job_name is not None and record.job_name != job_name:
+    name = job if isinstance(job, str) or job is None else job.name
+    if name is not None and record.job_name != name:
         raise ResultMismatch(
-            f"stored job {record.id.hex} is a {record.job_name!r} job, not {job_name!r}"
+            f"stored job {record.id.hex} is a {record.job_name!r} job, not {name!r}"
         )
-    return StoredResult.from_record(record)
+    return StoredResult.from_record(record, None if isinstance(job, str) else job)
 
 
-def get_result(job_name: str | None, result_id: Any) -> StoredResult[Any]:
+def get_result(job: JobOrName, result_id: Any) -> StoredResult[Any]:
     """The stored job ``result_id`` (a UUID or its hex form), as it is now.
 
-    ``job_name`` checks that it belongs to that job (``ResultMismatch`` otherwise); ``None``
-    accepts any job. ``ResultDoesNotExist`` for an unknown or malformed id.
+    ``job`` (the job or its name) checks that it belongs to that job (``ResultMismatch``
+    otherwise); ``None`` accepts any job. ``ResultDoesNotExist`` for an unknown or malformed id.
     """
     from .store import fetch
 
     record_id = _record_id(result_id)
-    return _checked(fetch(record_id), job_name, result_id)
+    return _checked(fetch(record_id), job, result_id)
 
 
-async def aget_result(job_name: str | None, result_id: Any) -> StoredResult[Any]:
+async def aget_result(job: JobOrName, result_id: Any) -> StoredResult[Any]:
     """``get_result`` for asyncio code."""
     from .store import afetch
 
     record_id = _record_id(result_id)
-    return _checked(await afetch(record_id), job_name, result_id)
+    return _checked(await afetch(record_id), job, result_id)
 
 
 def cancel(result_id: Any) -> bool:
@@ -245,3 +257,95 @@ def cancel(result_id: Any) -> bool:
             # UNKNOWN_JOB: a worker has it already (and will skip it), or it was never queued.
             log.info("job %s: not removed from gearmand %s: %s", record_id, outcome.server, exc)
     return outcome.cancelled
+
+
+# -- the client: enqueueing a stored job --------------------------------------------------------
+
+
+def run_stored(
+    client: GearmanClient,
+    job: GearmanJob[Any, Any],
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+    options: SubmitOptions,
+) -> Any:
+    """Submit a stored job: write its record, then send it (at the commit, inside a
+    transaction, or with ``on_commit``: the record is part of the transaction and a worker could
+    not see it before). A foreground job gives its value; a background job its ``StoredResult``
+    if it was declared with ``store_result=True`` (typed so), else its handle as always ("" until
+    it is sent).
+    """
+    from . import store
+
+    background = options.background
+    if not background and options.on_commit:
+        raise ConfigurationError(
+            f"job {job.name!r}: on_commit is for dispatch; a foreground submit waits for its result"
+        )
+    record_id = uuid.uuid4()
+    call = client.prepare(job.name, job, args, kwargs, options, record_id=record_id)
+    in_transaction = not call.eager and store.in_transaction()  # eager runs see their record
+    if not background and in_transaction:
+        if job.store_result is None:  # stored by GEARMAN_STORE_RESULTS only: run it unstored
+            return client.run_prepared(client.prepare(job.name, job, args, kwargs, options))
+        raise ConfigurationError(
+            f"job {job.name!r} stores its result: a foreground submit inside a transaction would "
+            "wait for a worker that cannot see its record before the commit; submit it outside "
+            "transaction.atomic(), or dispatch it (it is then sent at the commit)"
+        )
+    record = store.insert(
+        record_id,
+        job_name=job.name,
+        call=call.payload,
+        queue=job.queue,
+        priority=options.priority,
+        max_attempts=job.retry_policy.max_attempts if background else 1,
+    )
+    result: StoredResult[Any] = StoredResult.from_record(record, job)
+    if not background:
+        return _send(client, call, result)
+    if options.on_commit or in_transaction:
+        on_commit(lambda: _send(client, call, result), store.database_alias())
+    else:
+        _send(client, call, result)
+    return result if job.store_result is True else result.handle
+
+
+def _send(client: GearmanClient, call: PreparedCall, result: StoredResult[Any]) -> Any:
+    """Send a stored call; keep the handle of a background job (``cancel`` needs it)."""
+    from . import store
+
+    record_id = uuid.UUID(result.id)
+    background = call.options.background
+    if call.eager:
+        outcome = call.run_eagerly()
+        handle, server = (outcome if background else ""), ""
+    else:
+        try:
+            sent = client.transport.submit(
+                call.spec.wire_name, call.payload, **call.transport_arguments()
+            )
+        except NoServerAvailable as exc:
+            store.note_not_sent(record_id, exc)
+            raise
+        handle = sent.handle.decode("ascii", "replace") if sent.handle else ""
+        server = sent.server
+        outcome = call.outcome(sent)
+        if background:
+            store.note_sent(record_id, handle, server)
+    if background:
+        object.__setattr__(result, "handle", handle)
+        object.__setattr__(result, "server", server)
+    if job_enqueued.receivers:
+        from .declaration import registry
+
+        job_enqueued.send(sender=registry.registered(call.job), handle=handle, result=result)
+    return outcome
+
+
+def on_commit(send: Callable[[], object], alias: str | None) -> None:
+    """Run ``send`` when the transaction on ``alias`` (default database) commits, at once
+    outside a transaction; never after a rollback."""
+    from django.db import DEFAULT_DB_ALIAS, transaction
+
+    transaction.on_commit(send, using=alias or DEFAULT_DB_ALIAS)

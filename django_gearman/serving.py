@@ -19,8 +19,10 @@ from typing import Any
 
 from .calls import JobError, JobSpec, execute, job_spec
 from .conf import get_settings
-from .declaration import GearmanJob
+from .declaration import GearmanJob, registry
 from .protocol import Worker, WorkerJob
+from .retries import NO_RETRIES
+from .signals import JobAttempt
 
 # The logger keeps the name the documentation and users' LOGGING settings know.
 log = logging.getLogger("django_gearman.worker")
@@ -29,8 +31,13 @@ STOP_GRACE_SECONDS = 300.0  # how long a child asked to stop may take to finish 
 PARENT_CHECK_SECONDS = 1.0
 
 
-def job_callback(spec: JobSpec) -> Callable[[WorkerJob], bytes]:
-    """The transport callback of one job: run it and log one line (never the payload)."""
+def job_callback(
+    spec: JobSpec, declared: GearmanJob[Any, Any] | None = None
+) -> Callable[[WorkerJob], bytes]:
+    """The transport callback of one job: run it and log one line (never the payload).
+    ``declared`` (the registered job) sends the signals and gives the retries of its records."""
+    sender = registry.registered(declared)
+    policy = declared.retry_policy if declared is not None else NO_RETRIES
 
     def run(job: WorkerJob) -> bytes:
         handle = job.handle.decode("ascii", "replace")
@@ -44,6 +51,7 @@ def job_callback(spec: JobSpec) -> Callable[[WorkerJob], bytes]:
                 send_status=job.send_status,
                 send_data=job.send_data,
                 send_warning=job.send_warning,
+                hooks=JobAttempt(sender, policy),
             )
         except JobError as exc:
             outcome = f"{'refused' if exc.refused else 'error'}:{exc.remote_type}"
@@ -82,7 +90,7 @@ def build_worker(
     )
     for job in jobs:
         spec = job_spec(job)
-        worker.register(spec.wire_name, job_callback(spec), timeout=job.worker_timeout)
+        worker.register(spec.wire_name, job_callback(spec, job), timeout=job.worker_timeout)
     return worker
 
 
@@ -92,7 +100,14 @@ def run_child(
     servers: Sequence[str] | None = None,
     parent_pid: int | None = None,
 ) -> int:
-    """Serve jobs in this process until stopped or ``max_jobs``; returns the jobs done."""
+    """Serve jobs in this process until stopped or ``max_jobs``; returns the jobs done.
+
+    A worker of stored jobs first marks the records that dead worker processes of this host
+    left RUNNING (``store.mark_lost``), unless gearmand still holds their job: that one comes
+    back to a worker, which takes its record over.
+    """
+    if any(job.stores_results for job in jobs):
+        _mark_lost_records(list(servers or get_settings().servers))
     worker = build_worker(jobs, servers)
     signals_seen = 0
 
@@ -117,6 +132,19 @@ def run_child(
     finally:
         stop_watching.set()
         worker.close()
+
+
+def _mark_lost_records(servers: Sequence[str]) -> None:
+    """``store.mark_lost`` at the start of a worker of stored jobs; a database that is down
+    must not keep the worker from serving (its stored jobs will report the database error)."""
+    from django.db import DatabaseError
+
+    from .store import mark_lost
+
+    try:
+        mark_lost(servers=servers)
+    except DatabaseError as exc:
+        log.warning("worker %d: could not check for lost job records: %s", os.getpid(), exc)
 
 
 def _watch_parent(parent_pid: int, worker: Worker, stop_watching: threading.Event) -> None:

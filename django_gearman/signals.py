@@ -6,14 +6,20 @@ gearmand accepted the job (after the commit for ``using(on_commit=True)``), and 
 and ``job_finished`` by the worker process around the job function. Every job sends them, stored
 or not; with no receiver connected a send costs one attribute check.
 
+``JobAttempt`` is what a worker process (and eager mode) does around each job besides running
+it: Django's connection hygiene (as around a request: old and broken connections are closed
+before and after the job, so ``CONN_MAX_AGE`` holds and one job's database errors never reach
+the next), these signals, and, for a stored job only, its record (``store``; the models are
+imported only then).
+
 The sender is the job object registered by ``@gearman_job`` (connect with
 ``sender=my_job``). Keyword arguments:
 
 * ``job_enqueued``: ``handle`` (the Gearman handle; "" for a foreground job, which is sent after
   it finished), ``result`` (the ``StoredResult`` of a stored job, else ``None``).
-* ``job_started``: ``handle``, ``job_id`` (the record id of a stored job, else ``None``),
-  ``attempt`` (1 for the first attempt; 1 for every unstored job).
-* ``job_finished``: ``handle``, ``job_id``, ``attempt``, ``status`` (a ``ResultStatus`` value:
+* ``job_started``: ``handle``, ``job_id`` (the record id of a stored job, a ``uuid.UUID``,
+  else ``None``).
+* ``job_finished``: ``handle``, ``job_id``, ``status`` (a ``ResultStatus`` value:
   ``"SUCCESSFUL"``, ``"FAILED"``, or ``"READY"`` when a retry was scheduled), ``error`` (the
   exception, or ``None``). It is sent inside the exception handler of a failed job, so
   ``sys.exc_info()`` is the job's exception.
@@ -21,10 +27,127 @@ The sender is the job object registered by ``@gearman_job`` (connect with
 
 from __future__ import annotations
 
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import close_old_connections, connections
 from django.dispatch import Signal
+
+from .exceptions import JobSkipped
+from .retries import NO_RETRIES, RetryPolicy
+
+log = logging.getLogger("django_gearman.worker")
 
 job_enqueued = Signal()
 job_started = Signal()
 job_finished = Signal()
 
-__all__ = ["job_enqueued", "job_finished", "job_started"]
+SUCCESSFUL = "SUCCESSFUL"
+FAILED = "FAILED"
+
+
+class JobAttempt:
+    """One attempt of one job in this process: see the module docstring. ``sender`` is the
+    registered job (the signals' sender), ``policy`` its retries. Implements
+    ``calls.AttemptHooks``; used once."""
+
+    __slots__ = ("_worker", "handle", "policy", "record_id", "sender", "started_ok")
+
+    def __init__(self, sender: Any, policy: RetryPolicy = NO_RETRIES) -> None:
+        self.sender = sender
+        self.policy = policy
+        self.handle = ""
+        self.record_id: uuid.UUID | None = None
+        self.started_ok = False
+        self._worker = ""
+
+    def started(self, handle: str, fields: Mapping[str, str]) -> BaseException | None:
+        close_old_connections()
+        self.handle = handle
+        raw_id = fields.get("id")
+        if raw_id is not None:
+            refusal = self._start_record(raw_id)
+            if refusal is not None:
+                return refusal
+        self.started_ok = True
+        if job_started.receivers:
+            job_started.send(sender=self.sender, handle=handle, job_id=self.record_id)
+        return None
+
+    def _start_record(self, raw_id: str) -> BaseException | None:
+        from . import store
+
+        record_id = store.parse_record_id(raw_id)
+        if record_id is None or record_id.hex != raw_id:
+            log.warning(
+                "job handle=%s: malformed record id %.40r; not recorded", self.handle, raw_id
+            )
+            return None
+        self._worker = store.worker_name()
+        outcome = store.start(record_id, self.handle, self._worker)
+        if outcome is store.Start.SKIP:
+            log.info("job record %s: not READY (cancelled, finished or taken): skipped", raw_id)
+            return JobSkipped(f"job record {raw_id} is cancelled, finished or running elsewhere")
+        if outcome is store.Start.UNRECORDED:
+            log.warning("job record %s: not in the database; the job runs unrecorded", raw_id)
+        else:
+            self.record_id = record_id
+        return None
+
+    def succeeded(self, result: bytes) -> None:
+        status = SUCCESSFUL
+        if self.record_id is not None:
+            from . import store
+
+            _discard_broken_connections()
+            if not store.finish_successful(self.record_id, self._worker, result):
+                log.warning("job record %s: taken over by another worker", self.record_id)
+        self._finished(status, None)
+
+    def failed(self, exc: BaseException, refused: bool) -> None:
+        if not self.started_ok:
+            return
+        status: str = FAILED
+        if self.record_id is not None:
+            from . import store
+
+            _discard_broken_connections()
+            policy = None if refused else self.policy
+            status = store.finish_failed(self.record_id, self._worker, exc, policy) or FAILED
+        self._finished(status, exc)
+
+    def _finished(self, status: str, error: BaseException | None) -> None:
+        if job_finished.receivers:
+            job_finished.send(
+                sender=self.sender,
+                handle=self.handle,
+                job_id=self.record_id,
+                status=status,
+                error=error,
+            )
+        close_old_connections()
+
+    def cancel_requested(self) -> bool:
+        if self.record_id is None:
+            return False
+        from . import store
+
+        return store.cancel_requested(self.record_id)
+
+
+def _discard_broken_connections() -> None:
+    """Close connections a job left unusable (outside autocommit, or broken), so that the
+    record's own write never runs on them."""
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is None:
+            continue
+        broken = connection.get_autocommit() != connection.settings_dict["AUTOCOMMIT"] or (
+            connection.errors_occurred and not connection.is_usable()
+        )
+        if broken:
+            connection.close()
+
+
+__all__ = ["JobAttempt", "job_enqueued", "job_finished", "job_started"]

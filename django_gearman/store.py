@@ -30,6 +30,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .models import JobRecord, ResultStatus
+from .protocol import AdminClient, GearmanError
 from .retries import RetryPolicy
 
 log = logging.getLogger("django_gearman.store")
@@ -182,17 +183,21 @@ def start(record_id: uuid.UUID, handle: str, worker: str) -> Start:
     now = timezone.now()
     started = JobRecord.objects.filter(
         pk=record_id, status=ResultStatus.READY, released_at__isnull=False
-    ).update(
-        status=ResultStatus.RUNNING,
-        started_at=now,
-        finished_at=None,
-        worker=worker,
-        handle=handle,
-        attempts=F("attempts") + 1,
-    )
+    ).update(handle=handle, **_running(worker, now))
     if started:
         return Start.RUN
     return _take_over(record_id, handle, worker, now)
+
+
+def _running(worker: str, now: datetime) -> dict[str, Any]:
+    """The fields of a record whose new attempt starts now in ``worker``."""
+    return {
+        "status": ResultStatus.RUNNING,
+        "started_at": now,
+        "finished_at": None,
+        "worker": worker,
+        "attempts": F("attempts") + 1,
+    }
 
 
 _TAKE_OVER_FIELDS = (
@@ -208,28 +213,10 @@ _TAKE_OVER_FIELDS = (
 
 def _take_over(record_id: uuid.UUID, handle: str, worker: str, now: datetime) -> Start:
     for _ in range(3):  # each round loses only to a concurrent transition; 3 is plenty
-        row = (
-            JobRecord.objects.filter(pk=record_id)
-            .values(
-                "status",
-                "worker",
-                "handle",
-                "attempts",
-                "attempt_errors",
-                "error_type",
-                "started_at",
-            )
-            .first()
-        )
+        row = JobRecord.objects.filter(pk=record_id).values(*_TAKE_OVER_FIELDS).first()
         if row is None:
             return Start.UNRECORDED
-        if row["handle"] != handle or row["worker"] == worker:
-            return Start.SKIP
-        lost_running = row["status"] == ResultStatus.RUNNING and not known_alive(
-            row["worker"], row["started_at"]
-        )
-        marked_lost = row["status"] == ResultStatus.FAILED and row["error_type"] == WORKER_LOST
-        if not (lost_running or marked_lost):
+        if not _lost(row, handle, worker):
             return Start.SKIP
         lost = {
             "type": WORKER_LOST,
@@ -242,11 +229,7 @@ def _take_over(record_id: uuid.UUID, handle: str, worker: str, now: datetime) ->
             worker=row["worker"],
             attempts=row["attempts"],
         ).update(
-            status=ResultStatus.RUNNING,
-            started_at=now,
-            finished_at=None,
-            worker=worker,
-            attempts=F("attempts") + 1,
+            **_running(worker, now),
             attempt_errors=_appended(row["attempt_errors"], lost),
             error_type="",
             error_message="",
@@ -256,6 +239,27 @@ def _take_over(record_id: uuid.UUID, handle: str, worker: str, now: datetime) ->
             log.warning("job record %s: taking over from lost worker %s", record_id, row["worker"])
             return Start.RUN
     return Start.SKIP
+
+
+def _lost(row: dict[str, Any], handle: str, worker: str) -> bool:
+    """Whether a delivery of ``handle`` to ``worker`` may take the record over: it was marked
+    lost, or it is RUNNING in a worker process of this host that is gone, or in a worker of
+    another host (not checkable here) whose job gearmand hands out again (the same handle:
+    gearmand does that only when the worker's connection is gone)."""
+    previous = row["worker"]
+    if previous == worker:
+        return False
+    if row["status"] == ResultStatus.FAILED:
+        return bool(row["error_type"] == WORKER_LOST)
+    if row["status"] != ResultStatus.RUNNING:
+        return False
+    if _is_local(previous):
+        return not known_alive(previous, row["started_at"])
+    return bool(row["handle"] == handle)
+
+
+def _is_local(worker: str) -> bool:
+    return worker.rpartition(":")[0] == _HOST
 
 
 def _mine(record_id: uuid.UUID, worker: str) -> Any:
@@ -290,14 +294,17 @@ def finish_failed(
 ) -> ResultStatus | None:
     """The attempt failed with ``exc``: schedule a retry (READY, ``run_after``, held for the
     scheduler) if ``policy`` allows one, else FAILED. Returns the new status, or ``None`` if
-    the record moved on. ``policy=None``: never retried (a refused payload)."""
+    the record moved on. ``policy=None``: never retried (a refused payload); nor is a job
+    someone asked to cancel."""
     mine = _mine(record_id, worker)
-    row = mine.values("attempts", "max_attempts", "attempt_errors").first()
+    row = mine.values("attempts", "max_attempts", "attempt_errors", "cancel_requested").first()
     if row is None:
         return None
     now = timezone.now()
     error = ErrorInfo.from_exception(exc)
-    delay = policy.delay_after(exc, row["attempts"], row["max_attempts"], now) if policy else None
+    delay = None
+    if policy is not None and not row["cancel_requested"]:  # a cancelled job is not retried
+        delay = policy.delay_after(exc, row["attempts"], row["max_attempts"], now)
     fields: dict[str, Any] = {
         "error_type": error.type,
         "error_message": error.message,
@@ -440,30 +447,72 @@ def _process_state(pid: int) -> tuple[bool, float] | None:
     return fields[0] == "Z", boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
 
 
-def mark_lost(*, lost_after: timedelta | None = None, now: datetime | None = None) -> int:
-    """Mark RUNNING records whose worker is gone as FAILED (error type ``WorkerLost``).
+def mark_lost(
+    *,
+    servers: Sequence[str] = (),
+    lost_after: timedelta | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Mark RUNNING records whose worker is gone, and whose job gearmand no longer holds, as
+    FAILED (error type ``WorkerLost``). Returns how many records were marked.
 
     A worker on this host is gone when its process is. A worker on another host cannot be
-    checked from here: with ``lost_after``, its record is lost when it has been RUNNING for
-    longer than that (pick more than your longest job; if that worker finishes after all, its
-    result still replaces the mark). Returns how many records were marked.
+    checked from here: with ``lost_after``, it is gone when its record has been RUNNING for
+    longer than that (pick more than your longest job). A job that gearmand still holds (its
+    handle is in ``show jobs`` of the record's server, or of one of ``servers`` for a record
+    without one) is left alone: gearmand hands it out again and its next worker takes the
+    record over. A worker that finishes after all still writes its result over the mark.
     """
     now = now or timezone.now()
-    marked = 0
-    local = JobRecord.objects.filter(status=ResultStatus.RUNNING, worker__startswith=f"{_HOST}:")
-    for row in local.values("id", "worker", "started_at"):
+    candidates: list[dict[str, Any]] = []
+    running = JobRecord.objects.filter(status=ResultStatus.RUNNING)
+    fields = ("id", "worker", "started_at", "handle", "server")
+    for row in running.filter(worker__startswith=f"{_HOST}:").values(*fields):
         if not known_alive(row["worker"], row["started_at"]):
-            marked += _mark_lost(
-                JobRecord.objects.filter(pk=row["id"], worker=row["worker"]),
-                f"worker {row['worker']} died during the job",
-                now,
-            )
+            candidates.append({**row, "why": f"worker {row['worker']} died during the job"})
     if lost_after is not None:
-        stale = JobRecord.objects.filter(
-            status=ResultStatus.RUNNING, started_at__lt=now - lost_after
-        ).exclude(worker__startswith=f"{_HOST}:")
-        marked += _mark_lost(stale, f"no news from the worker for more than {lost_after}", now)
+        stale = running.filter(started_at__lt=now - lost_after).exclude(
+            worker__startswith=f"{_HOST}:"
+        )
+        why = f"no news from the worker for more than {lost_after}"
+        candidates += [{**row, "why": why} for row in stale.values(*fields)]
+    held = _HeldJobs(servers)
+    marked = 0
+    for row in candidates:
+        if held.holds(row["handle"], row["server"]):
+            continue
+        marked += _mark_lost(
+            JobRecord.objects.filter(pk=row["id"], worker=row["worker"]), row["why"], now
+        )
     return marked
+
+
+class _HeldJobs:
+    """The handles each gearmand holds (queued or running; admin ``show jobs``), asked once per
+    server. An unreachable server holds nothing (its in-memory jobs are gone with it)."""
+
+    def __init__(self, servers: Sequence[str]) -> None:
+        self.servers = tuple(servers)
+        self.known: dict[str, frozenset[str]] = {}
+
+    def holds(self, handle: str, server: str) -> bool:
+        if not handle:
+            return False
+        return any(handle in self._handles(name) for name in ([server] if server else self.servers))
+
+    def _handles(self, server: str) -> frozenset[str]:
+        found = self.known.get(server)
+        if found is None:
+            try:
+                with AdminClient(server, timeout=5.0) as admin:
+                    found = frozenset(job.handle for job in admin.show_jobs() if not job.ignore_job)
+            except (GearmanError, OSError, ValueError) as exc:
+                log.warning(
+                    "gearmand %s: cannot list its jobs (%s); taking it as empty", server, exc
+                )
+                found = frozenset()
+            self.known[server] = found
+        return found
 
 
 def _mark_lost(records: Any, message: str, now: datetime) -> int:

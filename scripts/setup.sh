@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 BASE_PY=${BASE_PY:-python3}
 VENV=${VENV:-.venv}
 
+# postgresql: the job store's tests start throwaway clusters (tests/support/postgres.py).
 apt_packages=(gearman-job-server gearman-tools libgearman-client-perl libjson-pp-perl
-              libdata-messagepack-perl php-cli php-gearman php-msgpack
+              libdata-messagepack-perl php-cli php-gearman php-msgpack postgresql
               chromium chromium-driver)  # the console's browser tests (Selenium, headless)
 missing=()
 # This kind of machine ships Node.js 20 with npm; Debian's packages are only a fallback.

@@ -24,6 +24,9 @@ TABLES = (
     "drain",
     "concurrency-pairs",
     "concurrency-shared",
+    "stored_dispatch",
+    "stored_drain",
+    "stored_writes",
     "targets",
 )
 PLOTS = (
@@ -83,6 +86,12 @@ def test_every_implementation_was_measured_without_problems(smoke_run: tuple[Pat
         *(f"background_batched.{k}" for k in ("raw", "ours", "pygearman")),
         *(f"drain.{k}" for k in ("raw", "ours", "pygearman", "c", "django_w1", "django_w2")),
         "latency.ours.p50_us",
+        *(
+            f"stored_drain.{k} ({db})"
+            for k in ("unstored", "stored")
+            for db in ("SQLite", "PostgreSQL")
+        ),
+        "stored_writes.PostgreSQL",
         "envelope.small.envelope json.added_us",
     ]
     for name in expected:

@@ -1,0 +1,1 @@
+"""Stored jobs of the job-store tests, served by ``manage.py gearman_worker`` subprocesses."""
