@@ -113,7 +113,22 @@ def retry(record_id: uuid.UUID) -> Retried:
         raise RetryRefused(f"the retry of {record_id} could not be sent: {exc}") from exc
     handle = (result.handle or b"").decode("ascii", "replace")
     store.note_sent(new_id, handle, result.server)
+    _announce(new_id, handle)
     return Retried(record.id, new_id, handle, result.server)
+
+
+def _announce(record_id: uuid.UUID, handle: str) -> None:
+    """``job_enqueued``, as for any dispatched stored job (sender: the job, if defined here)."""
+    from django_gearman import registry
+    from django_gearman.models import JobRecord
+    from django_gearman.results import StoredResult
+    from django_gearman.signals import job_enqueued
+
+    if not job_enqueued.receivers:
+        return
+    record = JobRecord.objects.get(pk=record_id)
+    job = registry.find(record.job_name)
+    job_enqueued.send(sender=job, handle=handle, result=StoredResult.from_record(record, job))
 
 
 def cancel(record_id: uuid.UUID) -> bool:

@@ -61,7 +61,6 @@ def test_failed_job_detail_shows_arguments_error_and_traceback(
     assert "1 of 1" in page
     assert "pw-123" not in page and "sensitive, hidden" in page  # @gearman_job(sensitive=...)
     assert operator.find("#gearman-retry").is_displayed()
-    operator.screenshot("failed-job")
 
 
 def _dashed(hex_id: str) -> str:

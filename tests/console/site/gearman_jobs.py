@@ -11,7 +11,7 @@ class InputMissing(FileNotFoundError):
     """Raised by ``import_file`` while its input is not there (an operator can fix and retry)."""
 
 
-@gearman_job(queue="imports", sensitive=("password",))
+@gearman_job(store_result=True, queue="imports", sensitive=("password",))
 def import_file(path: str, password: str = "") -> int:
     """Counts the lines of ``path``; fails while the file is missing."""
     source = Path(path)
@@ -20,7 +20,7 @@ def import_file(path: str, password: str = "") -> int:
     return len(source.read_text().splitlines())
 
 
-@gearman_job(queue="parked")
+@gearman_job(store_result=True, queue="parked")
 def parked(note: str) -> str:
     """Served by no worker in the tests, so its jobs stay queued until cancelled."""
     return note
