@@ -24,6 +24,15 @@ def prepared_database() -> Path:
 
 
 @pytest.fixture
+def site_database(gearmand: Gearmand, prepared_database: Path) -> ConsoleSite:
+    """The test site's database and settings for ``manage.py`` commands, without a server.
+
+    Tests reach the database only through such subprocesses: this test process keeps no
+    database connection (the suite's other tests run without one)."""
+    return new_site([gearmand.address]).use_database(prepared_database)
+
+
+@pytest.fixture
 def site(gearmand: Gearmand, prepared_database: Path) -> Iterator[ConsoleSite]:
     """The test site (runserver + its own database) against a private gearmand."""
     console = new_site([gearmand.address])

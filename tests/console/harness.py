@@ -97,24 +97,40 @@ class ConsoleSite:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def manage(self, *args: str, timeout: float = 60.0, check: bool = True) -> str:
-        """Run ``manage.py ARGS`` with the site's settings; returns stdout (stderr on failure)."""
-        done = subprocess.run(
+    def run(
+        self, *args: str, stdin: bytes | None = None, timeout: float = 60.0
+    ) -> subprocess.CompletedProcess[bytes]:
+        """``manage.py ARGS`` with the site's settings, as a user types it; never raises."""
+        return subprocess.run(
             [sys.executable, str(ROOT / "manage.py"), *args],
             cwd=ROOT,
             env=self.env,
+            input=stdin,
             capture_output=True,
-            text=True,
             timeout=timeout,
         )
-        if check and done.returncode != 0:
-            raise AssertionError(f"manage.py {' '.join(args)} failed:\n{done.stderr}{done.stdout}")
-        return done.stdout
+
+    def manage(self, *args: str, timeout: float = 60.0) -> str:
+        """``manage.py ARGS`` that must succeed; its standard output."""
+        done = self.run(*args, timeout=timeout)
+        if done.returncode != 0:
+            raise AssertionError(
+                f"manage.py {' '.join(args)} failed:\n{done.stderr.decode()}{done.stdout.decode()}"
+            )
+        return done.stdout.decode()
 
     def shell(self, code: str) -> Any:
         """Run Python in ``manage.py shell``; the code prints one JSON value, returned here."""
         output = self.manage("shell", "-c", code)
         return json.loads(output.strip().splitlines()[-1])
+
+    def call(self, module: str, expression: str) -> Any:
+        """Evaluate ``expression`` (a call of a function of ``tests.console.site.MODULE``) in
+        the site's process; its value, through JSON."""
+        return self.shell(
+            f"import json; from tests.console.site import {module}; "
+            f"print(json.dumps({module}.{expression}))"
+        )
 
     @property
     def database(self) -> Path:
@@ -127,10 +143,15 @@ class ConsoleSite:
             "createsuperuser", "--noinput", "--username", ADMIN_USER, "--email", "op@x.test"
         )
 
+    def use_database(self, prepared: Path) -> ConsoleSite:
+        """Work on a copy of a prepared database (``prepare_database``)."""
+        shutil.copyfile(prepared, self.database)
+        return self
+
     def start(self, database: Path | None = None) -> None:
         """Start runserver on a copy of ``database`` (a prepared one), or on a new database."""
         if database is not None:
-            shutil.copyfile(database, self.database)
+            self.use_database(database)
         else:
             self.prepare_database()
         log = open(self.workdir / "runserver.log", "w")  # noqa: SIM115 - closed with the process

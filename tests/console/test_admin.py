@@ -17,11 +17,7 @@ CHANGELIST = "/admin/django_gearman/jobrecord/"
 
 def seed(site: ConsoleSite, call: str) -> str:
     """Run a ``tests.console.site.seed`` function in the site; returns the record id it made."""
-    return str(
-        site.shell(
-            f"import json; from tests.console.site import seed; print(json.dumps(seed.{call}))"
-        )
-    )
+    return str(site.call("seed", call))
 
 
 def waiting_in_gearmand(address: str, function: str) -> int:

@@ -1,5 +1,6 @@
-"""gearman_status --json, gearman_decode, gearman_retry and gearman_cancel, run as a user would
-(``call_command`` in this process, against private gearmand servers and the test database)."""
+"""gearman_status --json, gearman_decode, gearman_retry and gearman_cancel, run as a user would:
+``call_command`` here for what needs no database, ``manage.py`` subprocesses of the test site
+(its own SQLite file) for stored records; always against private gearmand servers."""
 
 from __future__ import annotations
 
@@ -8,20 +9,20 @@ import json
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from django_gearman.models import JobRecord, ResultStatus
 from django_gearman.protocol import AdminClient, Client, Priority
-from serializers.envelope import read_header
+from tests.console.harness import ConsoleSite
 from tests.console.site import seed
 from tests.django.support import ROOT
 from tests.support.gearmand import Gearmand, free_port
 
 ADD = "tests.django.jobs_app.add"
+IMPORT = "tests.console.site.import_file"
+PARKED = "tests.console.site.parked"
 KEYS = {"k1": "a-console-test-secret-of-length"}
 
 
@@ -29,12 +30,6 @@ def run(command: str, *args: str, **options: object) -> str:
     out = io.StringIO()
     call_command(command, *args, stdout=out, stderr=io.StringIO(), **options)
     return out.getvalue()
-
-
-@pytest.fixture
-def servers(gearmand: Gearmand) -> Iterator[Gearmand]:
-    with override_settings(GEARMAN_SERVERS=[gearmand.address]):
-        yield gearmand
 
 
 # -- gearman_status --json -------------------------------------------------------------------
@@ -137,57 +132,75 @@ def test_decode_input_errors_are_clear(tmp_path: object) -> None:
         run("gearman_decode", str(tmp_path / "missing"))  # type: ignore[operator]
 
 
-@pytest.mark.django_db
-def test_decode_a_stored_record_and_its_error() -> None:
-    record_id = seed.failed(ADD, 1, 2)
-    output = run("gearman_decode", record=record_id)
-    assert '"args": [\n    1,\n    2\n  ]' in output
-    with pytest.raises(CommandError, match="has no result envelope"):
-        run("gearman_decode", record=record_id, part="result")
-    with pytest.raises(CommandError, match="no job record"):
-        run("gearman_decode", record=uuid.uuid4().hex)
+def test_decode_a_stored_record_and_its_error(site_database: ConsoleSite) -> None:
+    record_id = site_database.call("seed", f"failed({IMPORT!r}, '/data/a.csv', password='pw')")
+    output = site_database.manage("gearman_decode", "--record", record_id)
+    assert '"/data/a.csv"' in output and '"pw"' not in output
+    assert "hidden:        password (--show-sensitive prints them)" in output
+    revealed = site_database.manage("gearman_decode", "--record", record_id, "--show-sensitive")
+    assert '"password": "pw"' in revealed
+    done = site_database.run("gearman_decode", "--record", record_id, "--part", "result")
+    assert done.returncode == 1 and b"has no result envelope" in done.stderr
+    done = site_database.run("gearman_decode", "--record", uuid.uuid4().hex)
+    assert done.returncode == 1 and b"no job record" in done.stderr
 
 
 # -- gearman_retry and gearman_cancel ---------------------------------------------------------
 
 
-@pytest.mark.django_db
-def test_retry_submits_a_new_linked_record_with_its_own_id(servers: Gearmand) -> None:
-    old = seed.failed(ADD, 1, 2)
-    output = run("gearman_retry", old)
-    new_hex = output.split("retried as ")[1].split()[0]
-    new = JobRecord.objects.get(pk=new_hex)
-    assert new.retry_of_id == uuid.UUID(old)  # type: ignore[attr-defined]
-    assert new.status == ResultStatus.READY and new.handle and new.server == servers.address
-    assert read_header(bytes(new.call)).fields["id"] == new_hex
-    assert JobRecord.objects.get(pk=old).status == ResultStatus.FAILED  # history unchanged
-    with AdminClient(servers.address) as admin:
-        assert [(s.function, s.queued) for s in admin.status()] == [(ADD, 1)]
-    with pytest.raises(CommandError, match="1 of 1 record"):
-        run("gearman_retry", new_hex)  # READY: not retried
+def record(site: ConsoleSite, record_id: str) -> dict[str, object]:
+    """A record's fields as the site's database holds them (and its call's header id)."""
+    return dict(
+        site.shell(
+            "import json; from django_gearman.models import JobRecord; "
+            "from serializers.envelope import read_header; "
+            f"r = JobRecord.objects.get(pk={record_id!r}); "
+            "print(json.dumps({'status': r.status, 'handle': r.handle, 'server': r.server, "
+            "'retry_of': r.retry_of_id and r.retry_of_id.hex, "
+            "'id_field': read_header(bytes(r.call)).fields.get('id')}))"
+        )
+    )
 
 
-@pytest.mark.django_db
-def test_retry_by_job_takes_the_newest_failed_records(servers: Gearmand) -> None:
+def test_retry_submits_a_new_linked_record_with_its_own_id(
+    site_database: ConsoleSite, gearmand: Gearmand
+) -> None:
+    old = site_database.call("seed", f"failed({IMPORT!r}, '/data/b.csv')")
+    output = site_database.manage("gearman_retry", old)
+    new = output.split("retried as ")[1].split()[0]
+    fields = record(site_database, new)
+    assert fields["retry_of"] == old and fields["id_field"] == new
+    assert fields["status"] == "READY" and fields["handle"]
+    assert fields["server"] == gearmand.address
+    assert record(site_database, old)["status"] == "FAILED"  # the history is unchanged
+    with AdminClient(gearmand.address) as admin:
+        assert [(s.function, s.queued) for s in admin.status()] == [(IMPORT, 1)]
+    done = site_database.run("gearman_retry", new)  # READY: not retried
+    assert done.returncode == 1
+    assert b"only failed or cancelled jobs are retried" in done.stderr
+    assert b"1 of 1 record(s) not retried" in done.stderr
+
+
+def test_retry_by_job_takes_the_newest_failed_records(site_database: ConsoleSite) -> None:
     for number in range(3):
-        seed.failed(ADD, number, number)
-    output = run("gearman_retry", job=ADD, limit=2)
+        site_database.call("seed", f"failed({IMPORT!r}, '/data/{number}.csv')")
+    output = site_database.manage("gearman_retry", "--job", IMPORT, "--limit", "2")
     assert output.count("retried as") == 2
-    assert JobRecord.objects.filter(retry_of__isnull=False).count() == 2
-    with pytest.raises(CommandError, match="not both"):
-        run("gearman_retry", uuid.uuid4().hex, job=ADD)
-    with pytest.raises(CommandError, match="not a record id"):
-        run("gearman_retry", "nope")
+    done = site_database.run("gearman_retry", uuid.uuid4().hex, "--job", IMPORT)
+    assert done.returncode == 1 and b"not both" in done.stderr
+    done = site_database.run("gearman_retry", "nope")
+    assert done.returncode == 1 and b"not a record id" in done.stderr
 
 
-@pytest.mark.django_db
-def test_cancel_takes_a_queued_job_out_of_gearmand(servers: Gearmand) -> None:
-    queued = seed.queued(ADD, 1, 1)
-    assert run("gearman_cancel", queued) == f"{queued}: cancelled\n"
-    assert JobRecord.objects.get(pk=queued).status == ResultStatus.CANCELLED
-    with AdminClient(servers.address) as admin:
+def test_cancel_takes_a_queued_job_out_of_gearmand(
+    site_database: ConsoleSite, gearmand: Gearmand
+) -> None:
+    queued = site_database.call("seed", f"queued({PARKED!r}, 'later')")
+    assert site_database.manage("gearman_cancel", queued) == f"{queued}: cancelled\n"
+    assert record(site_database, queued)["status"] == "CANCELLED"
+    with AdminClient(gearmand.address) as admin:
         assert [job.ignore_job for job in admin.show_jobs()] == [True]
-    with pytest.raises(CommandError, match="not cancelled"):
-        run("gearman_cancel", queued)
-    with pytest.raises(CommandError, match="not cancelled"):
-        run("gearman_cancel", uuid.uuid4().hex)
+    done = site_database.run("gearman_cancel", queued)
+    assert done.returncode == 1 and b"not cancelled, it is cancelled" in done.stderr
+    done = site_database.run("gearman_cancel", uuid.uuid4().hex)
+    assert done.returncode == 1 and b"no such record" in done.stderr

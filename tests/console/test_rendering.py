@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
 
 import pytest
-from django.utils import timezone
 
-from django_gearman.console.activity import format_age, recent_activity
+from django_gearman.console.activity import format_age
 from django_gearman.console.chart import Bar, render_bars
 from django_gearman.console.envelopes import HIDDEN, hide_sensitive
 from django_gearman.console.metrics import (
     DURATION_BUCKETS,
-    collect_record_metrics,
     escape_label,
     render_metrics,
 )
@@ -25,8 +22,8 @@ from django_gearman.console.status import (
     merge_function_rows,
     take_snapshot,
 )
-from django_gearman.models import JobRecord, ResultStatus
 from django_gearman.protocol import FunctionStatus, PriorityStatus
+from tests.console.harness import ConsoleSite
 from tests.support.gearmand import free_port
 
 SAMPLE = re.compile(r'[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9.e+]+')
@@ -75,71 +72,45 @@ def test_metrics_text_is_well_formed_and_escapes_labels() -> None:
         assert line.startswith("# ") or SAMPLE.fullmatch(line), line
 
 
-@pytest.mark.django_db
-def test_record_metrics_count_statuses_and_bucket_durations() -> None:
-    now = timezone.now()
-    for seconds, status in ((0.004, "SUCCESSFUL"), (0.7, "SUCCESSFUL"), (42.0, "FAILED")):
-        JobRecord.objects.create(
-            id=uuid.uuid4(),
-            job_name="app.job",
-            status=status,
-            enqueued_at=now,
-            started_at=now - dt.timedelta(seconds=seconds),
-            finished_at=now,
-            call=b"x",
-        )
-    JobRecord.objects.create(id=uuid.uuid4(), job_name="app.job", enqueued_at=now, call=b"x")
-    metrics = collect_record_metrics()
-    assert metrics.by_status == {
-        ("app.job", "SUCCESSFUL"): 2,
-        ("app.job", "FAILED"): 1,
-        ("app.job", "READY"): 1,
-    }
-    [histogram] = metrics.durations
-    expected = tuple(sum(s <= b for s in (0.004, 0.7, 42.0)) for b in DURATION_BUCKETS)
-    assert histogram.cumulative == expected and histogram.count == 3
-    assert histogram.total_seconds == pytest.approx(42.704, abs=1e-3)  # SQLite: julianday()
-    text = render_metrics(StatusSnapshot(now, ()), metrics)
+def test_record_metrics_count_statuses_and_bucket_durations(site_database: ConsoleSite) -> None:
+    runs = [(0.004, "SUCCESSFUL"), (0.7, "SUCCESSFUL"), (42.0, "FAILED")]
+    found = site_database.call("probes", f"record_metrics({runs!r}, ready=1)")
+    assert found["by_status"] == [
+        ["app.job", "FAILED", 1],
+        ["app.job", "READY", 1],
+        ["app.job", "SUCCESSFUL", 2],
+    ]
+    [[job, cumulative, count, total]] = found["durations"]
+    expected = [sum(s <= b for s, _ in runs) for b in DURATION_BUCKETS]
+    assert (job, cumulative, count) == ("app.job", expected, 3)
+    assert total == pytest.approx(42.704, abs=1e-3)  # SQLite's julianday(): about 0.1 ms
+    text = found["text"]
     assert 'gearman_job_records{job="app.job",status="ready"} 1' in text
     assert 'gearman_job_duration_seconds_bucket{job="app.job",le="+Inf"} 3' in text
     assert 'gearman_job_duration_seconds_bucket{job="app.job",le="1.0"} 2' in text
+    for line in text.splitlines():
+        assert line.startswith("# ") or SAMPLE.fullmatch(line), line
 
 
-@pytest.mark.django_db
-def test_activity_counts_the_window_per_minute_and_the_oldest_waiting_job() -> None:
-    now = timezone.now().replace(second=30)
-
-    def record(status: str, finished_minutes_ago: float | None, queue: str = "q") -> None:
-        finished = (
-            now - dt.timedelta(minutes=finished_minutes_ago)
-            if finished_minutes_ago is not None
-            else None
-        )
-        JobRecord.objects.create(
-            id=uuid.uuid4(),
-            job_name=f"app.{queue}",
-            queue=queue,
-            status=status,
-            enqueued_at=now - dt.timedelta(minutes=30 if finished is None else 20),
-            finished_at=finished,
-            call=b"x",
-        )
-
-    record(ResultStatus.SUCCESSFUL, 0)
-    record(ResultStatus.FAILED, 0)
-    record(ResultStatus.SUCCESSFUL, 3)
-    record(ResultStatus.SUCCESSFUL, 16)  # outside a 15 minute window
-    record(ResultStatus.READY, None)
-    record(ResultStatus.READY, None, queue="")
-    activity = recent_activity(now, 15)
-    assert len(activity.bars) == 15
-    assert (activity.bars[-1].successful, activity.bars[-1].failed) == (1, 1)
-    assert activity.bars[-4].successful == 1
-    assert (activity.successful, activity.failed) == (2, 1)
-    assert activity.failure_percent == pytest.approx(100 / 3)
-    ages = {queue.queue: queue for queue in activity.queues}
-    assert set(ages) == {"q", "(no queue)"}
-    assert ages["q"].waiting == 1 and ages["q"].age == "30 min 0 s"
+def test_activity_counts_the_window_per_minute_and_the_oldest_waiting_job(
+    site_database: ConsoleSite,
+) -> None:
+    records = [
+        ("SUCCESSFUL", 0, "q"),
+        ("FAILED", 0, "q"),
+        ("SUCCESSFUL", 3, "q"),
+        ("SUCCESSFUL", 16, "q"),  # outside a 15 minute window
+        ("READY", None, "q"),
+        ("READY", None, ""),
+    ]
+    found = site_database.call("probes", f"activity({records!r}, window=15)")
+    bars = found["bars"]
+    assert len(bars) == 15
+    assert bars[-1][1:] == [1, 1] and bars[-4][1:] == [1, 0]
+    assert sum(bar[1] + bar[2] for bar in bars) == 3
+    assert (found["successful"], found["failed"]) == (2, 1)
+    assert found["failure_percent"] == pytest.approx(100 / 3)
+    assert sorted(found["queues"]) == [["(no queue)", 1, "30 min 0 s"], ["q", 1, "30 min 0 s"]]
 
 
 def test_age_formatting() -> None:
