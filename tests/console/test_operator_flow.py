@@ -85,6 +85,13 @@ def test_find_a_failed_job_fix_it_retry_it_and_see_it_succeed(
     assert content(operator.find(".field-result_value pre")) == "3"
     assert "retry of" in content(operator.find(".field-retry_links"))
     assert record_status(site, failed_id) == "FAILED"  # the failure stays in the history
+    log = site.shell(
+        "import json; from django.contrib.admin.models import LogEntry; "
+        "print(json.dumps([[e.object_id, e.change_message] for e in LogEntry.objects.all()]))"
+    )
+    messages = {message for _, message in log}
+    assert any(m.startswith("Retried as ") for m in messages)
+    assert any(m.startswith("Retry of ") for m in messages)
 
 
 def test_cancel_a_queued_job_before_any_worker_takes_it(

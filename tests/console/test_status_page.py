@@ -137,6 +137,8 @@ def test_status_page_is_a_plain_table_without_javascript(
     assert "<svg" in html and "gearman-chart" in html
     status, panels = fetch(f"{site.url}/gearman/panels", {"Cookie": cookies})
     assert status == 200 and "<html" not in panels and PARKED in panels
+    status, text = fetch(f"{site.url}/gearman/metrics", {"Cookie": cookies})  # a staff login
+    assert status == 200 and f'function="{PARKED}",priority="normal"}} 2' in text
 
 
 def test_status_page_and_metrics_refuse_anonymous_callers(site: ConsoleSite) -> None:
