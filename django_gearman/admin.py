@@ -21,7 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from .console.activity import format_age
@@ -215,7 +215,7 @@ class JobRecordAdmin(admin.ModelAdmin):
                 ),
             )
             parts.append(format_html("retried as {}", links))
-        return format_html_join(format_html("<br>"), "{}", ((p,) for p in parts)) or "-"
+        return format_html_join(mark_safe("<br>"), "{}", ((p,) for p in parts)) or "-"
 
     def _decoded(self, blob: bytes | memoryview | None, record: JobRecord, call: bool) -> Any:
         if not blob:

@@ -119,6 +119,11 @@ def test_status_page_shows_servers_functions_workers_and_a_dead_server_live(
         down = browser.find_element("css selector", f'tr[data-server="{second.address}"]')
         assert "connect" in down.text.lower() or "refused" in down.text.lower()
         assert "server-down" in (down.get_attribute("class") or "")
+
+        # Signed out elsewhere: the next refresh says so and keeps the last panels.
+        browser.delete_all_cookies()
+        operator.wait_for_text("signed out: reload the page to sign in")
+        assert operator.find_all("#gearman-servers") and "Username" not in operator.text()
     finally:
         worker.stop()
 

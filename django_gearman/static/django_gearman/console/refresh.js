@@ -8,6 +8,10 @@
   async function refresh() {
     try {
       const response = await fetch(live.dataset.panelsUrl, {credentials: "same-origin"});
+      if (response.redirected) {  // signed out: the answer is the login page, not the panels
+        if (state) state.textContent = "signed out: reload the page to sign in";
+        return;
+      }
       if (!response.ok) throw new Error("HTTP " + response.status);
       live.innerHTML = await response.text();
       if (state) state.textContent = "refreshes every " + seconds + " s";
