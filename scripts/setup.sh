@@ -14,7 +14,7 @@ VENV=${VENV:-.venv}
 # postgresql: the job store's tests start throwaway clusters (tests/support/postgres.py).
 apt_packages=(gearman-job-server gearman-tools libgearman-client-perl libjson-pp-perl
               libdata-messagepack-perl php-cli php-gearman php-msgpack postgresql
-              redis-server  # only its binary, for the peers benchmark (bench/peers)
+              redis-server  # redis-server: only its binary, for the peers benchmark (bench/peers)
               chromium chromium-driver)  # the console's browser tests (Selenium, headless)
 missing=()
 # This kind of machine ships Node.js 20 with npm; Debian's packages are only a fallback.
