@@ -13,6 +13,7 @@ process-wide client when a job is submitted (as ``django.tasks.Task.get_backend`
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import re
 import threading
 import warnings
@@ -97,6 +98,7 @@ class GearmanJob(Generic[P, T]):
     schedule: Schedule | None = None
     version: int | None = None
     payload_budget: int | None = None
+    sensitive: tuple[str, ...] = ()  # parameters the console never shows
     options: SubmitOptions = field(default_factory=SubmitOptions, compare=False)
 
     def __post_init__(self) -> None:
@@ -128,6 +130,7 @@ class GearmanJob(Generic[P, T]):
             )
         if self.schedule is not None:  # a cron string or a timedelta becomes Cron/Every
             object.__setattr__(self, "schedule", parse_schedule(self.schedule))
+        _check_sensitive(self)
         if self.retry_policy.retries and self.store_result is not True:
             raise ConfigurationError(
                 f"job {self.name!r}: retries live in the result store; add store_result=True"
@@ -327,6 +330,20 @@ class JobRegistry:
 registry = JobRegistry()
 
 
+def _check_sensitive(job: GearmanJob[Any, Any]) -> None:
+    """``sensitive`` names parameters of the function: a misspelt name would show a secret."""
+    names = job.sensitive
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise ConfigurationError(f"job {job.name!r}: sensitive must be a list of parameter names")
+    try:
+        parameters = set(inspect.signature(job.func).parameters)
+    except (TypeError, ValueError):
+        return
+    unknown = sorted(set(names) - parameters)
+    if unknown:
+        raise ConfigurationError(f"job {job.name!r}: sensitive names no parameter {unknown}")
+
+
 @overload
 def gearman_job(func: Callable[P, T], /) -> GearmanJob[P, T]: ...
 
@@ -349,6 +366,7 @@ def gearman_job(
     schedule: str | timedelta | Schedule | None = None,
     version: int | None = None,
     payload_budget: int | None = None,
+    sensitive: Sequence[str] = (),
 ) -> Callable[[Callable[P, T]], StoredJob[P, T]]: ...
 
 
@@ -370,6 +388,7 @@ def gearman_job(
     schedule: str | timedelta | Schedule | None = None,
     version: int | None = None,
     payload_budget: int | None = None,
+    sensitive: Sequence[str] = (),
 ) -> Callable[[Callable[P, T]], GearmanJob[P, T]]: ...
 
 
@@ -385,6 +404,7 @@ def gearman_job(
     worker_timeout: int | None = None,
     unenveloped: str | None = None,
     timeout: int | None = None,
+    sensitive: Sequence[str] = (),
     store_result: bool | None = None,
     retries: int = 0,
     retry_on: tuple[type[BaseException], ...] = (Exception,),
@@ -412,6 +432,8 @@ def gearman_job(
     ``schedule`` makes it a periodic job, run by ``manage.py gearman_scheduler``: a cron string
     (UTC), a ``timedelta``, or ``Cron(...)``/``Every(...)`` with a catch-up window and fixed
     arguments (see ``schedules``).
+
+    ``sensitive`` names parameters whose values the operator console never shows.
     """
     policy = (
         RetryPolicy(retries=retries, retry_on=retry_on, base_delay=retry_delay)
@@ -447,6 +469,7 @@ def gearman_job(
             schedule=schedule,  # type: ignore[arg-type]  # parsed in __post_init__
             version=version,
             payload_budget=payload_budget,
+            sensitive=(sensitive,) if isinstance(sensitive, str) else tuple(sensitive),
         )
         registry.add(job)
         return job
