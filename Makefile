@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export VENV
 
-.PHONY: setup test test-pythons demo bench bench-smoke lint fuzz soak
+.PHONY: setup test test-pythons demo bench bench-smoke bench-peers bench-peers-smoke lint fuzz soak
 
 setup:
 	@bash scripts/setup.sh
@@ -23,6 +23,13 @@ bench: setup
 
 bench-smoke: setup
 	$(PY) -m bench --smoke
+
+# Celery, RQ, Dramatiq and django-tasks-db side by side (setup installs them and redis-server).
+bench-peers: setup
+	$(PY) -m bench.peers
+
+bench-peers-smoke: setup
+	$(PY) -m bench.peers --smoke
 
 lint: setup
 	$(VENV)/bin/ruff check .

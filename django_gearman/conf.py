@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from serializers.envelope import MAX_BODY_BYTES, MAX_DECODED_BYTES
+
 from .exceptions import ConfigurationError
 
 DEFAULTS: dict[str, Any] = {
@@ -21,8 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "GEARMAN_SIGNING_KEYS": {},
     "GEARMAN_SIGNING_KEY_ID": None,
     "GEARMAN_REQUIRE_SIGNATURE": None,  # None: required exactly when signing keys are configured
-    "GEARMAN_MAX_PAYLOAD_SIZE": 16 * 1024 * 1024,
-    "GEARMAN_MAX_DECOMPRESSED_SIZE": 64 * 1024 * 1024,
+    "GEARMAN_MAX_PAYLOAD_SIZE": MAX_BODY_BYTES,
+    "GEARMAN_MAX_DECOMPRESSED_SIZE": MAX_DECODED_BYTES,
     "GEARMAN_COMPRESS_MIN_SIZE": None,  # None: never compress; an int: zlib bodies from that size
     "GEARMAN_EAGER": False,
     "GEARMAN_TIMEOUT": 30.0,  # seconds a foreground submit waits for its result

@@ -13,7 +13,8 @@ VENV=${VENV:-.venv}
 
 # postgresql: the job store's tests start throwaway clusters (tests/support/postgres.py).
 apt_packages=(gearman-job-server gearman-tools libgearman-client-perl libjson-pp-perl
-              libdata-messagepack-perl php-cli php-gearman php-msgpack postgresql)
+              libdata-messagepack-perl php-cli php-gearman php-msgpack postgresql
+              redis-server)  # redis-server: only its binary, for the peers benchmark (bench/peers)
 missing=()
 # This kind of machine ships Node.js 20 with npm; Debian's packages are only a fallback.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_packages+=(nodejs npm)
@@ -44,10 +45,10 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$BASE_PY" -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
-if ! "$PY" -c "import django_gearman, serializers, pytest_django, hypothesis, gearman, ruff, mypy" >/dev/null 2>&1 \
+if ! "$PY" -c "import django_gearman, serializers, pytest_django, hypothesis, gearman, ruff, mypy, celery, rq, dramatiq, django_tasks_db" >/dev/null 2>&1 \
    || [ pyproject.toml -nt "$VENV/.setup-stamp" ]; then
-  echo "setup: installing the Python packages into $VENV (pip install -e '.[test,dev,bench]')"
-  "$PY" -m pip install -q --disable-pip-version-check -e '.[test,dev,bench]'
+  echo "setup: installing the Python packages into $VENV (pip install -e '.[test,dev,bench,bench-peers]')"
+  "$PY" -m pip install -q --disable-pip-version-check -e '.[test,dev,bench,bench-peers]'
   touch "$VENV/.setup-stamp"
 fi
 

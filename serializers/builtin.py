@@ -2,7 +2,8 @@
 
 json and msgpack share one conversion table for values they have no native form for (see
 `to_primitive` and docs/serializers.md), so the two language-neutral formats agree on what a
-receiver gets.
+receiver gets. JSON carries what it can exactly or refuses it: no bytes, no NaN or infinities
+(orjson would write null), no integer beyond 64 bits either way (orjson would read it rounded).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from pydantic import BaseModel
 from serializers.errors import DecodeError, EncodeError, describe
 
 __all__ = [
+    "JSON_INT_MAX",
+    "JSON_INT_MIN",
     "JSON_MAX_DEPTH",
     "BytesSerializer",
     "JsonSerializer",
@@ -47,9 +50,6 @@ def _sorted_if_possible(items: set[Any] | frozenset[Any]) -> list[Any]:
         return list(items)
 
 
-_STANDARD_MODEL_DUMP = BaseModel.model_dump
-
-
 def to_primitive(value: Any, *, datetimes: bool = True) -> Any:
     """Convert one value json/msgpack cannot write natively into one they can (one level deep).
 
@@ -59,8 +59,6 @@ def to_primitive(value: Any, *, datetimes: bool = True) -> Any:
     if isinstance(value, decimal.Decimal):
         return str(value)
     if isinstance(value, BaseModel):
-        if type(value).model_dump is _STANDARD_MODEL_DUMP:  # what model_dump does, minus a call
-            return value.__pydantic_serializer__.to_python(value, mode="json")
         return value.model_dump(mode="json")
     if isinstance(value, set | frozenset):
         return _sorted_if_possible(value)

@@ -396,9 +396,10 @@ def _decode_body(serializer: Serializer, body: bytes, policy: DecodePolicy) -> A
     return value
 
 
-def _resolve_for_decode(
+def _serializer_for(
     content_type: str, policy: DecodePolicy, serializer: Serializer | None
 ) -> Serializer:
+    """The registry's serializer for the content type, or the caller's if it reads that type."""
     if serializer is None:
         return policy.registry.by_content_type(content_type)
     if serializer.content_type != content_type:
@@ -423,7 +424,8 @@ def decode(
     `serializer` overrides the registry lookup (e.g. a SchemaSerializer to validate the body);
     its content type must equal the header's.
     """
-    data = _as_bytes(data)
+    if not isinstance(data, bytes):
+        data = _as_bytes(data)
     if not isinstance(policy, DecodePolicy):
         raise TypeError(f"policy must be a DecodePolicy, got {type(policy).__qualname__}")
     if not data.startswith(MAGIC):
@@ -438,7 +440,7 @@ def decode(
     encoding = parsed.content_encoding
     if encoding is not None and encoding not in _SUPPORTED_ENCODINGS:
         raise ContentTypeNotAccepted(f"content encoding {encoding!r} is not supported")
-    chosen = _resolve_for_decode(content_type, policy, serializer)
+    chosen = _serializer_for(content_type, policy, serializer)
     body = data[body_at:]
     if signature is not None:
         key_id: str = parsed.key_id  # type: ignore[assignment]  # _split checked it
@@ -483,7 +485,7 @@ def _decode_unenveloped(
     content_type = _unenveloped_content_type(data, policy)
     if policy.require_signature:
         raise SignatureMissing("the policy requires a signed envelope; this payload has none")
-    chosen = _resolve_for_decode(content_type, policy, serializer)
+    chosen = _serializer_for(content_type, policy, serializer)
     if not chosen.safe and not policy.allow_unsigned_unsafe:
         raise SignatureMissing(f"unenveloped {content_type!r} payloads are unsafe to decode")
     if len(data) > policy.max_decoded_bytes:

@@ -194,7 +194,7 @@ class AsyncClient(ClientBase):
 
     def __init__(self, servers: str | Sequence[str], **settings: Any) -> None:
         """``settings``: connect_timeout, retries, backoff, max_backoff, down_interval,
-        default_timeout, max_packet (see ClientBase)."""
+        max_down_interval, ack_timeout, default_timeout, max_packet (see ClientBase)."""
         super().__init__(servers, **settings)
         self._connections: dict[int, _GearmanProtocol] = {}
         self._connecting: dict[int, asyncio.Lock] = {}

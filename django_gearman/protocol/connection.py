@@ -123,13 +123,9 @@ class PacketConnection:
         parser = self.parser
         packet = parser.next_packet()
         while packet is None:
-            self.receive(deadline)
+            parser.push_back(self.receive_packets(deadline))
             packet = parser.next_packet()
         return packet
-
-    def receive(self, deadline: float) -> None:
-        """One recv into the parser (``next_packet`` returns what it completed)."""
-        self.parser.push_back(self.receive_packets(deadline))
 
     def receive_packets(self, deadline: float) -> list[Frame]:
         """One recv; the packets it completed (maybe none), JobTimeout past the deadline.

@@ -127,22 +127,20 @@ class SkippedBody(NamedTuple):
     size: int
 
 
-def _check_argument(value: bytes, name: str) -> None:
-    if b"\0" in value:
-        raise ProtocolError(f"{name} must not contain a NUL byte: {value[:40]!r}")
-
-
 def encode_packet(ptype: int, args: tuple[bytes, ...] = (), magic: bytes = REQ) -> bytes:
-    """Encode one packet (one copy of the payload); arguments but the last must be NUL-free."""
+    """Encode one packet; every argument but the last (the payload) must be NUL-free.
+
+    The payload is copied once: the header is glued to the (small) first argument and the
+    arguments are joined with NULs in one pass.
+    """
     for arg in args[:-1]:
-        _check_argument(arg, PacketType(ptype).name + " argument")
-    size = sum(map(len, args)) + max(len(args) - 1, 0)
-    parts = [HEADER.pack(magic, ptype, size)]
-    for position, arg in enumerate(args):
-        if position:
-            parts.append(b"\0")
-        parts.append(arg)
-    return b"".join(parts)
+        if b"\0" in arg:
+            name = PacketType(ptype).name
+            raise ProtocolError(f"{name} argument must not contain a NUL byte: {arg[:40]!r}")
+    if not args:
+        return HEADER.pack(magic, ptype, 0)
+    size = sum(map(len, args)) + len(args) - 1
+    return b"\0".join((HEADER.pack(magic, ptype, size) + args[0], *args[1:]))
 
 
 def encode_handle_data(ptype: int, handle: bytes, data: bytes) -> bytes:

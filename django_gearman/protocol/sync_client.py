@@ -99,7 +99,7 @@ class Client(ClientBase):
         **settings: Any,
     ) -> None:
         """``settings``: connect_timeout, retries, backoff, max_backoff, down_interval,
-        default_timeout, max_packet (see ClientBase)."""
+        max_down_interval, ack_timeout, default_timeout, max_packet (see ClientBase)."""
         super().__init__(servers, **settings)
         self.max_idle_per_server = max_idle_per_server
         self._pools = [_ServerPool(address) for address in self.servers]

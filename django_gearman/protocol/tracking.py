@@ -130,8 +130,8 @@ def unique_bytes(value: str | bytes) -> bytes:
 def submit_type(priority: Priority | int, background: object) -> PacketType:
     """The SUBMIT_JOB* packet type for a priority and foreground/background."""
     try:
-        return _SUBMIT_TYPES[Priority(priority), bool(background)]
-    except (ValueError, TypeError):
+        return _SUBMIT_TYPES[priority, bool(background)]  # type: ignore[index]
+    except (KeyError, TypeError):  # TypeError: an unhashable priority
         raise ValueError(f"invalid priority {priority!r}") from None
 
 
@@ -192,15 +192,15 @@ class PendingJob:
 
     def to_result(self) -> JobResult:
         return JobResult(
-            handle=self.handle,
-            state=self.state or UNKNOWN,
-            result=self.result,
-            exception=self.exception,
-            server=self.server,
-            function=self.function,
-            unique=self.unique,
-            status=self.status,
-            error=self.error,
+            self.handle,
+            self.state or UNKNOWN,
+            self.result,
+            self.exception,
+            self.server,
+            self.function,
+            self.unique,
+            self.status,
+            self.error,
         )
 
     def _callback(self, callback: Callable[..., object] | None, *args: object) -> None:

@@ -96,7 +96,7 @@ class WorkerJob:
 Callback = Callable[[WorkerJob], bytes | str | None]
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Ability:
     callback: Callback
     timeout: int | None

@@ -16,7 +16,7 @@ import pytest
 from django_gearman.client import GearmanClient
 from django_gearman.exceptions import JobFailed, JobRefused
 from django_gearman.protocol import Client
-from serializers import DecodeError, decode, encode
+from serializers import DecodeError, EncodeError, decode, encode
 from tests.interop.peers import background_process
 from tests.interop.test_peer_workers import WORKER_LANGS, PeerWorker, start_worker
 from tests.support.gearmand import Gearmand
@@ -132,3 +132,12 @@ def test_reply_type_is_the_first_accepted_one_the_peer_writes(
     error = decode(refused.exception, job=function)
     assert error.content_type == "application/json"
     assert error.value["error"]["refused"] is True
+
+
+def test_nan_is_refused_before_anything_is_sent(client: GearmanClient) -> None:
+    """JSON has no NaN: the client refuses it at once (orjson alone would send null), naming
+    where it sits, and no server is even needed."""
+    with pytest.raises(EncodeError, match=r"args\.1: NaN and infinities"):
+        client.submit_job("interop.nowhere.add", args=[1.0, float("nan")])
+    with pytest.raises(EncodeError, match=r"kwargs\.limit: NaN and infinities"):
+        client.submit_job("interop.nowhere.add", kwargs={"limit": float("-inf")})

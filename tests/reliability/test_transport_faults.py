@@ -109,8 +109,10 @@ def test_a_hung_server_is_avoided_probed_by_one_caller_and_used_again_when_it_wa
     threads, down_interval = 8, 0.2
     with (
         TransportWorker([hung.address, healthy.address], tmp_path / "worker.log", job_seconds=0.02),
+        # The ack window (= connect_timeout) is long enough that a healthy server on a loaded
+        # 2-core machine always answers in it; only the SIGSTOPped one stays silent.
         Client(
-            [hung.address, healthy.address], connect_timeout=0.5, down_interval=down_interval
+            [hung.address, healthy.address], connect_timeout=2.0, down_interval=down_interval
         ) as client,
     ):
         warm = run_callers(client, threads, 4)  # every thread has pooled connections to both
@@ -192,7 +194,7 @@ def test_async_calls_in_flight_on_a_hung_server_end_at_the_ack_window_and_others
 
     async def scenario() -> tuple[list[BaseException | JobResult], list[str]]:
         async with AsyncClient(
-            [hung.address, healthy.address], connect_timeout=0.5, down_interval=30.0
+            [hung.address, healthy.address], connect_timeout=2.0, down_interval=30.0
         ) as client:
             for _ in range(4):  # a connection to each server is open
                 await client.submit("reverse", b"warm", timeout=15.0)

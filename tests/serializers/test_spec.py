@@ -144,3 +144,21 @@ def test_the_error_envelope_example_has_the_documented_keys() -> None:
     assert set(error) == {key for key, _ in table}
     assert {key for key, required in table if required == "yes"} == {"type", "message", "traceback"}
     assert error["refused"] is True and error["errors"][0]["loc"] == "kwargs.rush"
+
+
+def test_the_spec_states_each_rule_once_the_way_the_code_does() -> None:
+    """The rules a stranger needs and cannot guess (each was missing or contradicted the code)."""
+    checks = _section(SPEC, "## Checks on decode, in this order")
+    assert "**no `ct`**" in checks and "**`kid` without `sig`**" in checks
+    assert "a **django-gearman job**\naccepts its own serializer's type plus the types" in checks
+    assert "refuses a msgpack call with `ContentTypeNotAccepted`" in checks
+    values = _section(SPEC, "## Job values")
+    assert "`ValidationFailed` of type `call_shape`" in values
+    reply = values.split("### Reply content type", 1)[1]
+    assert "it does not run the job and answers with a\n   refused error envelope" in reply
+    assert "Error envelopes are JSON in every case" in reply
+    limits = _section(SPEC, "## Limits")
+    assert "**including the job call's own\n  wrapper**" in limits
+    types = _section(SPEC, "## Content types")
+    for needed in ("`Decimal`", "`datetime`", "`UUID`", "`bytes`", "NaN", "`1e400`"):
+        assert needed in types, needed

@@ -1,0 +1,38 @@
+"""Settings of the peers' Django project: django-gearman and django-tasks-db side by side.
+
+The SQLite file is named by the environment (``BENCH_PEERS_DATABASE``); WAL mode lets the
+client read results while ``db_worker`` writes (it favours django-tasks-db, and says so in the
+run's configuration table). Gearman servers come from ``--servers`` (workers) or are given to
+the client directly.
+"""
+
+import os
+
+SECRET_KEY = "bench-peers-only-not-secret"
+DEBUG = False
+USE_TZ = True
+INSTALLED_APPS = [
+    "django_gearman",
+    "django_tasks",
+    "django_tasks_db",
+    "bench.peers.project",
+]
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("BENCH_PEERS_DATABASE", ":memory:"),
+        "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL"},
+    }
+}
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+GEARMAN_SERVERS = ["127.0.0.1:4730"]  # always overridden: --servers, or the client's list
+GEARMAN_DEFAULT_SERIALIZER = "json"
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "loggers": {
+        "django_gearman": {"level": "WARNING"},
+        "django_tasks": {"level": "WARNING"},
+        "django_tasks_db": {"level": "WARNING"},
+    },
+}
