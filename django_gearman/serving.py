@@ -136,15 +136,17 @@ def run_child(
 
 def _mark_lost_records(servers: Sequence[str]) -> None:
     """``store.mark_lost`` at the start of a worker of stored jobs; a database that is down
-    must not keep the worker from serving (its stored jobs will report the database error)."""
+    (or not configured) must not keep the worker from serving its other jobs (the stored ones
+    will report the database error)."""
+    from django.core.exceptions import ImproperlyConfigured
     from django.db import DatabaseError
 
     from .store import mark_lost
 
     try:
         mark_lost(servers=servers)
-    except DatabaseError as exc:
-        log.warning("worker %d: could not check for lost job records: %s", os.getpid(), exc)
+    except (DatabaseError, ImproperlyConfigured) as exc:
+        log.error("worker %d: cannot check for lost job records: %s", os.getpid(), exc)
 
 
 def _watch_parent(parent_pid: int, worker: Worker, stop_watching: threading.Event) -> None:
