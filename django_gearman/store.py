@@ -19,7 +19,7 @@ import os
 import socket
 import traceback
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -354,59 +354,6 @@ def cancel(record_id: uuid.UUID) -> Cancellation | None:
     if row is None:
         return None
     return Cancellation(bool(cancelled), row["status"], row["handle"], row["server"])
-
-
-# -- the scheduler: releasing held records ------------------------------------------------------
-
-
-def due(now: datetime | None = None, limit: int = 100) -> list[JobRecord]:
-    """Held records whose time has come (deferred jobs and retries), oldest first."""
-    return list(
-        JobRecord.objects.filter(
-            status=ResultStatus.READY,
-            released_at__isnull=True,
-            run_after__lte=now or timezone.now(),
-        )
-        .only("id", "job_name", "priority", "call")
-        .order_by("run_after")[:limit]
-    )
-
-
-def claim(record_id: uuid.UUID) -> bool:
-    """Compare-and-set ``released_at``: exactly one of several schedulers gets ``True``."""
-    return bool(
-        JobRecord.objects.filter(
-            pk=record_id, status=ResultStatus.READY, released_at__isnull=True
-        ).update(released_at=timezone.now())
-    )
-
-
-def unclaim(record_id: uuid.UUID) -> None:
-    """Sending failed: hold the record again, so that the next release round retries it."""
-    JobRecord.objects.filter(pk=record_id, status=ResultStatus.READY).update(released_at=None)
-
-
-Sender = Callable[[JobRecord], tuple[str, str]]
-
-
-def release_due(send: Sender, now: datetime | None = None, limit: int = 100) -> int:
-    """Claim and send every due held record; ``send(record)`` submits ``record.call`` as a
-    background job and returns (handle, server). Returns how many were sent."""
-    sent = 0
-    for record in due(now, limit):
-        if not claim(record.id):
-            continue  # another scheduler has it
-        try:
-            handle, server = send(record)
-        except Exception as exc:
-            unclaim(record.id)
-            log.warning(
-                "job record %s: sending failed, kept for the next round: %s", record.id, exc
-            )
-            continue
-        note_sent(record.id, handle, server)
-        sent += 1
-    return sent
 
 
 # -- dead workers -------------------------------------------------------------------------------

@@ -20,12 +20,11 @@ from asgiref.sync import sync_to_async
 from django.core.management import call_command
 from django.db import connections
 from django.db.utils import load_backend
+from django.utils import timezone
 
-from django_gearman import store
-from django_gearman.conf import get_settings
-from django_gearman.models import JobRecord
 from django_gearman.protocol import Client
 from django_gearman.results import StoredResult
+from django_gearman.scheduler import Scheduler
 from tests.django.support import ROOT, WorkerProcess
 
 SETTINGS = "tests.lifecycle.store_settings"
@@ -144,24 +143,14 @@ def run_times(path: Path) -> list[float]:
 
 
 def release_until_finished(result: StoredResult[Any], address: str, timeout: float = 60.0) -> None:
-    """Do the scheduler's work in this process (hand due retries to gearmand with
-    ``store.release_due``) until ``result`` finished; fail after ``timeout`` seconds."""
+    """Do the scheduler's work in this process (a ``Scheduler`` hands due retries to gearmand)
+    until ``result`` finished; fail after ``timeout`` seconds."""
     transport = Client([address])
-
-    def send(record: JobRecord) -> tuple[str, str]:
-        sent = transport.submit(
-            get_settings().wire_name(record.job_name),
-            bytes(record.call),
-            unique=record.id.hex,
-            background=True,
-            timeout=10.0,
-        )
-        return (sent.handle or b"").decode("ascii"), sent.server
-
+    scheduler = Scheduler(transport, sweep_every=None)
     deadline = time.monotonic() + timeout
     try:
         while True:
-            store.release_due(send)
+            scheduler.release_due(timezone.now())
             result.refresh()
             if result.is_finished:
                 return
