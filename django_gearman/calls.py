@@ -170,7 +170,7 @@ class JobSpec:
         ``fields`` are extra header fields (the ``id`` of a stored job)."""
         body: dict[str, Any] = {"args": args, "kwargs": kwargs}
         if self.schema is not None:
-            call = self.schema.call.validate(body)
+            call = self.schema.call.validate_call(Call(tuple(args), kwargs))
             # json and msgpack take the arguments as they are (models dumped in one pass);
             # any other serializer gets the plain `Call.to_wire` form, as the receiver reads it.
             body = self.schema.call.to_wire(call) if self._plain_request else call.to_wire()
@@ -474,6 +474,8 @@ def log_job(
     Success at INFO; a refused call at WARNING with the reason (the message the caller got);
     a job that raised (or crashed its worker) at ERROR with the exception and its traceback.
     """
+    if failure is None and not log.isEnabledFor(logging.INFO):  # nothing to build, then
+        return
     level, outcome, exc_info, reason = logging.INFO, "ok", None, ""
     if isinstance(failure, JobError):
         cause = failure.__cause__ or failure

@@ -10,9 +10,7 @@ attributes, and also a ``GearmanJobError``. Existing ``except`` clauses keep wor
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Iterator
 from typing import Any, cast
 
 from serializers import SerializerError
@@ -76,16 +74,30 @@ def as_job_error(exc: Exception) -> Exception:
     return twin.with_traceback(exc.__traceback__)
 
 
-@contextlib.contextmanager
-def job_errors() -> Iterator[None]:
-    """Re-raise errors of the payload and transport layers as ``GearmanJobError`` twins."""
-    try:
-        yield
-    except (SerializerError, GearmanError) as exc:
-        twin = as_job_error(exc)
-        if twin is exc:
-            raise
-        raise twin from exc.__cause__
+class _JobErrors:
+    """The context manager behind ``job_errors`` (a class: it wraps every submit twice)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if isinstance(exc, SerializerError | GearmanError):
+            twin = as_job_error(exc)
+            if twin is not exc:
+                raise twin from exc.__cause__
+
+
+_JOB_ERRORS = _JobErrors()
+
+
+def job_errors() -> _JobErrors:
+    """``with job_errors():`` re-raises errors of the payload and transport layers as their
+    ``GearmanJobError`` twins."""
+    return _JOB_ERRORS
 
 
 class ConfigurationError(GearmanJobError, ValueError):

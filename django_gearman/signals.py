@@ -33,7 +33,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import close_old_connections, connections
-from django.dispatch import Signal
+from django.db.backends.signals import connection_created
+from django.dispatch import Signal, receiver
 
 from .exceptions import JobSkipped
 from .retries import NO_RETRIES, RetryPolicy
@@ -46,6 +47,23 @@ job_finished = Signal()
 
 SUCCESSFUL = "SUCCESSFUL"
 FAILED = "FAILED"
+
+# Whether this process ever opened a database connection: until it has, closing old
+# connections has nothing to close, and a worker of jobs that never touch the database pays
+# nothing for the hygiene (``close_old_connections`` costs a few microseconds per call).
+_opened_a_connection = False
+
+
+@receiver(connection_created, dispatch_uid="django_gearman.signals.connection_opened")
+def _connection_opened(**kwargs: Any) -> None:
+    global _opened_a_connection
+    _opened_a_connection = True
+
+
+def _close_old_connections() -> None:
+    """Django's ``close_old_connections``, skipped while no connection was ever opened."""
+    if _opened_a_connection:
+        close_old_connections()
 
 
 class JobAttempt:
@@ -68,7 +86,7 @@ class JobAttempt:
 
     def started(self, handle: str, fields: Mapping[str, str]) -> BaseException | None:
         if self.hygiene:
-            close_old_connections()
+            _close_old_connections()
         self.handle = handle
         raw_id = fields.get("id")
         if raw_id is not None:
@@ -134,7 +152,7 @@ class JobAttempt:
                 error=error,
             )
         if self.hygiene:
-            close_old_connections()
+            _close_old_connections()
 
     def cancel_requested(self) -> bool:
         if self.record_id is None:

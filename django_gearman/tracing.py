@@ -81,8 +81,11 @@ def creating(
     with its trace context added (``fields`` unchanged when there is no OpenTelemetry SDK)."""
     api = _otel()
     if api is None or not api.recording():
-        return contextlib.nullcontext(fields)
+        return _UNTRACED if fields is None else contextlib.nullcontext(fields)
     return _create_span(api, function, fields)
+
+
+_UNTRACED: contextlib.nullcontext[None] = contextlib.nullcontext()  # reusable: it holds nothing
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import operator
 import threading
 import types
 import typing
@@ -138,11 +139,13 @@ class Call:
             if isinstance(self.args, str | bytes) or not isinstance(self.args, Sequence):
                 raise _shape_error("args", f"args must be a sequence, got {describe(self.args)}")
             object.__setattr__(self, "args", tuple(self.args))
-        if not isinstance(self.kwargs, Mapping):
-            raise _shape_error("kwargs", f"kwargs must be an object, got {describe(self.kwargs)}")
-        for key in self.kwargs:
-            if not isinstance(key, str):
-                raise _shape_error("kwargs", f"keyword names must be str, got {describe(key)}")
+        kwargs = self.kwargs
+        # a dict is checked without the (slower) abstract-class test: every call builds two Calls
+        if type(kwargs) is not dict and not isinstance(kwargs, Mapping):
+            raise _shape_error("kwargs", f"kwargs must be an object, got {describe(kwargs)}")
+        if kwargs and not all(isinstance(key, str) for key in kwargs):
+            bad = next(key for key in kwargs if not isinstance(key, str))
+            raise _shape_error("kwargs", f"keyword names must be str, got {describe(bad)}")
 
     @classmethod
     def from_wire(cls, value: Any) -> Call:
@@ -150,7 +153,8 @@ class Call:
         Call (whose constructor checks kwargs)."""
         if isinstance(value, Call):
             return value
-        if not isinstance(value, Mapping):
+        # exact types first: the abstract-class tests are slow, and every call is a plain dict
+        if type(value) is not dict and not isinstance(value, Mapping):
             raise _shape_error(
                 "", f'a job call is {{"args": [...], "kwargs": {{...}}}}, got {describe(value)}'
             )
@@ -161,7 +165,7 @@ class Call:
                 f"got {sorted(map(str, value))[:10]}",
             )
         args = value["args"]
-        if not isinstance(args, list | tuple):
+        if type(args) is not list and not isinstance(args, list | tuple):
             raise _shape_error("args", f"args must be a list, got {describe(args)}")
         return cls(tuple(args), value["kwargs"])
 
@@ -356,6 +360,12 @@ class CallSchema:
             return call
         if len(out_args) != len(args):  # defaults of positional-only parameters were appended
             out_args = out_args[: len(args)]
+        if (
+            len(out_args) == len(args)
+            and all(map(operator.is_, out_args, args))
+            and all(out_kwargs[key] is value for key, value in kwargs.items())
+        ):
+            return call  # nothing was coerced: the caller's call is the validated one
         # The validator returns the parameters first, in signature order, plus their defaults.
         return Call(out_args, {key: out_kwargs[key] for key in kwargs} if kwargs else {})
 

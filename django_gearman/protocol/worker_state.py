@@ -15,7 +15,7 @@ States of one connection::
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .packets import GRAB_JOB_UNIQ, PRE_SLEEP, Frame, PacketType, SkippedBody, encode_packet
 from .transport_errors import ProtocolError
@@ -30,9 +30,10 @@ class LinkState(enum.Enum):
     STOPPED = "stopped"  # no more grabs: a job assigned now is not started
 
 
-@dataclass(frozen=True, slots=True)
-class JobAssigned:
-    """The server handed over a job: run it, then call ``WorkerSession.job_finished``."""
+class JobAssigned(NamedTuple):
+    """The server handed over a job: run it, then call ``WorkerSession.job_finished``.
+
+    The events are named tuples: immutable, and cheap to build (one per job)."""
 
     handle: bytes
     function: bytes
@@ -40,8 +41,7 @@ class JobAssigned:
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class OversizedJobRefused:
+class OversizedJobRefused(NamedTuple):
     """A job whose packet exceeded the limit: its body was skipped unread and WORK_FAIL sent,
     so it leaves the queue instead of being handed out again forever."""
 
@@ -50,8 +50,7 @@ class OversizedJobRefused:
     size: int
 
 
-@dataclass(frozen=True, slots=True)
-class ServerReportedError:
+class ServerReportedError(NamedTuple):
     """The server sent ERROR (e.g. JOB_NOT_FOUND for a result sent after a timeout re-queue)."""
 
     code: bytes
