@@ -106,6 +106,19 @@ def test_call_schema_coerces_json_values_back() -> None:
     assert place(*call.args, **call.kwargs) == 2
 
 
+def test_a_call_that_needs_no_coercion_is_returned_as_it_is() -> None:
+    def label(name: str, count: int = 1, *, loud: bool = False) -> str:
+        return name * count
+
+    schema = CallSchema.from_function(label)
+    exact = Call(("a", 2), {"loud": True})
+    assert schema.validate_call(exact) is exact
+    coerced = schema.validate_call(Call(("a", "2"), {"loud": "yes"}))
+    assert coerced is not exact and coerced == Call(("a", 2), {"loud": True})
+    only_keyword_changed = Call(("a", 2), {"loud": "true"})
+    assert schema.validate_call(only_keyword_changed).kwargs == {"loud": True}
+
+
 def test_call_schema_error_locations() -> None:
     schema = CallSchema.from_function(place)
     bad_order = {**ORDER_WIRE, "items": [{"sku": "a", "price": "1"}, {"sku": "b", "price": "x"}]}
