@@ -15,12 +15,16 @@ from datetime import timedelta
 from types import FrameType
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
 from django_gearman.management.commands._options import add_servers_option, servers_or_error
-from django_gearman.management.commands.gearman_worker import _log_to_stderr, positive_int
+from django_gearman.management.commands.gearman_worker import (
+    GearmanChecksOnly,
+    _log_to_stderr,
+    positive_int,
+)
 from django_gearman.protocol import Backoff
 
 log = logging.getLogger("django_gearman.scheduler")
@@ -46,7 +50,7 @@ def _seconds(value: float | None) -> timedelta | None:
     return None if value is None else timedelta(seconds=value)
 
 
-class Command(BaseCommand):
+class Command(GearmanChecksOnly):
     help = (
         "Hand deferred and retried jobs to gearmand when they fall due, and start the runs of "
         "periodic jobs (several schedulers may run at once). SIGTERM/SIGINT stop after the tick."
