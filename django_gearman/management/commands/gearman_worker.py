@@ -71,10 +71,9 @@ class Command(GearmanChecksOnly):
 
     def handle(self, *args: Any, **options: Any) -> None:
         _log_to_stderr(options["log_level"])
-        from serializers import SerializerError
-
         from django_gearman.declaration import registry
         from django_gearman.supervisor import Supervisor
+        from serializers import SerializerError
 
         servers = servers_or_error(options["servers"])
         jobs = registry.for_queues(options["queues"])
