@@ -4,6 +4,7 @@ Run one or more (they agree through the database, see ``django_gearman.scheduler
 ticks at least every ``--interval`` seconds, sooner when the next known due time is nearer. A
 first SIGTERM or SIGINT finishes the current tick and exits 0; a second one exits at once (a
 claim left half-done is released again by the next scheduler after ``--claim-timeout``).
+Before the loop it runs only django-gearman's system checks (``GearmanChecksOnly``).
 """
 
 from __future__ import annotations

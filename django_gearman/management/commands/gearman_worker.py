@@ -1,4 +1,8 @@
-"""``manage.py gearman_worker -w N -q QUEUE``: serve the registered jobs."""
+"""``manage.py gearman_worker -w N -q QUEUE``: serve the registered jobs.
+
+Before serving it runs only django-gearman's system checks (``GearmanChecksOnly``, which
+``gearman_scheduler`` shares).
+"""
 
 from __future__ import annotations
 
