@@ -1,17 +1,22 @@
 """Django system checks: problems in GEARMAN_* settings and job declarations, found at startup.
 
 ``check_settings`` and ``check_jobs`` are plain functions returning ``CheckMessage`` lists so that
-tests can call them directly; the registered ``gearman_check`` runs both.
+tests can call them directly; the registered ``gearman_check`` runs both, under the tag ``TAG``.
+The worker commands run only the checks of that tag (see ``worker_checks``).
+
+``AppConfig.ready`` imports this module in every Django process (web, ``migrate``, ``shell``), so
+it imports the call codec (``calls``, which builds pydantic schemas) only inside the check that
+needs it: a process that never runs the checks never pays for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.core import checks
 
-from .calls import schema_for
 from .conf import GearmanSettings, read_settings
 from .declaration import GearmanJob, JobRegistry, registry
 
@@ -119,6 +124,8 @@ def check_jobs(
 
 
 def _schema_errors(job: GearmanJob[Any, Any]) -> list[checks.CheckMessage]:
+    from .calls import schema_for  # here, not at the top: see the module docstring
+
     try:
         schema_for(job.func)
     except Exception as exc:
@@ -137,3 +144,40 @@ def gearman_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
     """Entry point for ``manage.py check``."""
     current = read_settings()
     return check_settings(current) + check_jobs(registry, current)
+
+
+def task_backends_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The checks of every ``GearmanBackend`` in ``TASKS`` (``GearmanBackend.check``).
+
+    Django (and the django-tasks backport) run the task backends' checks in one untagged check,
+    so a run restricted to ``TAG`` would skip them; ``worker_checks`` adds this one for its run.
+    """
+    from django.conf import settings
+
+    if not getattr(settings, "TASKS", None):
+        return []
+    from .tasks.backend import GearmanBackend
+    from .tasks.compat import task_backends
+
+    return [
+        message
+        for backend in task_backends.all()
+        if isinstance(backend, GearmanBackend)
+        for message in backend.check()
+    ]
+
+
+@contextlib.contextmanager
+def worker_checks() -> Iterator[None]:
+    """While open, a check run restricted to ``TAG`` also runs ``task_backends_check``.
+
+    For the worker commands, which run only ``TAG`` (model and URL checks would import every
+    model, view and URLconf of the project for a process that serves none). The check is not
+    registered for good: in a full run (``manage.py check``) Django's own task check already
+    reports the same problems, and they would be listed twice.
+    """
+    checks.register(task_backends_check, TAG)
+    try:
+        yield
+    finally:
+        checks.registry.registry.registered_checks.discard(task_backends_check)

@@ -5,6 +5,13 @@ on restarts per minute overall, so a job that kills its worker cannot fork-bomb 
 replaces one that exited after ``--max-jobs``. Signals: the first SIGTERM/SIGINT asks every child
 to finish its current job and exit; a second one kills them at once. What a child does is in
 ``serving``.
+
+The parent builds every served job's spec (``calls.job_spec``: serializers, policies and pydantic
+schemas) before the first fork, so every child, and every restart after a crash or
+``--max-jobs``, starts with them already built, shared copy-on-write, and a job whose spec cannot
+be built stops the command at once instead of crashing every child it starts. A child whose
+settings change (``override_settings`` in a test) still drops and rebuilds its specs
+(``calls.on_settings_reset``).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+from .calls import job_spec
 from .declaration import GearmanJob
 from .protocol import Backoff
 from .serving import STOP_GRACE_SECONDS, run_child
@@ -68,6 +76,8 @@ class Supervisor:
             raise ValueError("the number of worker processes must be at least 1")
         from django.db import connections
 
+        for job in self.jobs:
+            job_spec(job)  # built once, here, for every child (see the module docstring)
         connections.close_all()  # never share a database socket with the children
         gc.freeze()  # children share the loaded modules copy-on-write; gc never scans them
         wake_read, wake_write = os.pipe()

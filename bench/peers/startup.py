@@ -41,7 +41,7 @@ except ImportError:
     from django_gearman.worker import build_worker
 from django_gearman import registry
 mark("import the command and the worker runtime")
-command.check()
+command.check(**command.get_check_kwargs({{}}))  # the checks BaseCommand.execute runs
 mark("system checks (BaseCommand.execute runs them)")
 jobs = registry.for_queues([])
 worker = build_worker(jobs, [{address!r}])

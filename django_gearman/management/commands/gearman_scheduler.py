@@ -4,6 +4,7 @@ Run one or more (they agree through the database, see ``django_gearman.scheduler
 ticks at least every ``--interval`` seconds, sooner when the next known due time is nearer. A
 first SIGTERM or SIGINT finishes the current tick and exits 0; a second one exits at once (a
 claim left half-done is released again by the next scheduler after ``--claim-timeout``).
+Before the loop it runs only django-gearman's system checks (``GearmanChecksOnly``).
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ from datetime import timedelta
 from types import FrameType
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
 from django_gearman.management.commands._options import add_servers_option, servers_or_error
-from django_gearman.management.commands.gearman_worker import _log_to_stderr, positive_int
+from django_gearman.management.commands.gearman_worker import (
+    GearmanChecksOnly,
+    _log_to_stderr,
+    positive_int,
+)
 from django_gearman.protocol import Backoff
 
 log = logging.getLogger("django_gearman.scheduler")
@@ -46,7 +51,7 @@ def _seconds(value: float | None) -> timedelta | None:
     return None if value is None else timedelta(seconds=value)
 
 
-class Command(BaseCommand):
+class Command(GearmanChecksOnly):
     help = (
         "Hand deferred and retried jobs to gearmand when they fall due, and start the runs of "
         "periodic jobs (several schedulers may run at once). SIGTERM/SIGINT stop after the tick."

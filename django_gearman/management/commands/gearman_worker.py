@@ -1,4 +1,8 @@
-"""``manage.py gearman_worker -w N -q QUEUE``: serve the registered jobs."""
+"""``manage.py gearman_worker -w N -q QUEUE``: serve the registered jobs.
+
+Before serving it runs only django-gearman's system checks (``GearmanChecksOnly``, which
+``gearman_scheduler`` shares).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from django_gearman.checks import TAG, worker_checks
 from django_gearman.management.commands._options import (
     add_queue_option,
     add_servers_option,
@@ -22,7 +27,24 @@ def positive_int(text: str) -> int:
     return value
 
 
-class Command(BaseCommand):
+class GearmanChecksOnly(BaseCommand):
+    """A long-running command that checks, before ``handle``, only what it depends on.
+
+    Django's default (``"__all__"``) would run every app's model checks and the URL checks,
+    which import ``ROOT_URLCONF`` and with it every view of the project, in a process that serves
+    no URL; ``manage.py check`` (and ``--deploy``) still run them. What is run: every check
+    tagged ``gearman`` and the Gearman task backends' checks, with Django's own output (errors
+    stop the command, warnings are printed) and its ``--skip-checks``.
+    """
+
+    requires_system_checks = [TAG]
+
+    def check(self, *args: Any, **kwargs: Any) -> None:
+        with worker_checks():
+            super().check(*args, **kwargs)
+
+
+class Command(GearmanChecksOnly):
     help = (
         "Start Gearman workers for the jobs of the installed apps: a supervising process and "
         "-w worker processes, restarted if they crash. SIGTERM/SIGINT finish the current jobs."
@@ -55,6 +77,7 @@ class Command(BaseCommand):
         _log_to_stderr(options["log_level"])
         from django_gearman.declaration import registry
         from django_gearman.supervisor import Supervisor
+        from serializers import SerializerError
 
         servers = servers_or_error(options["servers"])
         jobs = registry.for_queues(options["queues"])
@@ -66,7 +89,10 @@ class Command(BaseCommand):
             f"Serving {len(jobs)} job(s) with {options['workers']} worker(s): {names}"
         )
         self.stdout.flush()
-        status = Supervisor(jobs, options["workers"], options["max_jobs"], servers).run()
+        try:
+            status = Supervisor(jobs, options["workers"], options["max_jobs"], servers).run()
+        except SerializerError as exc:  # a job's spec, built before the first fork
+            raise CommandError(f"cannot serve the jobs: {exc}") from exc
         if status:
             sys.exit(status)
 
