@@ -187,11 +187,15 @@ class StoredResult(Generic[T]):
 
 
 def wait_pauses(timeout: float) -> Iterator[float]:
-    """Sleeps of a bounded wait: growing by half from 1 ms to 50 ms, ending at the deadline
-    (``ValueError`` for a timeout that is not a non-negative number)."""
+    """Sleeps of a bounded wait: growing by half from 1 ms to 50 ms, ending at the deadline.
+    ``ValueError`` at once (before anything is read) for a timeout that is not a non-negative
+    number of seconds."""
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0:
         raise ValueError(f"timeout must be a non-negative number of seconds, not {timeout!r}")
-    deadline = time.monotonic() + timeout
+    return _pauses_until(time.monotonic() + timeout)
+
+
+def _pauses_until(deadline: float) -> Iterator[float]:
     interval = WAIT_FIRST_INTERVAL
     while (left := deadline - time.monotonic()) > 0:
         yield min(interval, left)
