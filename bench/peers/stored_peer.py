@@ -107,15 +107,15 @@ STORED_CONFIGURATION = (
 )
 STORED_HANDICAPS = (
     "every job is a record inserted by the client, marked RUNNING and then SUCCESSFUL by the "
-    "worker (3 commits; a dispatch also notes the Gearman handle: 4); the worker closes its "
-    "database connection after every job (Django's `CONN_MAX_AGE = 0`, as `db_worker` does)"
+    "worker (3 commits; a dispatch also notes the Gearman handle: 4), each through the ORM"
 )
 
 STORED_SQLITE = Peer(
     key="ours-results-sqlite",  # the key bench.peers.targets names (STORED_SQLITE)
     label="ours: results stored in SQLite (gearman_worker)",
     configuration=STORED_CONFIGURATION.format(queue=SQLITE_QUEUE)
-    + "; records in the django-tasks-db peer's SQLite file (WAL, the same settings)",
+    + "; records in the django-tasks-db peer's SQLite file (WAL, persistent connections: "
+    "the same settings)",
     favours="the job is pushed to a sleeping worker and its value pushed back (no polling); "
     "WAL lets the client's reads overlap the worker's writes",
     handicaps=STORED_HANDICAPS + "; SQLite serialises writers, with an fsync per commit",
@@ -132,8 +132,8 @@ STORED_POSTGRES = Peer(
     + "; records in a private PostgreSQL server on loopback, started and removed by the run",
     favours="the server runs with `fsync=off`, `synchronous_commit=off` (a throwaway cluster): "
     "no disk wait per commit; row locks, so writers do not wait for each other",
-    handicaps=STORED_HANDICAPS + "; every query is a round trip over TCP to the server, and "
-    "every job a new connection (authentication, session start)",
+    handicaps=STORED_HANDICAPS + "; every query is a round trip over TCP to the server "
+    "(persistent connections, `CONN_MAX_AGE = None`)",
     workers=_workers(POSTGRES_QUEUE, "results"),
     client=_client("stored_echo_postgres", "results"),
     family="ours-results-postgres",
