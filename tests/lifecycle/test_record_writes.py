@@ -45,7 +45,7 @@ def test_an_insert_writes_every_column_as_the_orm_reads_it(store_database: Store
     assert row.enqueued_at == made.enqueued_at and row.started_at is None
     assert row.attempt_errors == [] and row.cancel_requested is False
     assert (row.worker, row.handle, row.server, row.error_type) == ("", "", "", "")
-    assert row.backend == "tasks" and row.retry_of_id == earlier.id
+    assert row.backend == "tasks" and row.retry_of is not None and row.retry_of.id == earlier.id
 
 
 def test_start_finish_and_handle_are_compare_and_set(store_database: StoreDatabase) -> None:
@@ -62,6 +62,7 @@ def test_start_finish_and_handle_are_compare_and_set(store_database: StoreDataba
     assert store.finish_successful(record_id, "host:1", b"\x00result") is True
     row = JobRecord.objects.get(pk=record_id)
     assert row.status == "SUCCESSFUL" and bytes(row.result or b"") == b"\x00result"
-    assert row.finished_at is not None and row.finished_at >= row.started_at
+    assert row.started_at is not None and row.finished_at is not None
+    assert row.finished_at >= row.started_at
     assert store.start(record_id, "H:host:7", "host:1") is store.Start.SKIP  # finished
     assert JobRecord.objects.get(pk=record_id).attempts == 1
