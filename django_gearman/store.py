@@ -1,8 +1,8 @@
 """Every read and write of a ``JobRecord``, each one a single (usually conditional) query.
 
-The writes every stored job makes (insert, handle, start, finish) are plain SQL statements
-built once (``record_writes``): the ORM's per-call query building cost up to five times the
-statement.
+The writes every stored job makes (insert, handle, start, finish) and the read of a record by
+id are plain SQL statements built once (``record_sql``): the ORM's per-call query building
+cost up to five times the statement.
 
 Per stored job: one INSERT when the client enqueues it (before anything is sent), one UPDATE
 with the handle once gearmand accepted a background job (``cancel`` needs it), one conditional
@@ -33,7 +33,7 @@ from django.db import router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import record_writes
+from . import record_sql
 from .models import JobRecord, ResultStatus
 from .protocol import AdminClient, GearmanError
 from .retries import RetryPolicy
@@ -149,14 +149,14 @@ def insert(
         backend=backend,
         retry_of_id=retry_of,
     )
-    record_writes.insert(database_alias(), record)
+    record_sql.insert(database_alias(), record)
     return record
 
 
 def note_sent(record_id: uuid.UUID, handle: str, server: str) -> None:
     """Gearman accepted the job: keep its handle and server (``cancel`` removes it there)."""
     alias = database_alias()
-    record_writes.note_sent(alias).run(alias, (handle, server, record_id))
+    record_sql.note_sent(alias).run(alias, (handle, server, record_id))
 
 
 def note_not_sent(record_id: uuid.UUID, exc: BaseException) -> None:
@@ -191,7 +191,7 @@ def start(record_id: uuid.UUID, handle: str, worker: str) -> Start:
     now = timezone.now()
     alias = database_alias()
     values = (ResultStatus.RUNNING.value, now, worker, handle, record_id, ResultStatus.READY.value)
-    started = record_writes.start(alias).run(alias, values)
+    started = record_sql.start(alias).run(alias, values)
     if started:
         return Start.RUN
     return _take_over(record_id, handle, worker, now)
@@ -293,7 +293,7 @@ def finish_successful(record_id: uuid.UUID, worker: str, result: bytes) -> bool:
         ResultStatus.FAILED.value,
         WORKER_LOST,
     )
-    return bool(record_writes.finish_successful(alias).run(alias, values))
+    return bool(record_sql.finish_successful(alias).run(alias, values))
 
 
 def finish_failed(
@@ -489,7 +489,7 @@ def _mark_lost(records: Any, message: str, now: datetime) -> int:
 
 
 def fetch(record_id: uuid.UUID) -> JobRecord | None:
-    return JobRecord.objects.filter(pk=record_id).first()
+    return record_sql.fetch(database_alias(), record_id)
 
 
 async def afetch(record_id: uuid.UUID) -> JobRecord | None:

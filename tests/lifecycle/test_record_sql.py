@@ -1,4 +1,4 @@
-"""The store's plain-SQL writes (``django_gearman.record_writes``) leave the row the ORM would,
+"""The store's plain-SQL writes (``django_gearman.record_sql``) leave the row the ORM would,
 on SQLite and on PostgreSQL: every column of an insert, the compare-and-set of start and finish
 (0 rows when the condition does not hold), and the handle; each through Django's cursor, so
 query logging sees it."""
@@ -66,3 +66,32 @@ def test_start_finish_and_handle_are_compare_and_set(store_database: StoreDataba
     assert row.finished_at >= row.started_at
     assert store.start(record_id, "H:host:7", "host:1") is store.Start.SKIP  # finished
     assert JobRecord.objects.get(pk=record_id).attempts == 1
+
+
+def test_a_read_by_id_gives_what_the_orm_gives(store_database: StoreDatabase) -> None:
+    from django_gearman import record_sql
+
+    earlier = store.insert(uuid.uuid4(), job_name="earlier", call=b"x")
+    record_id = uuid.uuid4()
+    store.insert(
+        record_id, job_name="tests.job", call=b"\x00c", task_priority=7, retry_of=earlier.id
+    )
+    JobRecord.objects.filter(pk=record_id).update(
+        status="FAILED",
+        started_at=timezone.now(),
+        result=b"\xffr",
+        attempt_errors=[{"type": "builtins.ValueError", "message": "no", "worker": "h:1"}],
+        cancel_requested=True,
+    )
+    with CaptureQueriesContext(connections[store.database_alias()]) as queries:
+        found = store.fetch(record_id)
+    assert len(queries.captured_queries) == 1
+    expected = JobRecord.objects.get(pk=record_id)
+    assert found is not None and found._state.db == store.database_alias()
+    for field in JobRecord._meta.concrete_fields:
+        mine, theirs = getattr(found, field.attname), getattr(expected, field.attname)
+        if isinstance(theirs, memoryview):
+            mine, theirs = bytes(mine), bytes(theirs)
+        assert mine == theirs and type(mine) is type(theirs), field.name
+    assert store.fetch(uuid.uuid4()) is None
+    assert record_sql.fetch(store.database_alias(), record_id.hex) is not None  # hex ids too
