@@ -54,8 +54,9 @@ all alike); "ours / this" is the median of the per-round ratios. gearmand (`--th
 `redis-server` are private processes on free loopback ports, started and stopped by the run.
 Each peer's configuration, and what favours or costs it, is in the first table. Targets are
 informational and never fail the run. Where our start-up time goes: [FINDINGS.md](FINDINGS.md).
-Rows for results stored in SQLite or PostgreSQL and for our django.tasks backend are added to
-`bench/peers/peers.py` (`PEERS`) by the work that builds them.
+Results stored in SQLite (the file django-tasks-db uses, same settings) and in a private
+PostgreSQL server, and our django.tasks backend, are rows of their own. `--peers KEY` measures
+only some rows; `python -m bench.peers.costs KEY` profiles one alone (FINDINGS.md, section 3).
 """
 
 
