@@ -33,8 +33,11 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 log = logging.getLogger("django_gearman.results")
 
-WAIT_FIRST_INTERVAL = 0.05  # seconds between the first reads while waiting
-WAIT_MAX_INTERVAL = 1.0  # the interval grows by half each time, up to this
+# A wait reads the record after 1 ms, then at intervals growing by half up to 50 ms: a job of a
+# millisecond is seen within about a millisecond of its end, and a long wait costs at most 20
+# primary-key reads a second (about 10 in its first 0.1 s).
+WAIT_FIRST_INTERVAL = 0.001  # seconds before the first read again
+WAIT_MAX_INTERVAL = 0.05  # the interval grows by half each time, up to this
 FINISHED = frozenset({"SUCCESSFUL", "FAILED", "CANCELLED"})
 
 
@@ -152,8 +155,9 @@ class StoredResult(Generic[T]):
 
     def wait(self, timeout: float) -> StoredResult[T]:
         """Refresh until the job finished; ``ResultTimeout`` after ``timeout`` seconds. Reads
-        at growing intervals (50 ms up to 1 s), so a long wait costs few queries."""
-        pauses = _pauses(timeout)
+        at growing intervals (1 ms up to 50 ms): a short job is seen at once, a long wait
+        reads at most 20 times a second."""
+        pauses = wait_pauses(timeout)
         while True:
             self.refresh()
             if self.is_finished:
@@ -162,7 +166,7 @@ class StoredResult(Generic[T]):
 
     async def await_finished(self, timeout: float) -> StoredResult[T]:
         """``wait`` for asyncio code."""
-        pauses = _pauses(timeout)
+        pauses = wait_pauses(timeout)
         while True:
             await self.arefresh()
             if self.is_finished:
@@ -182,11 +186,16 @@ class StoredResult(Generic[T]):
             object.__setattr__(self, item.name, getattr(other, item.name))
 
 
-def _pauses(timeout: float) -> Iterator[float]:
-    """Sleeps of a bounded wait: growing by half from 50 ms to 1 s, ending at the deadline."""
+def wait_pauses(timeout: float) -> Iterator[float]:
+    """Sleeps of a bounded wait: growing by half from 1 ms to 50 ms, ending at the deadline.
+    ``ValueError`` at once (before anything is read) for a timeout that is not a non-negative
+    number of seconds."""
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0:
         raise ValueError(f"timeout must be a non-negative number of seconds, not {timeout!r}")
-    deadline = time.monotonic() + timeout
+    return _pauses_until(time.monotonic() + timeout)
+
+
+def _pauses_until(deadline: float) -> Iterator[float]:
     interval = WAIT_FIRST_INTERVAL
     while (left := deadline - time.monotonic()) > 0:
         yield min(interval, left)

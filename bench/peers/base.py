@@ -95,6 +95,7 @@ class Peer:
     # After its workers were frozen: True if they hold nothing others wait for (a frozen
     # db_worker may sit inside its exclusive SQLite transaction); False thaws and freezes again.
     released: Callable[[PeerEnvironment], bool] | None = None
+    needs_postgres: bool = False  # the run starts its private PostgreSQL server for this peer
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 

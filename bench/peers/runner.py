@@ -54,8 +54,9 @@ all alike); "ours / this" is the median of the per-round ratios. gearmand (`--th
 `redis-server` are private processes on free loopback ports, started and stopped by the run.
 Each peer's configuration, and what favours or costs it, is in the first table. Targets are
 informational and never fail the run. Where our start-up time goes: [FINDINGS.md](FINDINGS.md).
-Rows for results stored in SQLite or PostgreSQL and for our django.tasks backend are added to
-`bench/peers/peers.py` (`PEERS`) by the work that builds them.
+Results stored in SQLite (the file django-tasks-db uses, same settings) and in a private
+PostgreSQL server, and our django.tasks backend, are rows of their own. `--peers KEY` measures
+only some rows; `python -m bench.peers.costs KEY` profiles one alone (FINDINGS.md, section 3).
 """
 
 
@@ -129,6 +130,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--smoke", action="store_true", help="a short run for the tests")
     sections_help = "run only this section (repeatable)"
     parser.add_argument("--only", action="append", choices=list(SECTIONS), help=sections_help)
+    peers_help = "measure only this peer (repeatable; its key, as in the configuration table)"
+    keys = [peer.key for peer in PEERS]
+    parser.add_argument("--peers", action="append", choices=keys, metavar="KEY", help=peers_help)
     out_help = f"output folder (default {DEFAULT_OUT}; with --smoke {SMOKE_OUT})"
     parser.add_argument("--out", type=Path, help=out_help)
     return parser
@@ -142,11 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     if (problem := _unwritable(out)) is not None:
         parser.error(f"cannot write the results to {out}: {problem}")
     report = Report()
-    peers = list(PEERS)
+    peers = [peer for peer in PEERS if not args.peers or peer.key in args.peers]
     load_at_start = machine.load_average()
     print(header(profile, None, load_at_start), flush=True)
     started = time.monotonic()
-    with shared_servers() as shared:
+    with shared_servers(postgres=any(peer.needs_postgres for peer in peers)) as shared:
         for name in args.only or list(SECTIONS):
             section_start = time.monotonic()
             try:

@@ -91,7 +91,8 @@ TASKS_DB = Peer(
     key="tasks-db",
     label="django-tasks-db (db_worker)",
     configuration=f"`manage.py db_worker --interval {WORKER_INTERVAL} --no-startup-delay` (N "
-    "processes), django-tasks 0.12 backport on Django 5.2, SQLite file in WAL mode",
+    "processes), django-tasks 0.12 backport on Django 5.2, SQLite file in WAL mode, persistent "
+    "connections (`CONN_MAX_AGE = None`)",
     favours=f"polls every {WORKER_INTERVAL * 1000:.0f} ms when idle (default 1 s); the client "
     f"re-reads the result every {CLIENT_POLL * 1000:.0f} ms; WAL lets readers and the worker "
     "overlap",

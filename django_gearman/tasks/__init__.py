@@ -15,14 +15,17 @@ if TYPE_CHECKING:
     from .backend import GearmanBackend
     from .naming import function_name
     from .priority import gearman_priority
+    from .waiting import TaskWaitTimeout, wait
 
 _PUBLIC = {
     "GearmanBackend": ".backend",
     "function_name": ".naming",
     "gearman_priority": ".priority",
+    "wait": ".waiting",
+    "TaskWaitTimeout": ".waiting",
 }
 
-__all__ = ["GearmanBackend", "function_name", "gearman_priority"]
+__all__ = ["GearmanBackend", "TaskWaitTimeout", "function_name", "gearman_priority", "wait"]
 
 
 def __getattr__(name: str) -> Any:

@@ -25,7 +25,6 @@ from django_gearman.client import GearmanClient
 from django_gearman.conf import read_settings
 from django_gearman.declaration import SubmitOptions
 from django_gearman.exceptions import GearmanJobError, JobFailed, JobRefused
-from django_gearman.protocol import Priority
 
 from . import arguments, running
 from .checks import backend_problems
@@ -41,9 +40,7 @@ from .compat import (
 from .lookup import task_result
 from .naming import queue_name_problem
 from .options import BackendOptions, parse_options
-from .priority import gearman_priority
-
-_PRIORITIES = {"high": Priority.HIGH, "normal": Priority.NORMAL, "low": Priority.LOW}
+from .priority import gearman_priority, wire_priority
 
 
 class TaskNotQueued(GearmanJobError):
@@ -143,7 +140,7 @@ class GearmanBackend(BaseTaskBackend):
                 spec.wire_name,
                 payload,
                 unique=result_id,
-                priority=_PRIORITIES[name],
+                priority=wire_priority(priority),
                 background=True,
                 timeout=spec.timeout,
             )

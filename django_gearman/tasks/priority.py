@@ -9,6 +9,10 @@ server), whatever their django.tasks priority.
 
 from __future__ import annotations
 
+from django_gearman.protocol import Priority
+
+_WIRE = {"high": Priority.HIGH, "normal": Priority.NORMAL, "low": Priority.LOW}
+
 
 def gearman_priority(priority: int) -> str:
     """``high`` (1..100), ``normal`` (0) or ``low`` (-100..-1), as ``using(priority=...)``."""
@@ -17,3 +21,8 @@ def gearman_priority(priority: int) -> str:
     if priority < 0:
         return "low"
     return "normal"
+
+
+def wire_priority(priority: int) -> Priority:
+    """The transport's ``Priority`` of a django.tasks priority (``gearman_priority``'s name)."""
+    return _WIRE[gearman_priority(priority)]

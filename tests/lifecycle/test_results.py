@@ -7,6 +7,7 @@ import asyncio
 import uuid
 
 import pytest
+from django.utils import timezone
 
 from django_gearman import JobFailed
 from django_gearman.models import JobRecord
@@ -98,6 +99,28 @@ def test_wait_gives_up_after_its_timeout_and_refresh_catches_up(gearman_servers:
         stuck.wait(-1)
     result.wait(WAIT)
     assert result.is_finished and result.return_value == 3
+
+
+def test_wait_reads_soon_then_at_most_twenty_times_a_second(gearman_servers: str) -> None:
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    from django_gearman import store
+    from django_gearman.results import WAIT_MAX_INTERVAL, wait_pauses
+
+    pauses = wait_pauses(60.0)
+    first = [next(pauses) for _ in range(15)]
+    assert first[0] == 0.001  # a job of a millisecond is seen about a millisecond after its end
+    assert first == sorted(first) and max(first) == WAIT_MAX_INTERVAL == 0.05
+    record = JobRecord.objects.create(
+        job_name=jobs.stored_add.name, enqueued_at=timezone.now(), call=b"", released_at=None
+    )
+    stuck = StoredResult.from_record(record)
+    reading = CaptureQueriesContext(connections[store.database_alias()])
+    with reading as reads, pytest.raises(ResultTimeout):
+        stuck.wait(0.5)
+    # about 10 reads in the first 0.1 s, then one per 50 ms: ~19; a slower machine reads less
+    assert 2 <= len(reads.captured_queries) <= 25, len(reads.captured_queries)
 
 
 def test_async_lookup(gearman_servers: str) -> None:

@@ -9,6 +9,9 @@ error) on stdout. Commands (the JSON argument's keys in brackets):
 * ``enqueue_many`` {items: [enqueue requests]}
 * ``result`` {id, wait, task} -- ``backend.get_result`` (or ``task.get_result``), polled up to
   ``wait`` seconds until the result is finished; ``refresh`` re-reads a result object.
+* ``wait`` {an enqueue request, or id; timeout, attach_again} -- ``django_gearman.tasks.wait``
+  on the result, with the queries it made and the error it raised (``attach_again``: then one
+  more attachment to the finished task's job, as a wait that lost the race would make).
 """
 
 from __future__ import annotations
@@ -81,6 +84,10 @@ def _task(path: str) -> Any:
 
 
 def enqueue(request: dict[str, Any]) -> dict[str, Any]:
+    return describe(_enqueued(request))
+
+
+def _enqueued(request: dict[str, Any]) -> Any:
     from django.db import transaction
     from django.utils import timezone
 
@@ -94,15 +101,15 @@ def enqueue(request: dict[str, Any]) -> dict[str, Any]:
     args = ast.literal_eval(request.get("args", "[]"))
     kwargs = ast.literal_eval(request.get("kwargs", "{}"))
     if request.get("asynchronous"):
-        return describe(asyncio.run(task.aenqueue(*args, **kwargs)))
+        return asyncio.run(task.aenqueue(*args, **kwargs))
     outcome = request.get("transaction")
     if outcome is None:
-        return describe(task.enqueue(*args, **kwargs))
+        return task.enqueue(*args, **kwargs)
     with transaction.atomic():
         result = task.enqueue(*args, **kwargs)
         if outcome == "rollback":
             transaction.set_rollback(True)
-    return describe(result)
+    return result
 
 
 def enqueue_many(request: dict[str, Any]) -> dict[str, Any]:
@@ -128,7 +135,30 @@ def result(request: dict[str, Any]) -> dict[str, Any]:
     return describe(found)
 
 
-COMMANDS = {"enqueue": enqueue, "enqueue_many": enqueue_many, "result": result}
+def wait(request: dict[str, Any]) -> dict[str, Any]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from django_gearman.tasks import wait as wait_for
+    from django_gearman.tasks.compat import task_backends
+
+    backend = task_backends["default"]
+    found = backend.get_result(request["id"]) if "id" in request else _enqueued(request)
+    error = None
+    with CaptureQueriesContext(connection) as queries:
+        try:
+            wait_for(found, request["timeout"])
+        except Exception as exc:
+            error = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    if request.get("attach_again"):
+        from django_gearman.tasks.waiting import _attach
+
+        _attach(backend, found, 30.0)  # type: ignore[arg-type]
+        found.refresh()
+    return {**describe(found), "queries": len(queries.captured_queries), "wait_error": error}
+
+
+COMMANDS = {"enqueue": enqueue, "enqueue_many": enqueue_many, "result": result, "wait": wait}
 
 
 def main(argv: list[str]) -> int:

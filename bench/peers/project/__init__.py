@@ -11,6 +11,8 @@ import os
 SETTINGS_MODULE = "bench.peers.project.settings"
 REDIS_URL_VARIABLE = "BENCH_PEERS_REDIS_URL"  # redis://127.0.0.1:PORT/DB, one DB per peer
 DATABASE_VARIABLE = "BENCH_PEERS_DATABASE"  # the SQLite file of django-tasks-db
+POSTGRES_VARIABLE = "BENCH_PEERS_POSTGRES"  # JSON DATABASES entry of the private PostgreSQL
+RESULTS_ALIAS_VARIABLE = "BENCH_PEERS_RESULTS_ALIAS"  # a worker's records: "default" or "results"
 GEARMAN_JOB_NAME = "bench.peers.project.echo"  # the Gearman function of gearman_jobs.echo
 
 
