@@ -107,7 +107,7 @@ STORED_CONFIGURATION = (
 )
 STORED_HANDICAPS = (
     "every job is a record inserted by the client, marked RUNNING and then SUCCESSFUL by the "
-    "worker (3 commits; a dispatch also notes the Gearman handle: 4), each through the ORM"
+    "worker (3 commits; a dispatch also notes the Gearman handle: 4), each one SQL statement"
 )
 
 STORED_SQLITE = Peer(
