@@ -47,8 +47,9 @@ def _per_database(build: Callable[[str], T]) -> Callable[[str], T]:
 
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """One UPDATE of ``JobRecord``: ``sql`` with a ``%s`` per entry of ``fields`` (the model
-    field whose type adapts that parameter)."""
+    """One statement on ``JobRecord``'s table (INSERT, UPDATE or SELECT): ``sql`` with a ``%s``
+    per entry of ``fields`` (the model field whose type adapts that parameter; for the SELECT,
+    the attributes its columns fill)."""
 
     sql: str
     fields: tuple[str, ...]

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from django_gearman.protocol import Priority
 
-_WIRE = {"high": Priority.HIGH, "normal": Priority.NORMAL, "low": Priority.LOW}
-
 
 def gearman_priority(priority: int) -> str:
     """``high`` (1..100), ``normal`` (0) or ``low`` (-100..-1), as ``using(priority=...)``."""
@@ -25,4 +23,4 @@ def gearman_priority(priority: int) -> str:
 
 def wire_priority(priority: int) -> Priority:
     """The transport's ``Priority`` of a django.tasks priority (``gearman_priority``'s name)."""
-    return _WIRE[gearman_priority(priority)]
+    return Priority[gearman_priority(priority).upper()]
