@@ -13,7 +13,6 @@ the declaration stays a leaf and the codec can serve jobs known only by name.
 from __future__ import annotations
 
 import functools
-import inspect
 import itertools
 import logging
 import threading
@@ -21,6 +20,7 @@ import time
 import traceback
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from serializers import (
@@ -38,6 +38,7 @@ from serializers import (
     decode,
     encode,
     get_serializer,
+    wire_arguments,
 )
 from serializers.envelope import MAGIC
 
@@ -67,7 +68,7 @@ log = logging.getLogger("django_gearman.worker")
 
 
 class AttemptHooks(Protocol):
-    """What ``execute`` tells the job's lifecycle (signals, the stored record; see
+    """What ``execute`` tells one attempt's lifecycle (signals, the stored record; see
     ``signals.JobAttempt``): ``started`` once the call is verified and decoded (it returns an
     exception to refuse the job instead of running it), then ``succeeded`` or ``failed``."""
 
@@ -78,6 +79,13 @@ class AttemptHooks(Protocol):
     def failed(self, exc: BaseException, refused: bool) -> None: ...
 
     def cancel_requested(self) -> bool: ...
+
+
+class Lifecycle(Protocol):
+    """Gives the hooks of each attempt of one job (``signals.JobLifecycle``), or ``None`` for
+    an attempt that nothing observes, which then costs nothing."""
+
+    def attempt(self, fields: Mapping[str, str]) -> AttemptHooks | None: ...
 
 
 class JobError(WorkException):
@@ -154,12 +162,9 @@ class JobSpec:
     schema: Schemas | None = None
     contract: str | None = None  # NAME@VERSION, the call envelope's schema field (local jobs)
     payload_budget: int | None = None  # bytes; over it a payload is logged and counted
+    # The built-in json and msgpack serializers write a call from ``CallSchema.to_wire``.
+    plain_request: bool = False
     _negotiated: dict[tuple[str, ...], Serializer] = field(default_factory=dict, compare=False)
-
-    @property
-    def _plain_request(self) -> bool:
-        """The built-in json and msgpack serializers write a call from ``CallSchema.to_wire``."""
-        return type(self.request_serializer) in (JsonSerializer, MsgpackSerializer)
 
     # -- client side -------------------------------------------------------------------------
 
@@ -173,7 +178,7 @@ class JobSpec:
             call = self.schema.call.validate_call(Call(tuple(args), kwargs))
             # json and msgpack take the arguments as they are (models dumped in one pass);
             # any other serializer gets the plain `Call.to_wire` form, as the receiver reads it.
-            body = self.schema.call.to_wire(call) if self._plain_request else call.to_wire()
+            body = self.schema.call.to_wire(call) if self.plain_request else call.to_wire()
         with tracing.creating(self.wire_name, fields) as traced:  # adds traceparent, if any
             return self._encode(
                 body, self.request_serializer, self.accept_header, traced, self.contract
@@ -310,40 +315,41 @@ def execute(
     send_data: Callable[[bytes], None] | None = None,
     send_warning: Callable[[bytes], None] | None = None,
     eager: bool = False,
-    hooks: AttemptHooks | None = None,
+    lifecycle: Lifecycle | None = None,
 ) -> bytes:
     """Run one job from its payload to its result envelope (the worker and eager mode).
 
     Raises ``JobError`` (a ``WorkException``) carrying an error envelope for every failure: a
     refused payload (bad signature, content type, shape, arguments) or the job's own exception.
     A bare payload (only for a job with ``unenveloped=``) is the job's one argument, and its
-    result goes back as a bare body of the job's result serializer. ``hooks`` hear of the
+    result goes back as a bare body of the job's result serializer. ``lifecycle`` hears of the
     attempt once the envelope is verified (its header fields are then trustworthy).
     """
-    if spec.func is None:
+    if spec.func is None or spec.schema is None:
         raise WorkException(
             spec.error_envelope(LookupError(f"no local job {spec.name!r}"), refused=True)
         )
     enveloped = payload.startswith(MAGIC)
-    started = False
+    hooks: AttemptHooks | None = None
     try:
         decoded = decode(payload, spec.request_policy, job=spec.wire_name)
-        check_call_version(spec.contract, decoded.schema)
+        header = decoded.header
+        check_call_version(spec.contract, header.schema)
+        if lifecycle is not None:
+            hooks = lifecycle.attempt(header.extra)
         if hooks is not None:
-            refusal = hooks.started(handle, decoded.fields)
+            refusal = hooks.started(handle, header.extra)
             if refusal is not None:
                 raise spec.job_error(refusal, refused=True) from None
-            started = True
         if enveloped:
-            call = Call.from_wire(decoded.value)
-            result_serializer = spec.negotiate(decoded.accept or None)
+            args, kwargs = wire_arguments(decoded.value)
+            result_serializer = spec.negotiate(header.accept or None)
         else:  # the job opted into bare payloads: the whole value is its one argument
-            call = Call((decoded.value,), {})
+            args, kwargs = (decoded.value,), {}
             result_serializer = spec.result_serializer
-        if spec.schema is not None:
-            call = spec.schema.call.validate_call(call)
+        args, kwargs = spec.schema.call.validate_arguments(args, kwargs)
     except (SerializerError, NotNegotiable) as exc:
-        if started and hooks is not None:
+        if hooks is not None:
             hooks.failed(exc, True)
         raise spec.job_error(exc, refused=True) from exc
 
@@ -357,11 +363,11 @@ def execute(
 
     probe = hooks.cancel_requested if hooks is not None else None
     context = JobContext(spec.name, handle, eager, send_status, data, warning, probe)
-    trace = tracing.processing(spec.wire_name, decoded.fields, handle, len(payload))
+    trace = tracing.processing(spec.wire_name, header.extra, handle, len(payload))
     token = enter_job(context)
     try:
-        value = spec.func(*call.args, **call.kwargs)
-        if inspect.iscoroutine(value):  # an ``async def`` job: run it to its end here
+        value = spec.func(*args, **kwargs)
+        if isinstance(value, CoroutineType):  # an ``async def`` job: run it to its end here
             value = run_coroutine(value)
         if not enveloped:  # a caller that does not speak envelopes gets the bare body back
             blob = result_serializer.encode(value)
@@ -388,13 +394,13 @@ def run_eagerly(
     worker_spec: JobSpec,
     payload: bytes,
     options: SubmitOptions,
-    hooks: AttemptHooks | None = None,
+    lifecycle: Lifecycle | None = None,
 ) -> Any:
     """Eager mode: the worker's ``execute`` with ``worker_spec`` (the job's own spec, as a
     worker would use) in this process, then the client's decoding of the outcome with ``spec``.
 
     As in production, the job is logged as a worker logs it, and a background call's failure
-    goes only there (and to the job's lifecycle hooks): the caller gets its handle, never the
+    goes only there (and to the job's lifecycle): the caller gets its handle, never the
     job's exception. A foreground failure is raised, chained to the job's own exception (it
     never left this process) so that a test shows where the job failed.
     """
@@ -425,7 +431,7 @@ def run_eagerly(
             send_data=on_data,
             send_warning=warning,
             eager=True,
-            hooks=hooks,
+            lifecycle=lifecycle,
         )
     except JobError as exc:
         log_job(worker_spec.name, handle, started, len(payload), exc)
@@ -568,6 +574,7 @@ def _build_spec(
         schema=schema_for(func) if func is not None else None,
         contract=contract,
         payload_budget=effective_budget(payload_budget, current.max_payload_size),
+        plain_request=type(request) in (JsonSerializer, MsgpackSerializer),
     )
 
 

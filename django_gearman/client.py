@@ -25,16 +25,17 @@ from .compat import LegacyCalls
 from .conf import GearmanSettings, get_settings, on_settings_reset, split_servers
 from .declaration import GearmanJob, SubmitOptions, registry
 from .exceptions import (
+    LAYER_ERRORS,
     ConfigurationError,
     GearmanJobError,
     InvalidCall,
     JobLost,
     JobNotFound,
     as_job_error,
-    job_errors,
+    raise_job_error,
 )
 from .protocol import AsyncClient, Client, GearmanError, JobRequest, JobResult, Priority
-from .signals import JobAttempt, job_enqueued
+from .signals import JobLifecycle, job_enqueued
 from .unique import unique_id
 
 if TYPE_CHECKING:
@@ -85,12 +86,12 @@ class PreparedCall(NamedTuple):
         worker's signals, hygiene and record keeping."""
         job = self.job
         worker_spec = job_spec(job) if job is not None else self.spec
-        hooks = (
-            JobAttempt(registry.registered(job), job.retry_policy, hygiene=False)
+        lifecycle = (
+            JobLifecycle(registry.registered(job), job.retry_policy, hygiene=False)
             if job is not None
             else None
         )
-        return run_eagerly(self.spec, worker_spec, self.payload, self.options, hooks)
+        return run_eagerly(self.spec, worker_spec, self.payload, self.options, lifecycle)
 
     def outcome(self, result: JobResult) -> Any:
         """The call's value from the transport's result: the decoded result, the handle of a
@@ -261,7 +262,7 @@ class GearmanClient(LegacyCalls):
         ``record_id``: the call of a stored job carries its record's id (header field ``id``),
         which is also its Gearman unique id.
         """
-        with job_errors():
+        try:
             if job is not None:
                 spec = job_spec(job, serializer)
             else:
@@ -280,6 +281,8 @@ class GearmanClient(LegacyCalls):
             else:
                 payload = spec.encode_call(args, kwargs)
                 unique = _unique(options, spec, args, kwargs, payload)
+        except LAYER_ERRORS as exc:
+            raise_job_error(exc)
         eager = options.eager if options.eager is not None else self.eager
         return PreparedCall(
             spec=spec,
@@ -296,7 +299,7 @@ class GearmanClient(LegacyCalls):
     def run_prepared(self, call: PreparedCall, retries: int = 0) -> Any:
         """Send one call and return its outcome; ``retries`` re-submits after WORK_FAIL only
         (a job whose outcome is unknown is never re-submitted)."""
-        with job_errors():
+        try:
             if call.eager:
                 return call.run_eagerly()
             arguments = call.transport_arguments()
@@ -305,10 +308,12 @@ class GearmanClient(LegacyCalls):
                 if result.state != "failed" or attempt == retries:
                     break
             return call.outcome(result)
+        except LAYER_ERRORS as exc:
+            raise_job_error(exc)
 
     async def arun_prepared(self, call: PreparedCall) -> Any:
         """``run_prepared`` for asyncio code, on this event loop's ``AsyncClient``."""
-        with job_errors():
+        try:
             if call.eager:
                 return call.run_eagerly()
             transport = await self._async_transport()
@@ -316,6 +321,8 @@ class GearmanClient(LegacyCalls):
                 call.spec.wire_name, call.payload, **call.transport_arguments()
             )
             return call.outcome(result)
+        except LAYER_ERRORS as exc:
+            raise_job_error(exc)
 
     def run_batch(self, calls: Sequence[PreparedCall]) -> list[Any]:
         """Send many calls pipelined; each outcome (or the error it raised) in call order.
@@ -333,8 +340,10 @@ class GearmanClient(LegacyCalls):
                 by_wait.setdefault(call.wait, []).append(index)
         for wait, indexes in sorted(by_wait.items()):
             requests = [calls[index].request() for index in indexes]
-            with job_errors():
+            try:
                 results = self.transport.submit_many(requests, timeout=wait)
+            except LAYER_ERRORS as exc:
+                raise_job_error(exc)
             for index, result in zip(indexes, results, strict=True):
                 outcomes[index] = _settled(calls[index].outcome, result)
         return outcomes

@@ -264,9 +264,15 @@ def _client(options: SubmitOptions) -> GearmanClient:
     """
     if options.client is not None:
         return options.client
-    from .client import default_client
+    global _default_client_getter
+    if _default_client_getter is None:  # once per process: an import costs ~1 us per call
+        from .client import default_client
 
-    return default_client()
+        _default_client_getter = default_client
+    return _default_client_getter()
+
+
+_default_client_getter: Callable[[], GearmanClient] | None = None
 
 
 def default_job_name(func: Callable[..., Any]) -> str:

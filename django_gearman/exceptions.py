@@ -11,7 +11,7 @@ attributes, and also a ``GearmanJobError``. Existing ``except`` clauses keep wor
 from __future__ import annotations
 
 import threading
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 from serializers import SerializerError
 
@@ -74,30 +74,17 @@ def as_job_error(exc: Exception) -> Exception:
     return twin.with_traceback(exc.__traceback__)
 
 
-class _JobErrors:
-    """The context manager behind ``job_errors`` (a class: it wraps every submit twice)."""
-
-    __slots__ = ()
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
-    ) -> None:
-        if isinstance(exc, SerializerError | GearmanError):
-            twin = as_job_error(exc)
-            if twin is not exc:
-                raise twin from exc.__cause__
+#: The errors of the payload and transport layers, which a submit re-raises as their twins.
+LAYER_ERRORS = (SerializerError, GearmanError)
 
 
-_JOB_ERRORS = _JobErrors()
-
-
-def job_errors() -> _JobErrors:
-    """``with job_errors():`` re-raises errors of the payload and transport layers as their
-    ``GearmanJobError`` twins."""
-    return _JOB_ERRORS
+def raise_job_error(exc: SerializerError | GearmanError) -> NoReturn:
+    """Re-raise an error of a layer below as its ``GearmanJobError`` twin (``except
+    LAYER_ERRORS as exc: raise_job_error(exc)``: a ``try`` costs nothing until it raises)."""
+    twin = as_job_error(exc)
+    if twin is exc:
+        raise exc
+    raise twin from exc.__cause__
 
 
 class ConfigurationError(GearmanJobError, ValueError):

@@ -22,7 +22,7 @@ from .declaration import GearmanJob, registry
 from .protocol import Worker, WorkerJob
 from .retries import NO_RETRIES
 from .schemas.budgets import check_budget
-from .signals import JobAttempt
+from .signals import JobLifecycle, close_old_connections_if_opened
 
 STOP_GRACE_SECONDS = 300.0  # how long a child asked to stop may take to finish its job
 PARENT_CHECK_SECONDS = 1.0
@@ -31,10 +31,13 @@ PARENT_CHECK_SECONDS = 1.0
 def job_callback(
     spec: JobSpec, declared: GearmanJob[Any, Any] | None = None
 ) -> Callable[[WorkerJob], bytes]:
-    """The transport callback of one job: run it and log one line (never the payload).
-    ``declared`` (the registered job) sends the signals and gives the retries of its records."""
-    sender = registry.registered(declared)
-    policy = declared.retry_policy if declared is not None else NO_RETRIES
+    """The transport callback of one job: run it between Django's connection hygiene, and log
+    one line (never the payload). ``declared`` (the registered job) sends the signals and gives
+    the retries of its records."""
+    lifecycle = JobLifecycle(
+        registry.registered(declared),
+        declared.retry_policy if declared is not None else NO_RETRIES,
+    )
 
     def run(job: WorkerJob) -> bytes:
         handle = job.handle.decode("ascii", "replace")
@@ -44,6 +47,7 @@ def job_callback(
             check_budget(
                 spec.name, len(job.data), spec.payload_budget, spec.max_payload_size, "received"
             )
+        close_old_connections_if_opened()
         try:
             return execute(
                 spec,
@@ -52,12 +56,13 @@ def job_callback(
                 send_status=job.send_status,
                 send_data=job.send_data,
                 send_warning=job.send_warning,
-                hooks=JobAttempt(sender, policy),
+                lifecycle=lifecycle,
             )
         except BaseException as exc:  # JobError: refused or raised; anything else: a crash
             failure = exc
             raise
         finally:
+            close_old_connections_if_opened()
             log_job(spec.name, handle, started, len(job.data), failure)
 
     return run

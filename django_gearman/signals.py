@@ -6,11 +6,16 @@ gearmand accepted the job (after the commit for ``using(on_commit=True)``), and 
 and ``job_finished`` by the worker process around the job function. Every job sends them, stored
 or not; with no receiver connected a send costs one attribute check.
 
-``JobAttempt`` is what a worker process (and eager mode) does around each job besides running
-it: Django's connection hygiene (as around a request: old and broken connections are closed
+``JobAttempt`` is what a worker process (and eager mode) does around one attempt of a job
+besides running it: these signals and, for a stored job only, its record (``store``; the models
+are imported only then). ``JobLifecycle.attempt`` makes one only for an attempt that something
+observes (a record id in its envelope, or a receiver of ``job_started``/``job_finished``), so a
+job nobody listens to pays nothing for either.
+
+A worker process also keeps Django's connection hygiene around every job
+(``close_old_connections_if_opened``, as around a request: old and broken connections are closed
 before and after the job, so ``CONN_MAX_AGE`` holds and one job's database errors never reach
-the next), these signals, and, for a stored job only, its record (``store``; the models are
-imported only then).
+the next). Eager mode does not: it runs inside the caller's request or transaction.
 
 The sender is the job object registered by ``@gearman_job`` (connect with
 ``sender=my_job``). Keyword arguments:
@@ -60,24 +65,44 @@ def _connection_opened(**kwargs: Any) -> None:
     _opened_a_connection = True
 
 
-def _close_old_connections() -> None:
+def close_old_connections_if_opened() -> None:
     """Django's ``close_old_connections``, skipped while no connection was ever opened."""
     if _opened_a_connection:
         close_old_connections()
 
 
+class JobLifecycle:
+    """The signals and records of every attempt of one job in this process. ``sender`` is the
+    registered job (the signals' sender), ``policy`` its retries, ``hygiene`` whether broken
+    connections are closed before a record is written (a worker's; eager mode runs inside the
+    caller's transaction, whose connections are not ours to close). Implements
+    ``calls.Lifecycle``."""
+
+    __slots__ = ("hygiene", "policy", "sender")
+
+    def __init__(self, sender: Any, policy: RetryPolicy = NO_RETRIES, *, hygiene: bool = True):
+        self.sender = sender
+        self.policy = policy
+        self.hygiene = hygiene
+
+    def attempt(self, fields: Mapping[str, str]) -> JobAttempt | None:
+        """The hooks of one attempt whose envelope carried ``fields``; ``None`` when nothing
+        observes it (no record id, no receiver connected now)."""
+        if "id" in fields or job_started.receivers or job_finished.receivers:
+            return JobAttempt(self.sender, self.policy, hygiene=self.hygiene)
+        return None
+
+
 class JobAttempt:
     """One attempt of one job in this process: see the module docstring. ``sender`` is the
-    registered job (the signals' sender), ``policy`` its retries. Implements
-    ``calls.AttemptHooks``; used once."""
+    registered job (the signals' sender), ``policy`` its retries, ``hygiene`` as in
+    ``JobLifecycle``. Implements ``calls.AttemptHooks``; used once."""
 
     __slots__ = ("_worker", "handle", "hygiene", "policy", "record_id", "sender", "started_ok")
 
     def __init__(self, sender: Any, policy: RetryPolicy = NO_RETRIES, *, hygiene: bool = True):
         self.sender = sender
         self.policy = policy
-        # eager mode runs inside the caller's request or transaction: its connections are not
-        # ours to close (closing one in transaction.atomic() breaks the caller's transaction)
         self.hygiene = hygiene
         self.handle = ""
         self.record_id: uuid.UUID | None = None
@@ -85,8 +110,6 @@ class JobAttempt:
         self._worker = ""
 
     def started(self, handle: str, fields: Mapping[str, str]) -> BaseException | None:
-        if self.hygiene:
-            _close_old_connections()
         self.handle = handle
         raw_id = fields.get("id")
         if raw_id is not None:
@@ -151,8 +174,6 @@ class JobAttempt:
                 status=status,
                 error=error,
             )
-        if self.hygiene:
-            _close_old_connections()
 
     def cancel_requested(self) -> bool:
         if self.record_id is None:
@@ -175,4 +196,11 @@ def _discard_broken_connections() -> None:
             connection.close()
 
 
-__all__ = ["JobAttempt", "job_enqueued", "job_finished", "job_started"]
+__all__ = [
+    "JobAttempt",
+    "JobLifecycle",
+    "close_old_connections_if_opened",
+    "job_enqueued",
+    "job_finished",
+    "job_started",
+]

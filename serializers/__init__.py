@@ -41,7 +41,7 @@ from serializers.errors import (
     UnsupportedVersion,
     ValidationFailed,
 )
-from serializers.schema import Call, CallSchema, ResultSchema, SchemaSerializer
+from serializers.schema import Call, CallSchema, ResultSchema, SchemaSerializer, wire_arguments
 
 for _builtin in (
     JsonSerializer,
@@ -87,4 +87,5 @@ __all__ = [
     "encode",
     "get_serializer",
     "register_serializer",
+    "wire_arguments",
 ]

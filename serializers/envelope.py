@@ -42,6 +42,7 @@ __all__ = [
     "DecodePolicy",
     "Decoded",
     "Header",
+    "ParsedHeader",
     "SigningKey",
     "decode",
     "encode",
@@ -170,21 +171,9 @@ class Header(NamedTuple):
     enveloped: bool
 
 
-class Decoded(NamedTuple):
-    """A decoded envelope: the value and what the header said about it."""
-
-    value: Any
-    content_type: str
-    key_id: str | None
-    accept: tuple[str, ...]
-    schema: str | None
-    content_encoding: str | None
-    signed: bool
-    fields: Mapping[str, str]
-
-
-class _Parsed(NamedTuple):
-    """The cached part of a header (everything before ` sig=`)."""
+class ParsedHeader(NamedTuple):
+    """A checked header up to ` sig=`, parsed once per process and shared by every envelope
+    that carries the same header. `fields` has every key, `extra` those v1 does not define."""
 
     content_type: str
     content_encoding: str | None
@@ -195,8 +184,42 @@ class _Parsed(NamedTuple):
     extra: Mapping[str, str]
 
 
+class Decoded(NamedTuple):
+    """A decoded envelope: the value, the header it came with, and whether a signature over
+    both was verified. What the header said reads as attributes of its own."""
+
+    value: Any
+    header: ParsedHeader
+    signed: bool
+
+    @property
+    def content_type(self) -> str:
+        return self.header.content_type
+
+    @property
+    def content_encoding(self) -> str | None:
+        return self.header.content_encoding
+
+    @property
+    def schema(self) -> str | None:
+        return self.header.schema
+
+    @property
+    def accept(self) -> tuple[str, ...]:
+        return self.header.accept
+
+    @property
+    def key_id(self) -> str | None:
+        return self.header.key_id
+
+    @property
+    def fields(self) -> Mapping[str, str]:
+        """The header fields v1 does not define (`id`, `traceparent`, ...)."""
+        return self.header.extra
+
+
 _NO_FIELDS: Mapping[str, str] = MappingProxyType({})
-_parsed_cache: dict[bytes, _Parsed] = {}
+_parsed_cache: dict[bytes, ParsedHeader] = {}
 _header_cache: dict[tuple[Any, ...], bytes] = {}
 
 
@@ -212,7 +235,7 @@ def _check_version(first_token: bytes) -> None:
     raise MalformedEnvelope(f"bad envelope marker {describe(first_token)}; expected GME/1")
 
 
-def _parse_signed_part(part: bytes) -> _Parsed:
+def _parse_signed_part(part: bytes) -> ParsedHeader:
     """Validate and parse the header line up to ` sig=`; the result is cached by the caller."""
     tokens = part.split(b" ")
     if tokens[0] != _MARKER:
@@ -240,7 +263,7 @@ def _parse_signed_part(part: bytes) -> _Parsed:
     accept = tuple(fields["accept"].split(",")) if "accept" in fields else ()
     if any(not ct for ct in accept):
         raise MalformedEnvelope("empty content type in accept list")
-    return _Parsed(
+    return ParsedHeader(
         content_type,
         fields.get("enc"),
         fields.get("schema"),
@@ -255,7 +278,7 @@ def _body_too_large(policy: DecodePolicy) -> PayloadTooLarge:
     return PayloadTooLarge(f"envelope body larger than {policy.max_body_bytes} bytes")
 
 
-def _split(data: bytes, policy: DecodePolicy) -> tuple[_Parsed, bytes | None, bytes, int]:
+def _split(data: bytes, policy: DecodePolicy) -> tuple[ParsedHeader, bytes | None, bytes, int]:
     """Checks in spec order up to sizes: marker/version, header grammar, header and body size.
 
     Returns the parsed header, the signature (hex bytes) or None, the signed part of the header
@@ -270,19 +293,20 @@ def _split(data: bytes, policy: DecodePolicy) -> tuple[_Parsed, bytes | None, by
             raise PayloadTooLarge(f"envelope header longer than {policy.max_header_bytes} bytes")
         raise MalformedEnvelope("envelope header is not terminated by a newline")
     line = data[:newline]
-    sig_at = line.rfind(b" sig=")
-    if sig_at >= 0:
-        signed_part = line[:sig_at]
-        signature: bytes | None = line[sig_at + 5 :]
-    else:
-        signed_part = line
-        signature = None
-    parsed = _parsed_cache.get(signed_part)
+    # The cache holds signed parts, which never contain a sig token: a whole line found in it
+    # is an unsigned header seen before (a signed line differs in every message).
+    signed_part, signature = line, None
+    parsed = _parsed_cache.get(line)
     if parsed is None:
-        parsed = _parse_signed_part(signed_part)
-        if len(_parsed_cache) >= _CACHE_LIMIT:
-            _parsed_cache.clear()
-        _parsed_cache[signed_part] = parsed
+        sig_at = line.rfind(b" sig=")
+        if sig_at >= 0:
+            signed_part, signature = line[:sig_at], line[sig_at + 5 :]
+            parsed = _parsed_cache.get(signed_part)
+        if parsed is None:
+            parsed = _parse_signed_part(signed_part)
+            if len(_parsed_cache) >= _CACHE_LIMIT:
+                _parsed_cache.clear()
+            _parsed_cache[signed_part] = parsed
     if signature is not None:
         if not _HEX_SIGNATURE.fullmatch(signature):
             raise MalformedEnvelope(
@@ -464,18 +488,7 @@ def decode(
         body = _inflate(body, policy.max_decoded_bytes)
     elif len(body) > policy.max_decoded_bytes:
         raise PayloadTooLarge(f"body larger than {policy.max_decoded_bytes} bytes")
-    value = _decode_body(chosen, body, policy)
-    signed = signature is not None
-    return Decoded(
-        value,
-        content_type,
-        parsed.key_id,
-        parsed.accept,
-        parsed.schema,
-        encoding,
-        signed,
-        parsed.extra,
-    )
+    return Decoded(_decode_body(chosen, body, policy), parsed, signature is not None)
 
 
 def _decode_unenveloped(
@@ -490,8 +503,8 @@ def _decode_unenveloped(
         raise SignatureMissing(f"unenveloped {content_type!r} payloads are unsafe to decode")
     if len(data) > policy.max_decoded_bytes:
         raise PayloadTooLarge(f"payload larger than {policy.max_decoded_bytes} bytes")
-    value = _decode_body(chosen, data, policy)
-    return Decoded(value, content_type, None, (), None, None, False, _NO_FIELDS)
+    header = ParsedHeader(content_type, None, None, (), None, _NO_FIELDS, _NO_FIELDS)
+    return Decoded(_decode_body(chosen, data, policy), header, False)
 
 
 def _check_header_value(what: str, value: str, *, in_list: bool = False) -> str:

@@ -149,29 +149,41 @@ class Call:
 
     @classmethod
     def from_wire(cls, value: Any) -> Call:
-        """Check the wire shape (exactly the keys args and kwargs, args an array) and build a
-        Call (whose constructor checks kwargs)."""
+        """Check the wire shape (see `wire_arguments`) and build a Call."""
         if isinstance(value, Call):
             return value
-        # exact types first: the abstract-class tests are slow, and every call is a plain dict
-        if type(value) is not dict and not isinstance(value, Mapping):
-            raise _shape_error(
-                "", f'a job call is {{"args": [...], "kwargs": {{...}}}}, got {describe(value)}'
-            )
-        if len(value) != 2 or "args" not in value or "kwargs" not in value:
-            raise _shape_error(
-                "",
-                "a job call has exactly the keys args and kwargs; "
-                f"got {sorted(map(str, value))[:10]}",
-            )
-        args = value["args"]
-        if type(args) is not list and not isinstance(args, list | tuple):
-            raise _shape_error("args", f"args must be a list, got {describe(args)}")
-        return cls(tuple(args), value["kwargs"])
+        return cls(*wire_arguments(value))
 
     def to_wire(self) -> dict[str, Any]:
         """The plain-data form sent in json and msgpack bodies."""
         return {"args": list(self.args), "kwargs": dict(self.kwargs)}
+
+
+def wire_arguments(value: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The positional and keyword arguments of a call's wire form, its shape checked: exactly
+    the keys args and kwargs, args an array, kwargs an object with str keys. A worker calls the
+    job with them, with no `Call` built in between."""
+    # exact types first: the abstract-class tests are slow, and every call is a plain dict
+    if type(value) is not dict and not isinstance(value, Mapping):
+        raise _shape_error(
+            "", f'a job call is {{"args": [...], "kwargs": {{...}}}}, got {describe(value)}'
+        )
+    if len(value) != 2 or "args" not in value or "kwargs" not in value:
+        raise _shape_error(
+            "",
+            f"a job call has exactly the keys args and kwargs; got {sorted(map(str, value))[:10]}",
+        )
+    args, kwargs = value["args"], value["kwargs"]
+    if type(args) is not list and not isinstance(args, list | tuple):
+        raise _shape_error("args", f"args must be a list, got {describe(args)}")
+    if type(kwargs) is not dict:
+        if not isinstance(kwargs, Mapping):
+            raise _shape_error("kwargs", f"kwargs must be an object, got {describe(kwargs)}")
+        kwargs = dict(kwargs)
+    if kwargs and not all(isinstance(key, str) for key in kwargs):
+        bad = next(key for key in kwargs if not isinstance(key, str))
+        raise _shape_error("kwargs", f"keyword names must be str, got {describe(bad)}")
+    return tuple(args), kwargs
 
 
 def validation_details(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[ErrorDetail]:
@@ -348,16 +360,24 @@ class CallSchema:
 
     def validate_call(self, call: Call) -> Call:
         """`validate` for a `Call` already built (e.g. by `Call.from_wire`)."""
-        args, kwargs = call.args, call.kwargs
+        kwargs = call.kwargs if type(call.kwargs) is dict else dict(call.kwargs)
+        args, kwargs = self.validate_arguments(call.args, kwargs)
+        if args is call.args and kwargs is call.kwargs:
+            return call  # nothing was coerced: the caller's call is the validated one
+        return Call(args, kwargs)
+
+    def validate_arguments(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """`validate_call` for the arguments themselves: the same objects back when nothing
+        was coerced, else the coerced ones (in the caller's layout, defaults not filled in)."""
         try:
-            out_args, out_kwargs = self._validator.validate_python(
-                ArgsKwargs(args, kwargs if type(kwargs) is dict else dict(kwargs))
-            )
+            out_args, out_kwargs = self._validator.validate_python(ArgsKwargs(args, kwargs))
         except ValidationError as exc:
-            errors = self._binding_errors(call) or self._argument_errors(exc)
+            errors = self._binding_errors(args, kwargs) or self._argument_errors(exc)
             raise ValidationFailed.from_details(errors, f"call of {self.name}") from exc
         if not self._typed:
-            return call
+            return args, kwargs
         if len(out_args) != len(args):  # defaults of positional-only parameters were appended
             out_args = out_args[: len(args)]
         if (
@@ -365,9 +385,9 @@ class CallSchema:
             and all(map(operator.is_, out_args, args))
             and all(out_kwargs[key] is value for key, value in kwargs.items())
         ):
-            return call  # nothing was coerced: the caller's call is the validated one
+            return args, kwargs  # nothing was coerced
         # The validator returns the parameters first, in signature order, plus their defaults.
-        return Call(out_args, {key: out_kwargs[key] for key in kwargs} if kwargs else {})
+        return out_args, {key: out_kwargs[key] for key in kwargs} if kwargs else {}
 
     def to_wire(self, call: Call) -> dict[str, Any]:
         """The wire form of a validated call for the json and msgpack serializers: the same
@@ -394,12 +414,12 @@ class CallSchema:
                 kwargs[key] = dumper(value)
         return {"args": args, "kwargs": kwargs}
 
-    def _binding_errors(self, call: Call) -> list[ErrorDetail]:
+    def _binding_errors(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[ErrorDetail]:
         """Bind the call like Python does and describe what does not fit (nothing if it binds)."""
         errors: list[ErrorDetail] = []
         bound: set[str] = set()
         positional = self._positional
-        for index in range(len(call.args)):
+        for index in range(len(args)):
             if index < len(positional):
                 bound.add(positional[index].name)
             elif self._var_positional is None:
@@ -411,7 +431,7 @@ class CallSchema:
                         "type": "unexpected_positional_argument",
                     }
                 )
-        for key in call.kwargs:
+        for key in kwargs:
             param = self._by_name.get(key)
             if param is not None and param.kind in _BY_KEYWORD:
                 if key in bound:
@@ -561,7 +581,7 @@ class SchemaSerializer:
             text = self._adapter.dump_json(validated)
         except PydanticSerializationError as exc:
             raise EncodeError(f"schema {self.schema_field}: {exc}") from exc
-        if b"null" in text:  # pydantic writes NaN and infinities as null, like orjson
+        if text.find(b"null") != -1:  # pydantic writes NaN and infinities as null, like orjson
             refuse_non_finite(validated, f"schema {self.schema_field}")
         return text
 

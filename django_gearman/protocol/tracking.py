@@ -111,7 +111,7 @@ def _parse_int(value: bytes) -> int:
 def _name_bytes(value: object, what: str) -> bytes:
     """Function name / unique id: str or bytes, never containing NUL."""
     raw = to_bytes(value, what)  # type: ignore[arg-type]
-    if b"\0" in raw:
+    if 0 in raw:  # a NUL byte
         raise ProtocolError(f"{what} must not contain NUL bytes: {raw[:40]!r}")
     return raw
 

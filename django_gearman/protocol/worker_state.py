@@ -21,8 +21,9 @@ from .packets import GRAB_JOB_UNIQ, PRE_SLEEP, Frame, PacketType, SkippedBody, e
 from .transport_errors import ProtocolError
 
 
-class LinkState(enum.Enum):
-    """Where one worker connection stands in the grab/sleep cycle."""
+class LinkState(enum.StrEnum):
+    """Where one worker connection stands in the grab/sleep cycle. (A ``StrEnum``: the table
+    below is looked up by state once per packet, and a plain ``Enum`` hashes in Python.)"""
 
     GRABBING = "grabbing"  # a GRAB_JOB_UNIQ is out; its answer (a job or NO_JOB) is not in yet
     SLEEPING = "sleeping"  # PRE_SLEEP is out: the server sends NOOP when there is work

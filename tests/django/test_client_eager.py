@@ -399,7 +399,7 @@ def test_encoded_call_bytes_are_those_of_the_plain_wire_form(serializer: str) ->
     from serializers import Call
 
     spec = job_spec(jobs.shift, serializer)
-    assert spec._plain_request is (serializer != "pickle")
+    assert spec.plain_request is (serializer != "pickle")
     assert spec.schema is not None
     for args, kwargs in (([jobs.Point(x=1, y=2)], {"by": 3}), ([{"x": "4", "y": 5}], {})):
         wire = spec.schema.call.validate(Call(tuple(args), kwargs)).to_wire()
