@@ -383,7 +383,7 @@ class CallSchema:
         if (
             len(out_args) == len(args)
             and all(map(operator.is_, out_args, args))
-            and all(out_kwargs[key] is value for key, value in kwargs.items())
+            and (not kwargs or all(out_kwargs[key] is value for key, value in kwargs.items()))
         ):
             return args, kwargs  # nothing was coerced
         # The validator returns the parameters first, in signature order, plus their defaults.
