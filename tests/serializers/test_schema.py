@@ -33,6 +33,7 @@ from serializers import (
     ValidationFailed,
     decode,
     encode,
+    wire_arguments,
 )
 
 
@@ -83,6 +84,44 @@ def test_call_wire_shape() -> None:
         Call((), {1: 2})  # type: ignore[dict-item]
     with pytest.raises(ValidationFailed):
         Call.from_wire({"args": [], "kwargs": {b"bytes-key": 1}})
+
+
+def test_wire_arguments_check_the_shape_as_from_wire_does() -> None:
+    args, kwargs = wire_arguments({"args": [1, "a"], "kwargs": {"k": 2}})
+    assert (args, kwargs) == ((1, "a"), {"k": 2}) and type(args) is tuple
+    bad: object
+    for bad in (
+        [1],
+        {"args": []},
+        {"args": [], "kwargs": {}, "x": 1},
+        {"args": "abc", "kwargs": {}},
+        {"args": [], "kwargs": []},
+        {"args": [], "kwargs": {b"bytes-key": 1}},
+    ):
+        with pytest.raises(ValidationFailed) as by_parts:
+            wire_arguments(bad)
+        with pytest.raises(ValidationFailed) as by_call:
+            Call.from_wire(bad)
+        assert by_parts.value.errors == by_call.value.errors
+        assert by_parts.value.errors[0]["type"] == "call_shape"
+
+
+def test_validate_arguments_gives_back_the_same_objects_unless_it_coerced() -> None:
+    def label(name: str, count: int = 1, *, loud: bool = False) -> str:
+        return name * count
+
+    schema = CallSchema.from_function(label)
+    args, kwargs = ("a", 2), {"loud": True}
+    same_args, same_kwargs = schema.validate_arguments(args, kwargs)
+    assert same_args is args and same_kwargs is kwargs
+    assert schema.validate_arguments(("a", "2"), {}) == (("a", 2), {})
+    assert schema.validate_arguments(("a",), {"loud": "yes"}) == (("a",), {"loud": True})
+    with pytest.raises(ValidationFailed) as caught:
+        schema.validate_arguments((), {"nope": 1})
+    assert {error["type"] for error in caught.value.errors} == {
+        "unexpected_keyword_argument",
+        "missing_argument",
+    }
 
 
 @pytest.mark.parametrize("name", ["json", "msgpack"])
