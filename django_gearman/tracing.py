@@ -50,6 +50,7 @@ class _Api:
         # get_tracer_provider() reads os.environ on every call until a provider is set (about
         # 1 us); the API's own global answers the same for the usual set_tracer_provider().
         self._from_environment = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+        self._has_global = hasattr(trace, "_TRACER_PROVIDER")  # the API's global, if it has one
 
     def tracer(self) -> Any:
         return self._tracer
@@ -59,7 +60,7 @@ class _Api:
         no-op spans are skipped altogether."""
         provider = getattr(self.trace, "_TRACER_PROVIDER", None)
         if provider is None:
-            if not self._from_environment and hasattr(self.trace, "_TRACER_PROVIDER"):
+            if not self._from_environment and self._has_global:
                 return False
             provider = self.trace.get_tracer_provider()
         return not isinstance(provider, self._idle)

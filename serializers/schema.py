@@ -359,18 +359,24 @@ class CallSchema:
         return self.validate_call(Call.from_wire(call))
 
     def validate_call(self, call: Call) -> Call:
-        """`validate` for a `Call` already built (e.g. by `Call.from_wire`)."""
+        """`validate` for a `Call` already built (e.g. by `Call.from_wire`); the same `Call`
+        back when pydantic coerced nothing (every value came back as the same object)."""
         kwargs = call.kwargs if type(call.kwargs) is dict else dict(call.kwargs)
-        args, kwargs = self.validate_arguments(call.args, kwargs)
-        if args is call.args and kwargs is call.kwargs:
-            return call  # nothing was coerced: the caller's call is the validated one
-        return Call(args, kwargs)
+        args, out_kwargs = self.validate_arguments(call.args, kwargs)
+        if (
+            len(args) == len(call.args)
+            and all(map(operator.is_, args, call.args))
+            and all(out_kwargs[key] is value for key, value in kwargs.items())
+        ):
+            return call
+        return Call(args, out_kwargs)
 
     def validate_arguments(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        """`validate_call` for the arguments themselves: the same objects back when nothing
-        was coerced, else the coerced ones (in the caller's layout, defaults not filled in)."""
+        """Bind and coerce the arguments themselves (what a worker calls the job with), in the
+        caller's layout: positional stay positional, keywords keep their order, defaults are
+        not filled in. Raises ValidationFailed naming every bad or missing argument."""
         try:
             out_args, out_kwargs = self._validator.validate_python(ArgsKwargs(args, kwargs))
         except ValidationError as exc:
@@ -380,12 +386,6 @@ class CallSchema:
             return args, kwargs
         if len(out_args) != len(args):  # defaults of positional-only parameters were appended
             out_args = out_args[: len(args)]
-        if (
-            len(out_args) == len(args)
-            and all(map(operator.is_, out_args, args))
-            and (not kwargs or all(out_kwargs[key] is value for key, value in kwargs.items()))
-        ):
-            return args, kwargs  # nothing was coerced
         # The validator returns the parameters first, in signature order, plus their defaults.
         return out_args, {key: out_kwargs[key] for key in kwargs} if kwargs else {}
 

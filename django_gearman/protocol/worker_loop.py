@@ -387,7 +387,8 @@ class Worker:
                         conn.send(answer, time.monotonic() + _SEND_TIMEOUT)
                     if session.state is LinkState.STOPPED:
                         return done  # stopping, or this was the last job of work(max_jobs)
-                link.reconnect.reset()  # the server answered: a later loss starts from `backoff`
+                if link.reconnect.failures:  # the server answered: a later loss starts anew
+                    link.reconnect.reset()
                 wait = self._direct_wait(session)
                 if not wait or conn.parser.buffered:
                     return done  # never wait for the rest of a partial packet: poll() does
