@@ -175,10 +175,17 @@ class JobSpec:
         ``fields`` are extra header fields (the ``id`` of a stored job)."""
         body: dict[str, Any] = {"args": args, "kwargs": kwargs}
         if self.schema is not None:
-            call = self.schema.call.validate_call(Call(tuple(args), kwargs))
+            schema = self.schema.call
+            valid_args, valid_kwargs = schema.validate_arguments(
+                tuple(args), kwargs if type(kwargs) is dict else dict(kwargs)
+            )
             # json and msgpack take the arguments as they are (models dumped in one pass);
             # any other serializer gets the plain `Call.to_wire` form, as the receiver reads it.
-            body = self.schema.call.to_wire(call) if self.plain_request else call.to_wire()
+            body = (
+                schema.arguments_to_wire(valid_args, valid_kwargs)
+                if self.plain_request
+                else Call(valid_args, valid_kwargs).to_wire()
+            )
         with tracing.creating(self.wire_name, fields) as traced:  # adds traceparent, if any
             return self._encode(
                 body, self.request_serializer, self.accept_header, traced, self.contract

@@ -398,15 +398,19 @@ class CallSchema:
         faster than `to_primitive` calling `model_dump` once per model; it is used only where
         the JSON value is the same (see `_dump_check`), the rest is left as it is.
         """
+        return self.arguments_to_wire(call.args, call.kwargs)
+
+    def arguments_to_wire(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """`to_wire` for validated arguments themselves (what `validate_arguments` gave)."""
         if not self.dumps_models:
-            return {"args": call.args, "kwargs": call.kwargs}
+            return {"args": args, "kwargs": kwargs}
         positional = self._positional_dumpers
-        args = list(call.args)
+        args = list(args)
         for index, value in enumerate(args):
             dumper = positional[index] if index < len(positional) else self._var_args_dumper
             if dumper is not None:
                 args[index] = dumper(value)
-        kwargs = dict(call.kwargs)
+        kwargs = dict(kwargs)
         by_name, var_kwargs = self._keyword_dumpers, self._var_kwargs_dumper
         for key, value in kwargs.items():
             dumper = by_name.get(key, var_kwargs)
