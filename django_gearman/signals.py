@@ -87,7 +87,8 @@ class JobLifecycle:
 
     def attempt(self, fields: Mapping[str, str]) -> JobAttempt | None:
         """The hooks of one attempt whose envelope carried ``fields``; ``None`` when nothing
-        observes it (no record id, no receiver connected now)."""
+        observes it: no record id, and no receiver of either signal connected now (for any
+        sender: asking for this sender's receivers would cost more than the attempt)."""
         if "id" in fields or job_started.receivers or job_finished.receivers:
             return JobAttempt(self.sender, self.policy, hygiene=self.hygiene)
         return None
