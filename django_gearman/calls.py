@@ -176,9 +176,7 @@ class JobSpec:
         body: dict[str, Any] = {"args": args, "kwargs": kwargs}
         if self.schema is not None:
             schema = self.schema.call
-            valid_args, valid_kwargs = schema.validate_arguments(
-                tuple(args), kwargs if type(kwargs) is dict else dict(kwargs)
-            )
+            valid_args, valid_kwargs = schema.validate_arguments(tuple(args), kwargs)
             # json and msgpack take the arguments as they are (models dumped in one pass);
             # any other serializer gets the plain `Call.to_wire` form, as the receiver reads it.
             body = (

@@ -139,13 +139,7 @@ class Call:
             if isinstance(self.args, str | bytes) or not isinstance(self.args, Sequence):
                 raise _shape_error("args", f"args must be a sequence, got {describe(self.args)}")
             object.__setattr__(self, "args", tuple(self.args))
-        kwargs = self.kwargs
-        # a dict is checked without the (slower) abstract-class test: every call builds two Calls
-        if type(kwargs) is not dict and not isinstance(kwargs, Mapping):
-            raise _shape_error("kwargs", f"kwargs must be an object, got {describe(kwargs)}")
-        if kwargs and not all(isinstance(key, str) for key in kwargs):
-            bad = next(key for key in kwargs if not isinstance(key, str))
-            raise _shape_error("kwargs", f"keyword names must be str, got {describe(bad)}")
+        _check_keywords(self.kwargs)
 
     @classmethod
     def from_wire(cls, value: Any) -> Call:
@@ -176,14 +170,18 @@ def wire_arguments(value: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     args, kwargs = value["args"], value["kwargs"]
     if type(args) is not list and not isinstance(args, list | tuple):
         raise _shape_error("args", f"args must be a list, got {describe(args)}")
-    if type(kwargs) is not dict:
-        if not isinstance(kwargs, Mapping):
-            raise _shape_error("kwargs", f"kwargs must be an object, got {describe(kwargs)}")
-        kwargs = dict(kwargs)
+    _check_keywords(kwargs)
+    return tuple(args), kwargs if type(kwargs) is dict else dict(kwargs)
+
+
+def _check_keywords(kwargs: object) -> None:
+    """A call's keyword arguments are an object (a mapping) with str keys."""
+    # a dict is checked without the (slower) abstract-class test: the usual case
+    if type(kwargs) is not dict and not isinstance(kwargs, Mapping):
+        raise _shape_error("kwargs", f"kwargs must be an object, got {describe(kwargs)}")
     if kwargs and not all(isinstance(key, str) for key in kwargs):
         bad = next(key for key in kwargs if not isinstance(key, str))
         raise _shape_error("kwargs", f"keyword names must be str, got {describe(bad)}")
-    return tuple(args), kwargs
 
 
 def validation_details(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[ErrorDetail]:
@@ -361,22 +359,23 @@ class CallSchema:
     def validate_call(self, call: Call) -> Call:
         """`validate` for a `Call` already built (e.g. by `Call.from_wire`); the same `Call`
         back when pydantic coerced nothing (every value came back as the same object)."""
-        kwargs = call.kwargs if type(call.kwargs) is dict else dict(call.kwargs)
-        args, out_kwargs = self.validate_arguments(call.args, kwargs)
+        args, out_kwargs = self.validate_arguments(call.args, call.kwargs)
         if (
             len(args) == len(call.args)
             and all(map(operator.is_, args, call.args))
-            and all(out_kwargs[key] is value for key, value in kwargs.items())
+            and all(out_kwargs[key] is value for key, value in call.kwargs.items())
         ):
             return call
         return Call(args, out_kwargs)
 
     def validate_arguments(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any]
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Bind and coerce the arguments themselves (what a worker calls the job with), in the
         caller's layout: positional stay positional, keywords keep their order, defaults are
         not filled in. Raises ValidationFailed naming every bad or missing argument."""
+        if type(kwargs) is not dict:  # pydantic's ArgsKwargs takes a dict
+            kwargs = dict(kwargs)
         try:
             out_args, out_kwargs = self._validator.validate_python(ArgsKwargs(args, kwargs))
         except ValidationError as exc:
