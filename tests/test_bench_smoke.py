@@ -93,6 +93,8 @@ def test_every_implementation_was_measured_without_problems(smoke_run: tuple[Pat
         ),
         "stored_writes.PostgreSQL",
         "envelope.small.envelope json.added_us",
+        "envelope.small.envelope json.own_us",
+        "codec.small.json serializer (orjson + checks).us",
     ]
     for name in expected:
         assert name in metrics, name
