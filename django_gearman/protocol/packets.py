@@ -130,17 +130,21 @@ class SkippedBody(NamedTuple):
 def encode_packet(ptype: int, args: tuple[bytes, ...] = (), magic: bytes = REQ) -> bytes:
     """Encode one packet; every argument but the last (the payload) must be NUL-free.
 
-    The payload is copied once: the header is glued to the (small) first argument and the
-    arguments are joined with NULs in one pass.
+    The payload is copied once. The leading arguments are joined first: they are NUL-free
+    exactly when the joined bytes hold one NUL per separator.
     """
-    for arg in args[:-1]:
-        if 0 in arg:  # a NUL byte (the int test is several times faster than b"\0" in arg)
-            name = PacketType(ptype).name
-            raise ProtocolError(f"{name} argument must not contain a NUL byte: {arg[:40]!r}")
     if not args:
         return HEADER.pack(magic, ptype, 0)
-    size = sum(map(len, args)) + len(args) - 1
-    return b"\0".join((HEADER.pack(magic, ptype, size) + args[0], *args[1:]))
+    payload = args[-1]
+    if len(args) == 1:
+        return HEADER.pack(magic, ptype, len(payload)) + payload
+    leading = b"\0".join(args[:-1])
+    if leading.count(0) != len(args) - 2:
+        bad = next(arg for arg in args[:-1] if 0 in arg)
+        name = PacketType(ptype).name
+        raise ProtocolError(f"{name} argument must not contain a NUL byte: {bad[:40]!r}")
+    size = len(leading) + 1 + len(payload)
+    return b"".join((HEADER.pack(magic, ptype, size), leading, b"\0", payload))
 
 
 def encode_handle_data(ptype: int, handle: bytes, data: bytes) -> bytes:
@@ -236,8 +240,11 @@ class PacketParser:
         self._offset = 0
         return self.error
 
-    def _check_header(self, data: bytes | bytearray | memoryview, offset: int) -> tuple[int, int]:
-        """(type, size) of the header at ``offset``; poisons the parser and raises if invalid.
+    def _check_header(
+        self, data: bytes | bytearray | memoryview, offset: int
+    ) -> tuple[bytes, int, int]:
+        """(magic, type, size) of the header at ``offset``; poisons the parser and raises if
+        invalid.
 
         An oversized body of a type in ``skip_oversized`` passes: the caller skips it.
         """
@@ -253,7 +260,7 @@ class PacketParser:
             raise self._fail(f"unknown packet type {ptype}")
         if size > self.max_packet and ptype not in self.skip_oversized:
             raise self._fail(f"packet of {size} bytes exceeds the limit of {self.max_packet}")
-        return ptype, size
+        return magic, ptype, size
 
     def next_packet(self) -> Frame | None:
         """The next complete packet, or None if more bytes are needed."""
@@ -329,20 +336,16 @@ class PacketParser:
         if self._skip is not None:
             offset = self._skip_through(view, offset, total, out)
         while self._skip is None and total - offset >= HEADER_SIZE:
-            ptype, size = self._check_header(view, offset)
+            magic, ptype, size = self._check_header(view, offset)
             start = offset + HEADER_SIZE
             if size > self.max_packet:  # a type to skip (_check_header refused the others)
-                self._skip = _BodySkip(bytes(view[offset : offset + 4]), ptype, size)
+                self._skip = _BodySkip(magic, ptype, size)
                 offset = self._skip_through(view, start, total, out)
                 continue
             end = start + size
             if end > total:
                 break
-            out.append(
-                Packet(
-                    bytes(view[offset : offset + 4]), ptype, self._arguments(ptype, view[start:end])
-                )
-            )
+            out.append(Packet(magic, ptype, self._arguments(ptype, view[start:end])))
             offset = end
         return offset
 
@@ -353,6 +356,8 @@ class PacketParser:
                 name = PacketType(ptype).name
                 raise self._fail(f"{name} must have no arguments, got {len(body)} bytes")
             return ()
+        if count == 1:  # the whole body is the one argument: no split
+            return (bytes(body),)
         args = tuple(bytes(body).split(b"\0", count - 1))
         if len(args) != count:
             name = PacketType(ptype).name
