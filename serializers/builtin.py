@@ -113,12 +113,44 @@ def _integer_out_of_range(data: bytes) -> bytes | None:
     return None
 
 
+# Values that hold no float: the NaN search skips them.
+_NO_FLOAT_INSIDE = (str, bytes, int, type(None), decimal.Decimal)
+
+
+def _holds_non_finite(value: Any) -> bool:
+    """Whether a NaN or an infinity sits anywhere in `value`: the search without the paths.
+
+    Every JSON text with a `null` is searched (orjson writes NaN as null, and None too), so
+    this must cost about what orjson's own walk does; the paths are built only for the error.
+    """
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return True
+        elif isinstance(item, _NO_FLOAT_INSIDE):
+            continue
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        else:
+            try:
+                stack.append(to_primitive(item))
+            except TypeError:
+                continue
+    return False
+
+
 def non_finite_float_path(value: Any) -> str | None:
     """Where a NaN or an infinity sits in `value` ("args.0.price"), or None if there is none.
 
     Follows the conversions the json serializer applies (`to_primitive`: models, dataclasses,
     tuples, sets ...). Iterative, so a deep value cannot exhaust the stack.
     """
+    if not _holds_non_finite(value):
+        return None
     stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
         item, where = stack.pop()
@@ -126,7 +158,7 @@ def non_finite_float_path(value: Any) -> str | None:
             if not math.isfinite(item):
                 return where or "<root>"
             continue
-        if isinstance(item, str | bytes | int | bool | None | decimal.Decimal):
+        if isinstance(item, _NO_FLOAT_INSIDE):
             continue
         if isinstance(item, dict):
             stack.extend((child, f"{where}.{key}".lstrip(".")) for key, child in item.items())

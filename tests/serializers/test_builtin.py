@@ -241,6 +241,8 @@ class Measurement(BaseModel):
         ({"a": {"b": (2.0, float("-inf"))}}, "a.b.1"),
         (Reading(float("nan")), "value"),
         ({"m": Measurement(readings=[1.0, float("nan")])}, "m.readings.1"),
+        # a None makes a `null` too: the search must look past it, into converted values
+        ([None, {"x": None, "y": [Reading(float("inf"))]}], "1.y.0.value"),
     ],
 )
 def test_json_refuses_nan_and_infinities_instead_of_writing_null(value: Any, where: str) -> None:
@@ -250,6 +252,10 @@ def test_json_refuses_nan_and_infinities_instead_of_writing_null(value: Any, whe
 
 def test_json_still_writes_null_for_none_and_msgpack_carries_nan_exactly() -> None:
     assert JsonSerializer().encode([None, 1.5, "null"]) == b'[null,1.5,"null"]'
+    nested = {"a": None, "r": Reading(1.5), "t": (None, 2.5), "m": Measurement(readings=[0.5])}
+    assert JsonSerializer().encode(nested) == (
+        b'{"a":null,"r":{"value":1.5},"t":[null,2.5],"m":{"readings":[0.5]}}'
+    )
     unpacked = MsgpackSerializer().decode(MsgpackSerializer().encode([float("nan"), -math.inf]))
     assert math.isnan(unpacked[0]) and unpacked[1] == -math.inf
 
